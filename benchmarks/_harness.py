@@ -1,0 +1,158 @@
+"""Shared harness for the benchmark scripts.
+
+Each ``bench_<module>.py`` builds one dataset, lists the contenders (ours
+first, then the peers a user would otherwise pick) as :class:`Contender`
+objects, and calls :func:`compare`.  Every contender runs in this process on
+the same arrays; a peer whose package is missing is skipped with a note, not
+an error.  The table gives time and error, and their ratios to ours
+(``time / ours`` above 1 means the peer is slower; ``err / ours`` above 1
+means the peer is less accurate).
+"""
+
+import argparse
+import gc
+import importlib
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Contender:
+    """One estimator to run.
+
+    Parameters
+    ----------
+    name : str
+        Row label.
+    run : callable
+        ``run() -> result``; does the fit (and predict/transform) being timed.
+    error : callable
+        ``error(result) -> float``; lower is better.
+    requires : str or None
+        Importable module the contender needs; skipped when absent.
+    track_memory : bool
+        Trace Python-side allocations (numpy arrays included) to report the
+        peak; tracing slows pure-Python code, so turn it off for peers whose
+        time would be distorted.
+    """
+
+    name: str
+    run: Callable
+    error: Callable
+    requires: str | None = None
+    track_memory: bool = True
+
+
+def available(module):
+    """True if ``module`` can be imported."""
+    try:
+        importlib.import_module(module)
+    except Exception:
+        return False
+    return True
+
+
+def measure(contender):
+    """Run one contender; return a result row (dict)."""
+    if contender.requires and not available(contender.requires):
+        return dict(
+            name=contender.name, note=f"skipped: {contender.requires} not installed"
+        )
+    gc.collect()
+    if contender.track_memory:
+        tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        result = contender.run()
+    except MemoryError:
+        return dict(name=contender.name, note="failed: MemoryError")
+    except Exception as exc:
+        return dict(
+            name=contender.name, note=f"failed: {type(exc).__name__}: {exc}"[:120]
+        )
+    finally:
+        seconds = time.perf_counter() - start
+        peak = None
+        if contender.track_memory:
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+    return dict(
+        name=contender.name,
+        seconds=seconds,
+        error=float(contender.error(result)),
+        peak_mb=None if peak is None else peak / 2**20,
+        note="",
+    )
+
+
+def compare(title, contenders, *, error_name="error"):
+    """Run all contenders and print the table; the first one is ours.
+
+    Returns
+    -------
+    rows : list of dict
+        One row per contender with ``seconds``, ``error``, ``peak_mb`` and
+        the ratios ``time_ratio`` / ``error_ratio`` to the first contender.
+    """
+    rows = [measure(c) for c in contenders]
+    ours = rows[0]
+    for row in rows:
+        if "seconds" in row and "seconds" in ours:
+            row["time_ratio"] = row["seconds"] / ours["seconds"]
+            row["error_ratio"] = (
+                (row["error"] / ours["error"]) if ours["error"] > 0 else np.inf
+            )
+    print_table(title, rows, error_name)
+    return rows
+
+
+def print_table(title, rows, error_name="error"):
+    """Print benchmark rows as a fixed-width table."""
+    header = (
+        "method",
+        "time [s]",
+        error_name,
+        "peak MB",
+        "time / ours",
+        "err / ours",
+        "note",
+    )
+    lines = []
+    for r in rows:
+        if "seconds" not in r:
+            lines.append((r["name"], "-", "-", "-", "-", "-", r["note"]))
+            continue
+        lines.append(
+            (
+                r["name"],
+                f"{r['seconds']:.3g}",
+                f"{r['error']:.3g}",
+                "-" if r["peak_mb"] is None else f"{r['peak_mb']:.0f}",
+                f"{r.get('time_ratio', np.nan):.2f}",
+                f"{r.get('error_ratio', np.nan):.2f}",
+                r["note"],
+            )
+        )
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    print(f"\n== {title}")
+    print(fmt.format(*header))
+    print(fmt.format(*("-" * w for w in widths)))
+    for line in lines:
+        print(fmt.format(*line))
+
+
+def parser(description):
+    """Argument parser with the options every benchmark shares."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="run the sizes named in the issue (slow, memory hungry)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed of the data")
+    return p

@@ -1,0 +1,121 @@
+"""The package's one policy for BLAS threads.
+
+Every estimator's ``fit`` (and any method that does heavy linear algebra) runs
+inside :func:`bounded_blas_threads`. The policy is deliberately small:
+
+1. **The user sets the ceiling** with threadpoolctl, the standard tool::
+
+       from threadpoolctl import threadpool_limits
+       with threadpool_limits(limits=1, user_api="blas"):
+           est.fit(X)
+
+   The package never *raises* the number of BLAS threads above what is in
+   force when ``fit`` is called, so this bound holds for every estimator.
+2. **Where the package parallelises itself** (``n_jobs`` workers that run in
+   threads of one process), each worker gets ``max(1, ceiling // n_workers)``
+   BLAS threads, so workers x BLAS threads never exceed the ceiling.
+3. **Inside a dask worker** the ceiling is one thread: dask already runs one
+   task per core, and BLAS threads on top would oversubscribe.  (joblib's loky
+   workers need nothing from us: loky already caps their inner threads at
+   ``cpu_count // n_jobs``.)
+
+Tests check that the bound is in force *during* the solver through
+:data:`_fit_probe`, a hook that is called inside the limited region.
+"""
+
+import os
+import sys
+from contextlib import contextmanager
+from functools import wraps
+
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["blas_thread_budget", "bounded_blas_threads", "bounded_fit"]
+
+_CONTROLLER = None
+
+# Test hook: when set to a callable, it is called with the thread budget from
+# inside every bounded region (i.e. while the estimator's solver runs).
+_fit_probe = None
+
+
+def _controller():
+    # Building a ThreadpoolController inspects every loaded shared library;
+    # do it once.  Its per-library ``num_threads`` is read live, so a limit
+    # set later by the user is still seen.
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+def _current_blas_threads():
+    blas = _controller().select(user_api="blas")
+    counts = [lib.num_threads for lib in blas.lib_controllers]
+    return max(counts) if counts else (os.cpu_count() or 1)
+
+
+def _in_dask_worker():
+    if "distributed" not in sys.modules:
+        return False
+    try:
+        from distributed import get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def blas_thread_budget(n_workers=1):
+    """Number of BLAS threads each of ``n_workers`` concurrent workers may use.
+
+    Parameters
+    ----------
+    n_workers : int, default=1
+        Number of workers that the caller is about to run concurrently in
+        this process.
+
+    Returns
+    -------
+    n_threads : int
+        ``max(1, ceiling // n_workers)`` where the ceiling is the number of
+        BLAS threads currently in force (1 inside a dask worker).
+    """
+    ceiling = 1 if _in_dask_worker() else _current_blas_threads()
+    return max(1, ceiling // max(1, int(n_workers)))
+
+
+@contextmanager
+def bounded_blas_threads(n_workers=1):
+    """Run a block with BLAS threads bounded by the package policy.
+
+    Parameters
+    ----------
+    n_workers : int, default=1
+        Workers the block runs concurrently (``n_jobs`` of a thread pool).
+
+    Yields
+    ------
+    n_threads : int
+        The per-worker BLAS thread budget in force inside the block.
+    """
+    budget = blas_thread_budget(n_workers)
+    with _controller().limit(limits=budget, user_api="blas"):
+        if _fit_probe is not None:
+            _fit_probe(budget)
+        yield budget
+
+
+def bounded_fit(method):
+    """Decorate a fitting method so that it runs under :func:`bounded_blas_threads`.
+
+    Place it *below* ``@_fit_context`` so parameter validation happens first.
+    """
+
+    @wraps(method)
+    def wrapper(*args, **kwargs):
+        with bounded_blas_threads():
+            return method(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,511 @@
+"""Synthetic problems with known ground truth.
+
+These generators are the single source of synthetic truth for the tests, the
+benchmarks and the examples: when any of them says "a rank-5 incoherent
+matrix", it means the matrix :func:`make_low_rank` builds.  Every generator
+takes ``random_state`` and returns the truth alongside the data.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.signal import lfilter
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "make_ar_classification",
+    "make_boolean_tiles",
+    "make_completion_problem",
+    "make_leverage_regression",
+    "make_low_rank",
+    "make_matrix_sensing",
+    "make_observation_mask",
+]
+
+
+def _orthonormal(n, k, rng, coherent=False):
+    """An n x k matrix with orthonormal columns.
+
+    Incoherent: the Q factor of a Gaussian matrix, whose row norms are all
+    close to sqrt(k / n).  Coherent: rows of the Gaussian matrix are first
+    scaled by heavy-tailed (Pareto) weights, so a few rows carry most of the
+    column space, which is what breaks uniform row/entry sampling.
+    """
+    G = rng.standard_normal((n, k))
+    if coherent:
+        G *= (rng.pareto(1.0, size=n) + 1.0)[:, np.newaxis] ** 2
+    Q, R = np.linalg.qr(G)
+    # Fix the sign so that the result does not depend on LAPACK's convention.
+    return Q * np.sign(np.diag(R))
+
+
+def make_low_rank(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    condition_number=1.0,
+    coherent=False,
+    symmetric=False,
+    random_state=None,
+):
+    """Generate an exactly low-rank matrix with chosen spectrum and coherence.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Exact rank, ``1 <= rank <= min(n_rows, n_cols)``.
+    condition_number : float, default=1.0
+        Ratio of the largest to the smallest non-zero singular value.  The
+        singular values are spaced geometrically from 1 down to
+        ``1 / condition_number``.
+    coherent : bool, default=False
+        If True, the singular vectors concentrate on a few rows and columns
+        (high coherence); otherwise they are incoherent.
+    symmetric : bool, default=False
+        If True (requires a square shape), return the positive semidefinite
+        matrix ``U diag(s) U^T``.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    M : ndarray of shape (n_rows, n_cols)
+        The low-rank matrix ``U @ diag(s) @ V.T``.
+    U : ndarray of shape (n_rows, rank)
+        Left singular vectors.
+    s : ndarray of shape (rank,)
+        Singular values, decreasing.
+    V : ndarray of shape (n_cols, rank)
+        Right singular vectors (equal to U when ``symmetric=True``).
+    """
+    if not 1 <= rank <= min(n_rows, n_cols):
+        raise ValueError(f"rank={rank} must be in [1, min({n_rows}, {n_cols})].")
+    if condition_number < 1:
+        raise ValueError(f"condition_number={condition_number} must be >= 1.")
+    if symmetric and n_rows != n_cols:
+        raise ValueError("symmetric=True needs a square shape.")
+    rng = check_random_state(random_state)
+    s = np.geomspace(1.0, 1.0 / condition_number, rank)
+    U = _orthonormal(n_rows, rank, rng, coherent)
+    V = U if symmetric else _orthonormal(n_cols, rank, rng, coherent)
+    return (U * s) @ V.T, U, s, V
+
+
+def make_matrix_sensing(
+    n_measurements,
+    shape,
+    rank,
+    *,
+    condition_number=1.0,
+    symmetric=False,
+    operator="gaussian",
+    noise=0.0,
+    random_state=None,
+):
+    """Generate linear measurements ``y_i = <A_i, M*>`` of a low-rank matrix.
+
+    Parameters
+    ----------
+    n_measurements : int
+        Number of measurements (samples).
+    shape : tuple of int
+        ``(n1, n2)``, the shape of the unknown matrix.
+    rank : int
+        Rank of the unknown matrix.
+    condition_number : float, default=1.0
+        Condition number of the unknown matrix (see :func:`make_low_rank`).
+    symmetric : bool, default=False
+        If True, the unknown matrix is positive semidefinite.
+    operator : {"gaussian", "entries"}, default="gaussian"
+        ``"gaussian"``: each ``A_i`` has i.i.d. standard normal entries (the
+        RIP setting of the sensing literature), returned dense.
+        ``"entries"``: each ``A_i`` selects one entry chosen uniformly
+        (matrix completion written as sensing), returned as CSR.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to ``y``.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray or CSR matrix of shape (n_measurements, n1 * n2)
+        The sensing matrices ``A_i`` flattened row by row (C order).
+    y : ndarray of shape (n_measurements,)
+        The measurements.
+    M : ndarray of shape (n1, n2)
+        The unknown low-rank matrix (Frobenius norm normalised to 1).
+    """
+    n1, n2 = shape
+    rng = check_random_state(random_state)
+    M, *_ = make_low_rank(
+        n1,
+        n2,
+        rank,
+        condition_number=condition_number,
+        symmetric=symmetric,
+        random_state=rng,
+    )
+    M /= np.linalg.norm(M)
+    if operator == "gaussian":
+        X = rng.standard_normal((n_measurements, n1 * n2))
+    elif operator == "entries":
+        cols = rng.randint(0, n1 * n2, size=n_measurements)
+        X = sp.csr_matrix(
+            (np.ones(n_measurements), (np.arange(n_measurements), cols)),
+            shape=(n_measurements, n1 * n2),
+        )
+    else:
+        raise ValueError(f"operator must be 'gaussian' or 'entries', got {operator!r}")
+    y = X @ M.ravel()
+    if noise:
+        y = y + noise * rng.standard_normal(n_measurements)
+    return X, y, M
+
+
+def make_observation_mask(shape, observed_fraction, *, random_state=None):
+    """Sample a Bernoulli mask that observes every row and column at least once.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(n_rows, n_cols)``.
+    observed_fraction : float
+        Probability that an entry is observed, in (0, 1].
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    mask : ndarray of bool of shape (n_rows, n_cols)
+        True where the entry is observed.
+    """
+    if not 0 < observed_fraction <= 1:
+        raise ValueError(f"observed_fraction={observed_fraction} must be in (0, 1].")
+    rng = check_random_state(random_state)
+    n_rows, n_cols = shape
+    mask = rng.uniform(size=shape) < observed_fraction
+    # Completion is impossible for an unobserved row or column: observe one
+    # random entry in each so that every generated problem is well posed.
+    empty_rows = np.flatnonzero(~mask.any(axis=1))
+    mask[empty_rows, rng.randint(0, n_cols, empty_rows.size)] = True
+    empty_cols = np.flatnonzero(~mask.any(axis=0))
+    mask[rng.randint(0, n_rows, empty_cols.size), empty_cols] = True
+    return mask
+
+
+def make_completion_problem(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    observed_fraction=0.2,
+    noise=0.0,
+    condition_number=1.0,
+    coherent=False,
+    sparse=False,
+    random_state=None,
+):
+    """Generate a partially observed low-rank matrix.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Rank of the full matrix.
+    observed_fraction : float, default=0.2
+        Probability that an entry is observed.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the observed entries,
+        relative to the root-mean-square entry of the matrix.
+    condition_number : float, default=1.0
+        Condition number of the full matrix.
+    coherent : bool, default=False
+        If True, use coherent singular vectors (harder to complete).
+    sparse : bool, default=False
+        If True, return the observations as a CSR matrix whose stored entries
+        are the observed ones (the recommender convention); the mask is then
+        built from sorted sampled indices without a dense n_rows x n_cols
+        temporary, so very large problems fit in memory.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray or CSR matrix of shape (n_rows, n_cols)
+        Observed matrix: NaN at unobserved entries (dense), or stored
+        entries only (sparse).
+    M : ndarray of shape (n_rows, n_cols)
+        The full low-rank matrix, scaled so that its root-mean-square entry
+        is 1.
+    mask : ndarray of bool or CSR matrix of shape (n_rows, n_cols)
+        Observed entries.
+    """
+    rng = check_random_state(random_state)
+    M, *_ = make_low_rank(
+        n_rows,
+        n_cols,
+        rank,
+        condition_number=condition_number,
+        coherent=coherent,
+        random_state=rng,
+    )
+    M *= np.sqrt(n_rows * n_cols) / np.linalg.norm(M)
+    if sparse:
+        n_obs = rng.binomial(n_rows * n_cols, observed_fraction)
+        flat = np.unique(rng.randint(0, n_rows * n_cols, size=n_obs, dtype=np.int64))
+        rows, cols = np.divmod(flat, n_cols)
+        values = M[rows, cols]
+        if noise:
+            values = values + noise * rng.standard_normal(values.size)
+        X = sp.csr_matrix((values, (rows, cols)), shape=(n_rows, n_cols))
+        mask = sp.csr_matrix(
+            (np.ones(rows.size, dtype=bool), (rows, cols)), shape=(n_rows, n_cols)
+        )
+        return X, M, mask
+    mask = make_observation_mask((n_rows, n_cols), observed_fraction, random_state=rng)
+    X = np.where(mask, M, np.nan)
+    if noise:
+        X[mask] += noise * rng.standard_normal(int(mask.sum()))
+    return X, M, mask
+
+
+def make_boolean_tiles(
+    n_rows,
+    n_cols,
+    n_components,
+    *,
+    row_fraction=0.2,
+    col_fraction=0.2,
+    noise=0.0,
+    sparse=False,
+    random_state=None,
+):
+    """Generate a binary matrix from planted, possibly overlapping, tiles.
+
+    Each of the ``n_components`` tiles is the outer product of a random set
+    of rows (each row in it with probability ``row_fraction``) and a random
+    set of columns (probability ``col_fraction``).  Tiles overlap where their
+    sets intersect, so larger fractions mean heavier overlap.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    n_components : int
+        Number of planted tiles.
+    row_fraction, col_fraction : float, default=0.2
+        Expected fraction of rows / columns covered by each tile.
+    noise : float, default=0.0
+        Dense output: probability with which each cell is flipped.  Sparse
+        output: the same number of flips as a fraction of the clean matrix's
+        ones, half of them removing ones and half adding ones at random
+        cells, so the output stays sparse.
+    sparse : bool, default=False
+        If True, return X as a CSR matrix, never forming a dense array.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of uint8 or CSR matrix of shape (n_rows, n_cols)
+        The noisy binary matrix.
+    U : ndarray of uint8 of shape (n_rows, n_components)
+        Row memberships of the tiles.
+    V : ndarray of uint8 of shape (n_components, n_cols)
+        Column memberships of the tiles.
+    """
+    rng = check_random_state(random_state)
+    U = (rng.uniform(size=(n_rows, n_components)) < row_fraction).astype(np.uint8)
+    V = (rng.uniform(size=(n_components, n_cols)) < col_fraction).astype(np.uint8)
+    # Every tile gets at least one row and one column, so all k are planted.
+    for k in range(n_components):
+        if not U[:, k].any():
+            U[rng.randint(n_rows), k] = 1
+        if not V[k].any():
+            V[k, rng.randint(n_cols)] = 1
+    if not sparse:
+        X = ((U.astype(np.float64) @ V) > 0).astype(np.uint8)
+        if noise:
+            X ^= (rng.uniform(size=X.shape) < noise).astype(np.uint8)
+        return X, U, V
+    clean = (
+        sp.csr_matrix(U, dtype=np.float64) @ sp.csr_matrix(V, dtype=np.float64)
+    ).tocoo()
+    rows, cols = clean.row.astype(np.int64), clean.col.astype(np.int64)
+    if noise:
+        n_flip = int(round(noise * rows.size / 2))
+        keep = np.ones(rows.size, dtype=bool)
+        keep[rng.choice(rows.size, size=min(n_flip, rows.size), replace=False)] = False
+        rows = np.concatenate([rows[keep], rng.randint(0, n_rows, n_flip)])
+        cols = np.concatenate([cols[keep], rng.randint(0, n_cols, n_flip)])
+    X = sp.csr_matrix(
+        (np.ones(rows.size, dtype=np.uint8), (rows, cols)), shape=(n_rows, n_cols)
+    )
+    X.sum_duplicates()
+    X.data[:] = 1
+    return X, U, V
+
+
+def make_leverage_regression(
+    n_samples,
+    n_features,
+    *,
+    condition_number=1.0,
+    n_heavy_rows=0,
+    noise=1.0,
+    n_targets=None,
+    random_state=None,
+):
+    """Generate a tall least-squares problem, optionally with heavy-leverage rows.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of the design matrix A (n_samples >> n_features for the
+        sketching estimators).
+    condition_number : float, default=1.0
+        Condition number of A: its columns are scaled geometrically from 1
+        to ``1 / condition_number`` and then rotated.
+    n_heavy_rows : int, default=0
+        Number of rows, at random positions, that are the *only* rows with
+        weight on a direction of the column space (leverage score ~1 each).
+        Uniform row sampling misses them; leverage-aware sketches do not.
+        Must be smaller than ``n_features``.
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise in b, so that the optimal
+        residual ``||A x* - b||`` is about ``noise * sqrt(n_samples)``.
+    n_targets : int or None, default=None
+        If given, b and the true coefficients get a second axis of this size.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    A : ndarray of shape (n_samples, n_features)
+        Design matrix.
+    b : ndarray of shape (n_samples,) or (n_samples, n_targets)
+        Targets.
+    coef : ndarray of shape (n_features,) or (n_features, n_targets)
+        The coefficients that generated b (not the least-squares solution,
+        which differs by the fitted noise).
+    """
+    if n_heavy_rows >= n_features:
+        raise ValueError("n_heavy_rows must be smaller than n_features.")
+    rng = check_random_state(random_state)
+    scales = np.geomspace(1.0, 1.0 / condition_number, n_features)
+    A = rng.standard_normal((n_samples, n_features))
+    if n_heavy_rows:
+        # The first n_heavy_rows directions live only on a few rows.
+        heavy = rng.choice(n_samples, size=n_heavy_rows, replace=False)
+        A[:, :n_heavy_rows] = 0.0
+        A[heavy, :n_heavy_rows] = np.eye(n_heavy_rows) * np.sqrt(n_samples)
+    A *= scales
+    rotation, _ = np.linalg.qr(rng.standard_normal((n_features, n_features)))
+    A = A @ rotation
+    shape = (n_features,) if n_targets is None else (n_features, n_targets)
+    coef = rng.standard_normal(shape)
+    b = A @ coef + noise * rng.standard_normal((n_samples,) + shape[1:])
+    return A, b, coef
+
+
+def _ar2_coefficients(freq, sfreq, radius):
+    # AR(2) with poles radius * exp(+-2i pi freq / sfreq): a resonance at freq.
+    theta = 2 * np.pi * freq / sfreq
+    return np.array([1.0, -2 * radius * np.cos(theta), radius**2])
+
+
+def _ar2_stationary_std(a):
+    # Stationary variance of x_t = phi1 x_{t-1} + phi2 x_{t-2} + e_t, var(e)=1.
+    phi1, phi2 = -a[1], -a[2]
+    var = (1 - phi2) / ((1 + phi2) * ((1 - phi2) ** 2 - phi1**2))
+    return np.sqrt(var)
+
+
+def make_ar_classification(
+    n_trials=100,
+    n_channels=8,
+    n_times=500,
+    *,
+    n_classes=2,
+    difference="dynamics",
+    sfreq=250.0,
+    scale=1e-5,
+    random_state=None,
+):
+    """Generate multichannel trials whose classes differ in AR dynamics or power.
+
+    Each trial mixes ``n_channels`` independent sources through one fixed
+    mixing matrix.  Every source is a second-order autoregressive (AR(2))
+    process with a spectral peak; each source's stationary variance is
+    normalised, so the classes can be made to differ in *one* thing only:
+
+    - ``difference="dynamics"``: each class has its own peak frequencies, but
+      all sources have unit variance, so every class has the *same* zero-lag
+      spatial covariance (mixing @ mixing.T): a plain covariance classifier
+      is at chance, while lagged (augmented) covariances separate the classes.
+    - ``difference="power"``: same dynamics, but the class changes the power
+      of half of the sources (as event-related desynchronisation does).
+
+    Parameters
+    ----------
+    n_trials : int, default=100
+        Number of trials, split as evenly as possible between classes.
+    n_channels : int, default=8
+        Number of channels (and sources).
+    n_times : int, default=500
+        Samples per trial.
+    n_classes : int, default=2
+        Number of classes.
+    difference : {"dynamics", "power"}, default="dynamics"
+        What distinguishes the classes (see above).
+    sfreq : float, default=250.0
+        Sampling frequency in Hz, used to place the spectral peaks.
+    scale : float, default=1e-5
+        Amplitude of the signals (EEG in volts is ~1e-5).
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+        The trials, time on the last axis as MNE/MOABB give them.
+    y : ndarray of shape (n_trials,)
+        Class labels ``0 .. n_classes - 1``.
+    truth : dict
+        ``"mixing"`` (n_channels, n_channels), ``"frequencies"``
+        (n_classes, n_channels) peak frequency of each source per class and
+        ``"source_std"`` (n_classes, n_channels) standard deviation of each
+        source per class.
+    """
+    if difference not in ("dynamics", "power"):
+        raise ValueError(
+            f"difference must be 'dynamics' or 'power', got {difference!r}"
+        )
+    rng = check_random_state(random_state)
+    mixing = rng.standard_normal((n_channels, n_channels))
+    base_freqs = rng.uniform(6.0, 30.0, size=n_channels)
+    freqs = np.tile(base_freqs, (n_classes, 1))
+    stds = np.ones((n_classes, n_channels))
+    for c in range(1, n_classes):
+        if difference == "dynamics":
+            freqs[c] = base_freqs + c * rng.uniform(3.0, 6.0, size=n_channels)
+        else:
+            changed = rng.permutation(n_channels)[: max(1, n_channels // 2)]
+            stds[c, changed] = 1.0 + 0.5 * c
+    y = np.arange(n_trials) % n_classes
+    rng.shuffle(y)
+    burn_in = 200
+    X = np.empty((n_trials, n_channels, n_times))
+    for c in range(n_classes):
+        trials = np.flatnonzero(y == c)
+        for j in range(n_channels):
+            a = _ar2_coefficients(freqs[c, j], sfreq, radius=0.95)
+            e = rng.standard_normal((trials.size, n_times + burn_in))
+            s = lfilter([1.0], a, e, axis=-1)[:, burn_in:]
+            X[trials, j, :] = s * (stds[c, j] / _ar2_stationary_std(a))
+    X = scale * np.einsum("ij,njt->nit", mixing, X)
+    truth = {"mixing": mixing, "frequencies": freqs, "source_std": stds}
+    return X, y, truth

@@ -1,0 +1,118 @@
+"""The generators return what they promise (the truth the other tests rely on)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklearn_lowrank.datasets import (
+    make_ar_classification,
+    make_boolean_tiles,
+    make_completion_problem,
+    make_leverage_regression,
+    make_low_rank,
+    make_matrix_sensing,
+    make_observation_mask,
+)
+
+
+@pytest.mark.parametrize("coherent", [False, True])
+def test_low_rank_rank_and_condition_number(coherent):
+    M, U, s, V = make_low_rank(
+        60, 40, 4, condition_number=100, coherent=coherent, random_state=0
+    )
+    sv = np.linalg.svd(M, compute_uv=False)
+    assert np.sum(sv > 1e-10 * sv[0]) == 4
+    np.testing.assert_allclose(sv[0] / sv[3], 100, rtol=1e-8)
+    np.testing.assert_allclose(U.T @ U, np.eye(4), atol=1e-12)
+    np.testing.assert_allclose((U * s) @ V.T, M)
+
+
+def test_coherent_vectors_are_more_coherent():
+    def coherence(U):
+        n, k = U.shape
+        return n / k * np.max(np.sum(U**2, axis=1))
+
+    _, Ui, _, _ = make_low_rank(500, 500, 5, random_state=0)
+    _, Uc, _, _ = make_low_rank(500, 500, 5, coherent=True, random_state=0)
+    assert coherence(Uc) > 5 * coherence(Ui)
+
+
+def test_symmetric_low_rank_is_psd():
+    M, *_ = make_low_rank(30, 30, 3, symmetric=True, random_state=0)
+    np.testing.assert_allclose(M, M.T)
+    assert np.linalg.eigvalsh(M).min() > -1e-12
+
+
+@pytest.mark.parametrize("operator", ["gaussian", "entries"])
+def test_sensing_measurements_match_the_truth(operator):
+    X, y, M = make_matrix_sensing(300, (10, 8), 2, operator=operator, random_state=0)
+    assert X.shape == (300, 80) and sp.issparse(X) == (operator == "entries")
+    np.testing.assert_allclose(X @ M.ravel(), y)
+
+
+def test_mask_observes_every_row_and_column():
+    mask = make_observation_mask((200, 300), 0.002, random_state=0)
+    assert mask.any(axis=0).all() and mask.any(axis=1).all()
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_completion_problem_observes_the_truth(sparse):
+    X, M, mask = make_completion_problem(
+        80, 60, 3, observed_fraction=0.3, sparse=sparse, random_state=0
+    )
+    if sparse:
+        coo = X.tocoo()
+        np.testing.assert_allclose(coo.data, M[coo.row, coo.col])
+        assert abs(X.nnz / M.size - 0.3) < 0.05
+    else:
+        np.testing.assert_array_equal(np.isnan(X), ~mask)
+        np.testing.assert_allclose(X[mask], M[mask])
+    np.testing.assert_allclose(np.sqrt(np.mean(M**2)), 1.0)
+
+
+def test_boolean_tiles_are_the_boolean_product():
+    X, U, V = make_boolean_tiles(100, 80, 4, random_state=0)
+    np.testing.assert_array_equal(X, (U.astype(int) @ V > 0))
+    noisy, _, _ = make_boolean_tiles(100, 80, 4, noise=0.1, random_state=0)
+    assert 0.07 < np.mean(noisy != X) < 0.13
+
+
+def test_sparse_boolean_tiles_match_dense_without_noise():
+    Xs, U, V = make_boolean_tiles(100, 80, 4, sparse=True, random_state=0)
+    assert sp.issparse(Xs)
+    np.testing.assert_array_equal(Xs.toarray(), (U.astype(int) @ V > 0))
+
+
+def test_leverage_regression_heavy_rows_have_high_leverage():
+    A, b, coef = make_leverage_regression(
+        2000, 10, n_heavy_rows=3, noise=0.0, condition_number=1e4, random_state=0
+    )
+    np.testing.assert_allclose(A @ coef, b)
+    Q, _ = np.linalg.qr(A)
+    leverage = np.sum(Q**2, axis=1)
+    assert np.sum(leverage > 0.99) == 3
+    sv = np.linalg.svd(A, compute_uv=False)
+    assert sv[0] / sv[-1] > 1e3
+
+
+def test_ar_dynamics_classes_share_zero_lag_covariance():
+    X, y, truth = make_ar_classification(
+        400, 4, 400, difference="dynamics", random_state=0
+    )
+    assert X.shape == (400, 4, 400) and np.abs(X).max() < 1e-3
+    cov = [np.mean([x @ x.T / x.shape[1] for x in X[y == c]], axis=0) for c in (0, 1)]
+    lag = [
+        np.mean([x[:, 5:] @ x[:, :-5].T / x.shape[1] for x in X[y == c]], axis=0)
+        for c in (0, 1)
+    ]
+    zero_lag_gap = np.linalg.norm(cov[0] - cov[1]) / np.linalg.norm(cov[0])
+    lagged_gap = np.linalg.norm(lag[0] - lag[1]) / np.linalg.norm(lag[0])
+    assert zero_lag_gap < 0.1 and lagged_gap > 3 * zero_lag_gap
+
+
+def test_ar_power_classes_differ_in_variance():
+    X, y, truth = make_ar_classification(
+        200, 4, 300, difference="power", random_state=0
+    )
+    power = [np.mean(X[y == c] ** 2) for c in (0, 1)]
+    assert power[1] > 1.2 * power[0]

@@ -1,0 +1,91 @@
+"""The package's BLAS-thread policy (sklearn_lowrank._threads)."""
+
+import os
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.utils.parallel import Parallel, delayed
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from sklearn_lowrank import _threads
+from sklearn_lowrank._threads import (
+    blas_thread_budget,
+    bounded_blas_threads,
+    bounded_fit,
+)
+
+
+def _blas_threads():
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_user_limit_is_the_ceiling():
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert blas_thread_budget() == 1
+        with bounded_blas_threads() as budget:
+            assert budget == 1
+            assert _blas_threads() == 1
+
+
+def test_budget_is_split_between_workers():
+    cores = os.cpu_count()
+    with threadpool_limits(limits=cores, user_api="blas"):
+        ceiling = _blas_threads()
+        for n_workers in (1, 2, 3, 64):
+            budget = blas_thread_budget(n_workers)
+            assert budget >= 1
+            assert budget * n_workers <= max(ceiling, n_workers)
+
+
+def test_limit_is_restored_after_the_block():
+    before = _blas_threads()
+    with bounded_blas_threads(n_workers=max(2, before)):
+        assert _blas_threads() == 1
+    assert _blas_threads() == before
+
+
+class _ThreadedToy(RegressorMixin, BaseEstimator):
+    """Parallelises itself over threads the way package estimators must."""
+
+    def __init__(self, n_jobs=2):
+        self.n_jobs = n_jobs
+
+    @bounded_fit
+    def fit(self, X, y):
+        with bounded_blas_threads(n_workers=self.n_jobs) as per_worker:
+            seen = Parallel(n_jobs=self.n_jobs, backend="threading")(
+                delayed(_blas_threads)() for _ in range(4)
+            )
+        self.per_worker_ = per_worker
+        self.seen_ = seen
+        self.coef_ = np.zeros(X.shape[1])
+        return self
+
+
+def test_package_parallelism_does_not_oversubscribe():
+    cores = os.cpu_count()
+    with threadpool_limits(limits=cores, user_api="blas"):
+        toy = _ThreadedToy(n_jobs=2).fit(np.ones((3, 2)), np.ones(3))
+    assert toy.per_worker_ * 2 <= max(cores, 2)
+    assert all(t == toy.per_worker_ for t in toy.seen_)
+
+
+def test_probe_is_called_inside_the_bounded_region(monkeypatch):
+    seen = []
+    monkeypatch.setattr(
+        _threads, "_fit_probe", lambda b: seen.append((b, _blas_threads()))
+    )
+    with threadpool_limits(limits=1, user_api="blas"):
+        _ThreadedToy(n_jobs=1).fit(np.ones((3, 2)), np.ones(3))
+    assert seen[0] == (1, 1)
+
+
+def test_one_blas_thread_inside_a_dask_worker():
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
+        budget = client.submit(blas_thread_budget, pure=False).result()
+    assert budget == 1
+    assert blas_thread_budget() >= 1

@@ -25,6 +25,7 @@ Tests check that the bound is in force *during* the solver through
 
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from functools import wraps
 
@@ -86,6 +87,27 @@ def blas_thread_budget(n_workers=1):
     return max(1, ceiling // max(1, int(n_workers)))
 
 
+def _blas_libraries():
+    return _controller().select(user_api="blas").lib_controllers
+
+
+def _set_blas_threads(per_library):
+    for lib, n_threads in per_library.items():
+        lib.set_num_threads(n_threads)
+
+
+# OpenBLAS' thread count is process-wide, and bounded regions can run in
+# several threads at once (dask's threaded workers, joblib's threading
+# backend).  A plain save/restore per region would then leak: A saves N and
+# sets 1, B saves 1, A restores N while B still runs, B "restores" 1 for good.
+# So regions are counted per thread under a lock: a region never raises the
+# limit while another thread is inside one, and the last region out restores
+# what was in force before the first one came in.
+_lock = threading.Lock()
+_depth = {}  # thread id -> number of open regions in that thread
+_before_first = None  # {library: n_threads} before the first open region
+
+
 @contextmanager
 def bounded_blas_threads(n_workers=1):
     """Run a block with BLAS threads bounded by the package policy.
@@ -100,11 +122,32 @@ def bounded_blas_threads(n_workers=1):
     n_threads : int
         The per-worker BLAS thread budget in force inside the block.
     """
-    budget = blas_thread_budget(n_workers)
-    with _controller().limit(limits=budget, user_api="blas"):
+    global _before_first
+    me = threading.get_ident()
+    with _lock:
+        libraries = _blas_libraries()
+        previous = {lib: lib.num_threads for lib in libraries}
+        if not _depth:
+            _before_first = previous
+        _depth[me] = _depth.get(me, 0) + 1
+        budget = blas_thread_budget(n_workers)
+        _set_blas_threads({lib: budget for lib in libraries})
+    try:
         if _fit_probe is not None:
             _fit_probe(budget)
         yield budget
+    finally:
+        with _lock:
+            _depth[me] -= 1
+            if not _depth[me]:
+                del _depth[me]
+            if not _depth:
+                _set_blas_threads(_before_first)
+                _before_first = None
+            elif set(_depth) == {me}:
+                # Only this thread's outer region remains: give it back its
+                # own limit.
+                _set_blas_threads(previous)
 
 
 def bounded_fit(method):

@@ -89,3 +89,34 @@ def test_one_blas_thread_inside_a_dask_worker():
         budget = client.submit(blas_thread_budget, pure=False).result()
     assert budget == 1
     assert blas_thread_budget() >= 1
+
+
+def test_concurrent_regions_do_not_leak_a_limit():
+    # Interleaved regions in two threads (as in a threaded dask worker):
+    # when both are done, the limit in force before them is back.
+    import threading
+
+    before = _blas_threads()
+    seen_by_b = []
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def region_a():
+        with bounded_blas_threads(n_workers=64):
+            a_in.set()
+            b_in.wait()
+        a_out.set()
+
+    def region_b():
+        a_in.wait()
+        with bounded_blas_threads(n_workers=64):
+            b_in.set()
+            a_out.wait()
+            seen_by_b.append(_blas_threads())  # A has left, B is still inside
+
+    threads = [threading.Thread(target=region_a), threading.Thread(target=region_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen_by_b == [1]
+    assert _blas_threads() == before

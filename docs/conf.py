@@ -8,7 +8,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
-    "sphinx.ext.intersphinx",
     "numpydoc",
 ]
 autosummary_generate = True
@@ -20,8 +19,3 @@ html_theme = (
     if __import__("importlib").util.find_spec("pydata_sphinx_theme")
     else "alabaster"
 )
-intersphinx_mapping = {
-    "sklearn": ("https://scikit-learn.org/stable", None),
-    "numpy": ("https://numpy.org/doc/stable", None),
-}
-intersphinx_disabled_reftypes = ["*"]

@@ -72,3 +72,17 @@ def format_table(rows):
     out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
     out += [fmt.format(*line) for line in lines]
     return "\n".join(out)
+
+
+@register_demo("MatrixSensingRegressor")
+def _demo_matrix_sensing(random_state):
+    import numpy as np
+
+    from sklearn_lowrank.datasets import make_matrix_sensing
+    from sklearn_lowrank.sensing import MatrixSensingRegressor
+
+    X, y, M = make_matrix_sensing(1200, (30, 30), 3, random_state=random_state)
+    est = MatrixSensingRegressor(shape=(30, 30), rank=6, random_state=random_state)
+    est.fit(X, y)
+    error = np.linalg.norm(est.matrix_ - M) / np.linalg.norm(M)
+    return "sensing 30x30 rank 3, k=6", "rel. Frobenius error", error

@@ -28,3 +28,17 @@ class EstimatorCase:
 
 
 CASES: dict[str, EstimatorCase] = {}
+
+
+def _sensing_data(random_state):
+    from sklearn_lowrank.datasets import make_matrix_sensing
+
+    X, y, _ = make_matrix_sensing(240, (8, 8), 2, random_state=random_state)
+    return X, y
+
+
+CASES["MatrixSensingRegressor"] = EstimatorCase(
+    params=dict(rank=1, max_iter=200, random_state=0),
+    make_data=_sensing_data,
+    grid={"rank": [2, 3]},
+)

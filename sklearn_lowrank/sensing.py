@@ -1,0 +1,634 @@
+"""Low-rank matrix sensing by (over-parameterized) factored gradient descent.
+
+Implements the algorithms studied in
+
+    Nuoya Xiong, Lijun Ding, Simon S. Du. "How Over-Parameterization Slows
+    Down Gradient Descent in Matrix Sensing: The Curses of Symmetry and
+    Initialization." ICLR 2024 (spotlight), arXiv:2310.01769.
+
+Each sample is one linear measurement ``y_i = <A_i, M*>`` of an unknown
+low-rank matrix ``M*`` of shape ``(n1, n2)``; a row of ``X`` is ``A_i``
+flattened in C order.  The matrix is fitted as a product of factors,
+``F G^T`` (asymmetric) or ``X X^T`` (symmetric, PSD targets), by gradient
+descent on ``(1 / 2m) ||A(F G^T) - y||^2`` from a small random
+initialization.  The paper shows:
+
+- symmetric, over-parameterized (``rank > rank(M*)``) GD converges only
+  sublinearly (an Omega(1/T^2) lower bound);
+- asymmetric GD converges linearly, at a rate exp(-Omega(alpha^2 T)) that
+  depends on the initialization scale alpha through the *imbalance*
+  ``F^T F - G^T G`` (which GD almost conserves); hence ``G`` starts at a
+  third of ``F``'s scale;
+- one modification step, once the iterate is close to the solution, makes
+  the rate independent of alpha.
+
+A third solver, preconditioned gradient descent with a damped
+preconditioner (ScaledGD(lambda) of Xu, Shen, Chi & Ma 2023 / PrecGD of
+Zhang, Fattahi & Zhang 2021), removes the dependence on the condition number
+of ``M*`` and on over-parameterization; it is the default.
+
+The gradient only needs ``X @ vec(F G^T)`` and ``X.T @ residual``, so a
+sparse ``X`` (e.g. entry-sampling measurements) is never densified.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sklearn_lowrank._threads import bounded_fit
+from sklearn_lowrank._validation import check_rank
+
+__all__ = ["MatrixSensingRegressor"]
+
+# Default relative step sizes (see ``learning_rate``).  Plain GD needs
+# eta <~ 1 / sigma_1(M*) (in units where the operator has restricted norm
+# 1); the preconditioned step is scale free.
+_AUTO_STEP = {"gd": 0.25, "gd_one_step": 0.25, "scaled_gd": 0.5}
+
+# The one-step modification fires once the relative training residual
+# ||A(F G^T) - y|| / ||y|| falls below this level ("sufficiently close to the
+# optimum"; the paper's condition involves the unknown M*, see the docs).
+_REBALANCE_RESIDUAL = 1e-2
+
+# After the re-balancing step, F has all singular values equal to beta with
+# beta^2 = _REBALANCE_FACTOR * ||F G^T||_2, so that the imbalance
+# F^T F - G^T G is of the order of sigma_1(M*), free of alpha.
+_REBALANCE_FACTOR = 2.0
+
+# A step that multiplies the loss by more than this is rejected and the step
+# size halved (only a blow-up triggers it: GD with a safe step is monotone).
+_DIVERGENCE_FACTOR = 2.0
+
+# Stagnation window: stop when the loss decreased by less than ``tol`` (in
+# relative terms) over this many iterations (noisy data: the noise floor).
+_STAGNATION_WINDOW = 10
+
+
+class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
+    """Low-rank matrix sensing by over-parameterized factored gradient descent.
+
+    Each sample is one linear measurement ``y_i = <A_i, M>`` of an unknown
+    low-rank matrix ``M`` of shape ``(n1, n2)``; row ``i`` of ``X`` holds
+    ``A_i`` flattened in C order (``A_i.ravel()``).  The estimator is a
+    linear regressor whose coefficient vector is a rank-``rank`` matrix:
+    ``coef_ = matrix_.ravel()`` and ``predict(X) = X @ coef_``.
+
+    The matrix is fitted as ``F @ G.T`` (asymmetric) or ``X @ X.T``
+    (symmetric, positive semidefinite) by gradient descent from a small
+    random initialization, as analysed by Xiong, Ding & Du (2024).  Read
+    more in the :ref:`User Guide <sensing>`.
+
+    Parameters
+    ----------
+    shape : tuple of (int, int) or None, default=None
+        Shape ``(n1, n2)`` of the unknown matrix; ``n1 * n2`` must equal
+        ``n_features``.  If None, a square shape is used when
+        ``n_features`` is a perfect square, otherwise ``(n_features, 1)``
+        (a vector: the model is then ordinary least squares fitted by
+        factored gradient descent, which is what scikit-learn's generic
+        checks exercise).
+
+    rank : int, default=5
+        Number of columns ``k`` of the factors.  It may exceed the rank of
+        the unknown matrix (over-parameterization, the subject of the
+        paper); it must be at most ``min(n1, n2)``.
+
+    parameterization : {"asymmetric", "symmetric"}, default="asymmetric"
+        ``"asymmetric"`` fits ``F @ G.T`` (any matrix).  ``"symmetric"``
+        fits ``X @ X.T`` and needs a square shape; it only represents
+        positive semidefinite matrices and, over-parameterized, converges
+        sublinearly (the paper's "curse of symmetry").
+
+    solver : {"scaled_gd", "gd", "gd_one_step"}, default="scaled_gd"
+        - ``"gd"``: plain gradient descent, the algorithm the paper
+          analyses.
+        - ``"gd_one_step"``: plain gradient descent plus the paper's
+          one-step modification: once the relative training residual is
+          below 1e-2, ``F`` and ``G`` are re-balanced once (``F G^T``
+          unchanged) so that the imbalance ``F^T F - G^T G`` no longer
+          depends on ``init_scale``; asymmetric only.
+        - ``"scaled_gd"``: gradient steps preconditioned by
+          ``(G^T G + lambda I)^{-1}`` and ``(F^T F + lambda I)^{-1}`` with
+          the damping ``lambda`` proportional to the current residual
+          (ScaledGD(lambda) / PrecGD).  Its rate is independent of the
+          condition number of ``M`` and of over-parameterization; fastest
+          in practice.
+
+    init_scale : float, default=0.1
+        Initialization scale alpha: the entries of ``F`` (or ``X``) start
+        i.i.d. normal with standard deviation ``alpha * sqrt(s / n1)`` and
+        those of ``G`` with a third of it, where ``s`` estimates the
+        largest singular value of ``M``, so alpha is relative to the target
+        (the paper's alpha for ``||M|| = 1``).  Smaller alpha slows down
+        over-parameterized ``"gd"`` (rate exp(-alpha^2 T)).
+
+    learning_rate : "auto" or float, default="auto"
+        Step size relative to the problem's scale: the step is
+        ``learning_rate / (L * s)`` for ``"gd"``/``"gd_one_step"`` and
+        ``learning_rate / L`` for ``"scaled_gd"``, where ``L`` estimates
+        the restricted operator norm of ``(1 / m) A^* A`` (a few power
+        iterations on low-rank matrices) and ``s`` the largest singular
+        value of ``M``.  ``"auto"`` is 0.25 for the plain solvers and 0.5
+        for ``"scaled_gd"``.  If the loss blows up (more than doubles in
+        one step), the step is rejected and the step size halved.
+
+    max_iter : int, default=1000
+        Maximum number of iterations.
+
+    tol : float, default=1e-6
+        Stop when the relative training residual
+        ``||X @ coef_ - y|| / ||y||`` is below ``tol``, or when the loss
+        decreased by less than a fraction ``tol`` over the last 10
+        iterations (the noise floor of noisy data).
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random initialization and of the power iterations.
+
+    verbose : int, default=0
+        Print the loss every 50 iterations (every iteration if >= 2).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        ``matrix_.ravel()``: the coefficients of the linear model.
+
+    matrix_ : ndarray of shape (n1, n2)
+        The recovered matrix ``left_factor_ @ right_factor_.T``.
+
+    left_factor_ : ndarray of shape (n1, rank)
+        ``F`` (``X`` for the symmetric parameterization).
+
+    right_factor_ : ndarray of shape (n2, rank)
+        ``G`` (equal to ``left_factor_`` for the symmetric one).
+
+    shape_ : tuple of (int, int)
+        The matrix shape used.
+
+    learning_rate_ : float
+        The absolute step size used at the end of the fit.
+
+    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+        Training loss ``(1 / 2m) ||X @ coef - y||^2`` at the start and
+        after every iteration.
+
+    rebalance_iter_ : int or None
+        Iteration at which the one-step modification was applied
+        (``solver="gd_one_step"``); None if it was not.
+
+    n_iter_ : int
+        Number of iterations run.
+
+    n_features_in_ : int
+        Number of features seen during fit (``n1 * n2``).
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string feature names.
+
+    See Also
+    --------
+    sklearn.linear_model.Ridge : Unconstrained linear regression; it needs
+        ``n_samples >= n1 * n2`` measurements, the low-rank model only
+        about ``rank * (n1 + n2)``.
+
+    Notes
+    -----
+    Recovery needs more measurements than the degrees of freedom of a rank
+    ``r`` matrix, ``r (n1 + n2 - r)`` (a warning is raised otherwise), and
+    measurements that satisfy a restricted isometry property, e.g. i.i.d.
+    Gaussian ``A_i``.  With symmetric ``A_i`` only the symmetric part of
+    ``F G^T`` is identified.
+
+    References
+    ----------
+    .. [1] N. Xiong, L. Ding and S. S. Du, "How Over-Parameterization Slows
+       Down Gradient Descent in Matrix Sensing: The Curses of Symmetry and
+       Initialization", ICLR 2024, arXiv:2310.01769.
+    .. [2] X. Xu, Y. Shen, Y. Chi and C. Ma, "The Power of Preconditioning in
+       Overparameterized Low-Rank Matrix Sensing", ICML 2023.
+    .. [3] G. Zhang, S. Fattahi and R. Y. Zhang, "Preconditioned Gradient
+       Descent for Over-Parameterized Nonconvex Matrix Factorization",
+       NeurIPS 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_lowrank import MatrixSensingRegressor
+    >>> from sklearn_lowrank.datasets import make_matrix_sensing
+    >>> X, y, M = make_matrix_sensing(600, (20, 20), 2, random_state=0)
+    >>> est = MatrixSensingRegressor(shape=(20, 20), rank=4, random_state=0)
+    >>> est = est.fit(X, y)
+    >>> bool(np.linalg.norm(est.matrix_ - M) < 1e-4)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "shape": [tuple, None],
+        "rank": [Interval(Integral, 1, None, closed="left")],
+        "parameterization": [StrOptions({"asymmetric", "symmetric"})],
+        "solver": [StrOptions({"scaled_gd", "gd", "gd_one_step"})],
+        "init_scale": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        shape=None,
+        rank=5,
+        *,
+        parameterization="asymmetric",
+        solver="scaled_gd",
+        init_scale=0.1,
+        learning_rate="auto",
+        max_iter=1000,
+        tol=1e-6,
+        random_state=None,
+        verbose=0,
+    ):
+        self.shape = shape
+        self.rank = rank
+        self.parameterization = parameterization
+        self.solver = solver
+        self.init_scale = init_scale
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit(self, X, y):
+        """Fit the low-rank matrix to the measurements.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2)
+            Sensing matrices, one per row, flattened in C order.
+        y : array-like of shape (n_samples,)
+            Measurements.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            y_numeric=True,
+        )
+        shape = _resolve_shape(self.shape, X.shape[1], self.parameterization)
+        rank = check_rank(self.rank, shape, estimator=self, name="rank")
+        symmetric = self.parameterization == "symmetric"
+        if self.solver == "gd_one_step" and symmetric:
+            raise ValueError(
+                "MatrixSensingRegressor: solver='gd_one_step' re-balances the "
+                "two factors of F G^T and needs parameterization='asymmetric'."
+            )
+        n1, n2 = shape
+        # Degrees of freedom of a rank-k matrix (k(k-1)/2 fewer if PSD).
+        dof = rank * (n1 + n2 - rank)
+        if symmetric:
+            dof = rank * (2 * n1 - rank + 1) // 2
+        if X.shape[0] < dof:
+            warnings.warn(
+                f"MatrixSensingRegressor: {X.shape[0]} measurements are fewer "
+                f"than the {dof} degrees of freedom of a rank-{rank} "
+                f"{n1}x{n2} matrix; the matrix is not identifiable and the "
+                "fit will interpolate y without recovering it.",
+                UserWarning,
+            )
+        rng = check_random_state(self.random_state)
+        F, G, info = _solve_sensing(
+            X,
+            y,
+            shape,
+            rank,
+            symmetric=symmetric,
+            solver=self.solver,
+            init_scale=self.init_scale,
+            learning_rate=self.learning_rate,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            rng=rng,
+            verbose=self.verbose,
+        )
+        self.shape_ = shape
+        self.left_factor_ = F
+        self.right_factor_ = G
+        self.matrix_ = F @ G.T
+        self.coef_ = self.matrix_.ravel()
+        self.loss_curve_ = info["loss_curve"]
+        self.n_iter_ = info["n_iter"]
+        self.learning_rate_ = info["step"]
+        self.rebalance_iter_ = info["rebalance_iter"]
+        if not info["converged"]:
+            warnings.warn(
+                f"MatrixSensingRegressor: maximum number of iterations "
+                f"{self.max_iter} reached before the relative residual fell "
+                f"below tol={self.tol} (it is {info['relative_residual']:.2e})."
+                " Increase max_iter, or use solver='scaled_gd'.",
+                ConvergenceWarning,
+            )
+        return self
+
+    def predict(self, X):
+        """Predict the measurements ``<A_i, M>`` of new sensing matrices.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n1 * n2)
+            Sensing matrices, one per row, flattened in C order.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            ``X @ coef_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse=["csr", "csc"], dtype=np.float64, reset=False
+        )
+        return np.asarray(X @ self.coef_).ravel()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _resolve_shape(shape, n_features, parameterization):
+    """The (n1, n2) shape: given, or inferred from n_features."""
+    symmetric = parameterization == "symmetric"
+    if shape is None:
+        side = int(round(np.sqrt(n_features)))
+        if side * side == n_features:
+            return (side, side)
+        if symmetric:
+            raise ValueError(
+                "MatrixSensingRegressor: parameterization='symmetric' needs a "
+                f"square matrix, but n_features={n_features} is not a perfect "
+                "square; pass shape=(n, n) with n * n == n_features."
+            )
+        return (n_features, 1)
+    if len(shape) != 2 or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in shape
+    ):
+        raise ValueError(
+            f"MatrixSensingRegressor: shape must be a pair of positive ints, "
+            f"got {shape!r}."
+        )
+    n1, n2 = int(shape[0]), int(shape[1])
+    if n1 * n2 != n_features:
+        raise ValueError(
+            f"MatrixSensingRegressor: shape={shape} holds {n1 * n2} entries but "
+            f"X has n_features={n_features}; each row of X must be a flattened "
+            "n1 x n2 sensing matrix."
+        )
+    if symmetric and n1 != n2:
+        raise ValueError(
+            "MatrixSensingRegressor: parameterization='symmetric' needs a square "
+            f"shape, got shape={shape}."
+        )
+    return (n1, n2)
+
+
+# --------------------------------------------------------------------------
+# Solvers: arrays in, arrays out.
+# --------------------------------------------------------------------------
+
+
+def _adjoint(X, residual, shape):
+    """``(1/m) A^*(residual)`` as an n1 x n2 matrix (no densification of X)."""
+    return np.asarray(X.T @ residual).reshape(shape) / X.shape[0]
+
+
+def _top_singular_triplet(M, rng, n_iter=30):
+    """Largest singular value and vectors of a small dense matrix."""
+    if min(M.shape) <= 64:
+        U, s, Vt = np.linalg.svd(M, full_matrices=False)
+        return s[0], U[:, 0], Vt[0]
+    # Larger matrices: a few subspace iterations are enough for a scale.
+    v = rng.standard_normal(M.shape[1])
+    for _ in range(n_iter):
+        u = M @ v
+        u /= max(np.linalg.norm(u), np.finfo(float).tiny)
+        v = M.T @ u
+        s = np.linalg.norm(v)
+        v /= max(s, np.finfo(float).tiny)
+    return s, u, v
+
+
+def _restricted_operator_norm(X, shape, rng, n_iter=8):
+    """Estimate max ||A(M)||^2 / (m ||M||_F^2) over rank-one M.
+
+    Power iteration on rank-one matrices: M <- top rank-one part of
+    (1/m) A^* A (M).  For Gaussian A_i this is close to 1 (restricted
+    isometry); for entry sampling it is about 1 / (n1 n2); for a vector
+    shape it is the largest eigenvalue of X^T X / m.  It sets the step size,
+    so a rough value is enough (the divergence guard covers the rest).
+    """
+    n1, n2 = shape
+    u = rng.standard_normal(n1)
+    v = rng.standard_normal(n2)
+    u /= np.linalg.norm(u)
+    v /= np.linalg.norm(v)
+    value = 0.0
+    for _ in range(n_iter):
+        Av = np.asarray(X @ np.outer(u, v).ravel()).ravel()
+        value = float(Av @ Av) / X.shape[0]
+        if value == 0.0:
+            break
+        _, u, v = _top_singular_triplet(_adjoint(X, Av, shape), rng)
+    return max(value, np.finfo(float).tiny)
+
+
+def _estimate_top_singular_value(X, y, shape, op_norm, rng):
+    """Rough sigma_1 of the unknown matrix from the spectral estimate.
+
+    Two estimates, the larger one kept (a too large value only means a
+    smaller, safe step): the top singular value of (1/m) A^* y / L, and the
+    least-squares scale of the measurements along its top singular pair.
+    """
+    B = _adjoint(X, y, shape)
+    s, u, v = _top_singular_triplet(B, rng)
+    direct = s / op_norm
+    Auv = np.asarray(X @ np.outer(u, v).ravel()).ravel()
+    denom = float(Auv @ Auv)
+    fitted = abs(float(Auv @ y)) / denom if denom > 0 else 0.0
+    return max(direct, fitted)
+
+
+def _loss(residual):
+    return 0.5 * float(residual @ residual) / residual.shape[0]
+
+
+def _residual(X, F, G, y):
+    return np.asarray(X @ (F @ G.T).ravel()).ravel() - y
+
+
+def _rebalance(F, G):
+    """The one-step modification: re-balance F and G, keeping F G^T.
+
+    F <- beta F (F^T F)^{-1/2} gives F all singular values beta, and
+    G <- G (F^T F)^{1/2} / beta compensates, so F G^T is unchanged.  With
+    beta^2 = 2 ||F G^T||_2 the imbalance F^T F - G^T G is then about
+    sigma_1(M) I instead of alpha^2 I, which removes alpha from the rate.
+    Directions in which F is (numerically) zero are left as they are.
+    """
+    W, Lam = None, None
+    gram = F.T @ F
+    Lam, W = np.linalg.eigh(gram)
+    floor = Lam.max() * 1e-12 if Lam.size and Lam.max() > 0 else 0.0
+    keep = Lam > floor
+    if not np.any(keep):
+        return F, G
+    sigma1 = np.linalg.norm(F @ G.T, 2)
+    beta = np.sqrt(_REBALANCE_FACTOR * sigma1)
+    scale = np.ones_like(Lam)
+    scale[keep] = beta / np.sqrt(Lam[keep])
+    # F W diag(scale) W^T and G W diag(1/scale) W^T keep F G^T exactly.
+    F_new = (F @ W) * scale @ W.T
+    G_new = (G @ W) / scale @ W.T
+    return F_new, G_new
+
+
+def _solve_sensing(
+    X,
+    y,
+    shape,
+    rank,
+    *,
+    symmetric,
+    solver,
+    init_scale,
+    learning_rate,
+    max_iter,
+    tol,
+    rng,
+    verbose=0,
+):
+    """Factored (preconditioned) gradient descent for matrix sensing.
+
+    Minimizes ``(1 / 2m) ||X @ vec(F G^T) - y||^2`` (``G = F`` if
+    ``symmetric``).
+
+    Returns
+    -------
+    F, G : ndarray of shape (n1, rank), (n2, rank)
+    info : dict
+        ``loss_curve``, ``n_iter``, ``converged``, ``step``,
+        ``rebalance_iter``, ``relative_residual``.
+    """
+    n1, n2 = shape
+    y_norm = float(np.linalg.norm(y))
+    info = dict(rebalance_iter=None, step=0.0)
+    if y_norm == 0.0:
+        # The zero matrix fits exactly; factors of zeros are a fixed point.
+        F = np.zeros((n1, rank))
+        G = F if symmetric else np.zeros((n2, rank))
+        info.update(
+            loss_curve=np.zeros(1), n_iter=0, converged=True, relative_residual=0.0
+        )
+        return F, G, info
+
+    op_norm = _restricted_operator_norm(X, shape, rng)
+    sigma1 = _estimate_top_singular_value(X, y, shape, op_norm, rng)
+    sigma1 = max(sigma1, np.finfo(float).tiny)
+    rel = _AUTO_STEP[solver] if learning_rate == "auto" else float(learning_rate)
+    step = rel / op_norm if solver == "scaled_gd" else rel / (op_norm * sigma1)
+
+    # Small random initialization; G deliberately a third of F's scale
+    # (the imbalance F^T F - G^T G drives the linear rate of asymmetric GD).
+    std = init_scale * np.sqrt(sigma1 / n1)
+    F = std * rng.standard_normal((n1, rank))
+    G = F if symmetric else (std / 3.0) * rng.standard_normal((n2, rank))
+
+    residual = _residual(X, F, G, y)
+    loss = _loss(residual)
+    losses = [loss]
+    converged = False
+    rebalanced = False
+    eye = np.eye(rank)
+    n_iter = 0
+    while n_iter < max_iter:
+        rel_res = np.sqrt(2.0 * loss * X.shape[0]) / y_norm
+        if rel_res <= tol:
+            converged = True
+            break
+        if (
+            len(losses) > _STAGNATION_WINDOW
+            and losses[-1 - _STAGNATION_WINDOW] - loss <= tol * loss
+        ):
+            converged = True
+            break
+        if solver == "gd_one_step" and not rebalanced and rel_res < _REBALANCE_RESIDUAL:
+            F, G = _rebalance(F, G)
+            rebalanced = True
+            info["rebalance_iter"] = n_iter
+
+        E = _adjoint(X, residual, shape)  # gradient of the loss w.r.t. F G^T
+        if symmetric:
+            # d/dX of (1/2m)||A(X X^T) - y||^2 is (E + E^T) X.
+            grad = (E + E.T) @ F
+            if solver == "scaled_gd":
+                damping = np.sqrt(2.0 * loss / op_norm)
+                grad = np.linalg.solve(F.T @ F + damping * eye, grad.T).T
+                grad *= 0.5  # E + E^T counts the residual twice
+        else:
+            grad_F = E @ G
+            grad_G = E.T @ F
+            if solver == "scaled_gd":
+                # Damping ~ ||F G^T - M||_F (PrecGD): large far away (a plain
+                # GD step), vanishing near the solution (a ScaledGD step).
+                damping = np.sqrt(2.0 * loss / op_norm)
+                grad_F = np.linalg.solve(G.T @ G + damping * eye, grad_F.T).T
+                grad_G = np.linalg.solve(F.T @ F + damping * eye, grad_G.T).T
+
+        while True:
+            if symmetric:
+                F_new = F - step * grad
+                G_new = F_new
+            else:
+                F_new = F - step * grad_F
+                G_new = G - step * grad_G
+            new_residual = _residual(X, F_new, G_new, y)
+            new_loss = _loss(new_residual)
+            if np.isfinite(new_loss) and new_loss <= _DIVERGENCE_FACTOR * loss:
+                break
+            step *= 0.5
+            if verbose:
+                print(f"[MatrixSensingRegressor] loss blew up; step -> {step:.3g}")
+        F, G, residual, loss = F_new, G_new, new_residual, new_loss
+        n_iter += 1
+        losses.append(loss)
+        if verbose and (verbose >= 2 or n_iter % 50 == 0):
+            print(f"[MatrixSensingRegressor] iter {n_iter:5d}  loss {loss:.6e}")
+
+    if not converged:
+        rel_res = np.sqrt(2.0 * loss * X.shape[0]) / y_norm
+        converged = rel_res <= tol
+    info.update(
+        loss_curve=np.asarray(losses),
+        n_iter=n_iter,
+        converged=converged,
+        step=step,
+        relative_residual=float(np.sqrt(2.0 * loss * X.shape[0]) / y_norm),
+    )
+    return F, G, info

@@ -26,6 +26,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg import qr, solve_triangular, svd
 from sklearn.base import (
     BaseEstimator,
     OneToOneFeatureMixin,
@@ -35,9 +36,9 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank import _threads
 from sklearn_lowrank._threads import bounded_fit
 from sklearn_lowrank._validation import check_rank
 
@@ -301,18 +302,19 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rows_obs.data -= self.mean_
 
         rng = check_random_state(self.random_state)
-        U, V, n_iter, converged = _altmin(
-            rows_obs,
-            k,
-            solver=self.solver,
-            n_inner_iter=self.n_inner_iter,
-            alpha=self.alpha,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            incoherence=self.incoherence,
-            rng=rng,
-            verbose=self.verbose,
-        )
+        with _one_blas_thread():
+            U, V, n_iter, converged = _altmin(
+                rows_obs,
+                k,
+                solver=self.solver,
+                n_inner_iter=self.n_inner_iter,
+                alpha=self.alpha,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                incoherence=self.incoherence,
+                rng=rng,
+                verbose=self.verbose,
+            )
         if not converged:
             warnings.warn(
                 f"Maximum number of iterations {self.max_iter} reached. Increase "
@@ -370,7 +372,8 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _fold_in(self, rows_obs):
         rows_obs = rows_obs.copy()
         rows_obs.data -= self.mean_
-        factors = _solve_exact(rows_obs, self.components_.T, self.alpha)
+        with _one_blas_thread():
+            factors = _solve_exact(rows_obs, self.components_.T, self.alpha)
         empty = np.diff(rows_obs.indptr) == 0
         factors[empty] = self.row_factors_.mean(axis=0)
         return factors
@@ -503,6 +506,17 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 # --------------------------------------------------------------------------
 
 
+def _one_blas_thread():
+    """Run the solvers with one BLAS thread (never more than the ceiling).
+
+    Every dense operation here is on thin n x k matrices or batches of k x k
+    systems, where BLAS threads buy nothing, while on a loaded machine their
+    spin-waiting makes a 2000 x 20 GEMM or QR up to 100x slower [measured];
+    the sparse products doing the real work are single-threaded anyway.
+    """
+    return _threads._controller().limit(limits=1, user_api="blas")
+
+
 def _observed_csr(X):
     """The observed entries of X as a CSR matrix (stored entries = observed).
 
@@ -537,8 +551,11 @@ def _rowwise_dot(A, B, rows, cols):
     out = np.empty(rows.size)
     for start in range(0, rows.size, _CHUNK):
         stop = start + _CHUNK
+        # np.take is several times faster than fancy indexing for row gathers.
         out[start:stop] = np.einsum(
-            "ij,ij->i", A[rows[start:stop]], B[cols[start:stop]]
+            "ij,ij->i",
+            np.take(A, rows[start:stop], axis=0),
+            np.take(B, cols[start:stop], axis=0),
         )
     return out
 
@@ -627,13 +644,16 @@ def _solve_cg(obs, other, alpha, x0, n_steps, precond=None):
     ``(R_i^T R_i)^{-1}``.
     """
     k = other.shape[1]
-    rows = _row_of_entry(obs)
-    cols = obs.indices
+    counts = np.diff(obs.indptr)
+    # Each observed entry's row of the design matrix, gathered once for all
+    # the steps (|Omega| x k floats).
+    design = np.take(other, obs.indices, axis=0)
     trace = np.asarray(_pattern(obs, np.ones(obs.nnz)) @ np.sum(other**2, axis=1))
     lam = _ridge(trace, k, alpha)
 
     def apply_normal(P):
-        t = _rowwise_dot(P, other, rows, cols)
+        # Rows are sorted in CSR order, so P's row of each entry is a repeat.
+        t = np.einsum("ij,ij->i", design, np.repeat(P, counts, axis=0))
         return _pattern(obs, t) @ other + lam[:, np.newaxis] * P
 
     def apply_precond(R):
@@ -662,8 +682,43 @@ def _solve_cg(obs, other, alpha, x0, n_steps, precond=None):
 
 
 def _orthonormalize(F):
-    Q, _ = np.linalg.qr(F)
-    return Q
+    """Thin QR ``F = Q R`` of a tall, skinny matrix, by CholeskyQR2.
+
+    Two rounds of ``R = chol(F^T F)``, ``Q = F R^{-1}`` are orthonormal to
+    machine precision whenever ``cond(F) < ~1e7`` and cost two small GEMMs:
+    on a shared machine LAPACK's Householder QR of an n x k matrix can be two
+    orders of magnitude slower (its threads spin while competing for cores).
+    Falls back to Householder QR when F is (numerically) rank deficient.
+    """
+    Q = F
+    R = np.eye(F.shape[1])
+    try:
+        for _ in range(2):
+            L = np.linalg.cholesky(Q.T @ Q)
+            Q = solve_triangular(L, Q.T, lower=True).T
+            R = L.T @ R
+    except np.linalg.LinAlgError:
+        return qr(F, mode="economic")
+    if not np.all(np.isfinite(Q)) or np.abs(Q.T @ Q - np.eye(F.shape[1])).max() > 1e-8:
+        return qr(F, mode="economic")
+    return Q, R
+
+
+def _top_left_singular_vectors(A, k, n_iter, rng):
+    """Top-k left singular vectors of a sparse matrix by subspace iteration.
+
+    A randomized range finder (Halko, Martinsson and Tropp, 2011) with
+    ``n_iter`` power iterations, re-orthonormalized at every product.
+    """
+    n_over = min(k + 10, min(A.shape)) - k
+    Q, _ = _orthonormalize(A @ rng.standard_normal((A.shape[1], k + n_over)))
+    for _ in range(n_iter):
+        Q, _ = _orthonormalize(np.asarray(A.T @ Q))
+        Q, _ = _orthonormalize(np.asarray(A @ Q))
+    # Small SVD of Q^T A (k + n_over rows) gives the singular vectors.
+    B = np.asarray((A.T @ Q).T)
+    W, _, _ = svd(B, full_matrices=False)
+    return Q @ W[:, :k]
 
 
 def _spectral_init(obs, k, incoherence, rng):
@@ -673,13 +728,16 @@ def _spectral_init(obs, k, incoherence, rng):
     its top singular space approximates M's (JNS13, step 2).  With
     ``incoherence`` the rows that are too heavy are clipped (JNS13, step 3).
     """
-    n_rows, n_cols = obs.shape
-    p = obs.nnz / (n_rows * n_cols)
-    U, _, _ = randomized_svd(obs / p, k, n_iter=7, random_state=rng)
+    n_rows = obs.shape[0]
+    U = _top_left_singular_vectors(obs, k, 7, rng)
     if incoherence is not None:
         heavy = np.linalg.norm(U, axis=1) > 2 * incoherence * np.sqrt(k / n_rows)
         U[heavy] = 0.0
-    U = _orthonormalize(U + 0.0)
+        # Re-orthonormalize; a clipped-out direction is refilled at random.
+        U[:, np.linalg.norm(U, axis=0) == 0] = rng.standard_normal(
+            (n_rows, int(np.sum(np.linalg.norm(U, axis=0) == 0)))
+        )
+    U, _ = _orthonormalize(U)
     return U
 
 
@@ -735,7 +793,7 @@ def _altmin(
     converged = False
     for n_iter in range(1, max_iter + 1):
         V = _fill_empty(half_step(obs_t, U_hat, V), col_counts)
-        V_hat, R_v = np.linalg.qr(V)
+        V_hat, R_v = _orthonormalize(V)
         # M ~ U_hat V^T = (U_hat R_v^T) V_hat^T: the row factor's warm start.
         U = _fill_empty(half_step(obs, V_hat, U_hat @ R_v.T), row_counts)
         current = (U, V_hat)
@@ -746,7 +804,7 @@ def _altmin(
         if change <= tol:
             converged = True
             break
-        U_hat, R_u = np.linalg.qr(U)
+        U_hat, R_u = _orthonormalize(U)
         # M ~ U V_hat^T = U_hat (V_hat R_u^T)^T: the column factor's warm start.
         V = V_hat @ R_u.T
     U, V_hat = previous

@@ -107,14 +107,17 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     alpha : float, default=0.0
         Ridge regularization of each row's (column's) least-squares problem,
         *relative* to the mean eigenvalue of that problem's normal matrix, so
-        the same value fits any scale and sampling rate.  Use a small
-        positive value (e.g. 1e-2) for noisy data; 0 for exact recovery.
+        the same value fits any scale and sampling rate.  It shrinks the
+        completion by about ``alpha`` in relative terms, so keep it below
+        the relative noise level (e.g. 1e-2 for ratings, 0 for exact
+        recovery); it mostly helps rows and columns with few observations
+        and an over-estimated ``n_components``.
 
     max_iter : int, default=100
         Maximum number of sweeps (one sweep updates the column factor, then
         the row factor).
 
-    tol : float, default=1e-6
+    tol : float, default=1e-7
         Stop when the relative change of the completed matrix between two
         sweeps, ``||M_t - M_{t-1}||_F / ||M_t||_F`` (computed from the factors
         in ``O((n_rows + n_cols) k^2)``), falls below ``tol``.
@@ -223,7 +226,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_inner_iter=3,
         alpha=0.0,
         max_iter=100,
-        tol=1e-6,
+        tol=1e-7,
         center=False,
         incoherence=None,
         random_state=None,

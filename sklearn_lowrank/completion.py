@@ -301,6 +301,18 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "(column) factor.",
                 UserWarning,
             )
+        degrees_of_freedom = k * (n_rows + n_cols - k)
+        if rows_obs.nnz < 2 * degrees_of_freedom:
+            # Below ~2x the information limit alternating minimization has no
+            # unique answer and its factors can grow without bound.
+            warnings.warn(
+                f"{name}: only {rows_obs.nnz} observed entries for "
+                f"{degrees_of_freedom} degrees of freedom of a rank-{k} "
+                f"{n_rows} x {n_cols} matrix (fewer than twice as many); the "
+                "completion is likely unreliable. Lower n_components or set "
+                "alpha > 0.",
+                UserWarning,
+            )
         self.mean_ = float(rows_obs.data.mean()) if self.center else 0.0
         rows_obs.data -= self.mean_
 

@@ -204,6 +204,15 @@ def test_all_missing_rows_and_columns_are_filled():
     assert np.all(np.isfinite(est.transform(new_row)))
 
 
+def test_too_few_observations_warn():
+    # 4% of 400 x 300 = 4,800 entries for 3,475 degrees of freedom at rank 5.
+    X, _, _ = make_completion_problem(
+        400, 300, 5, observed_fraction=0.04, random_state=0
+    )
+    with pytest.warns(UserWarning, match="likely unreliable"):
+        AltMinCompleter(n_components=5, max_iter=5, random_state=0).fit(X)
+
+
 @pytest.mark.parametrize(
     "X, params, match",
     [

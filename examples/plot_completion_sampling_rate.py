@@ -7,8 +7,8 @@ growing fraction of their entries:
 
 - left: an exactly rank-5, 400 x 300 incoherent matrix.  Below a few times
   the information limit (``rank * (n_rows + n_cols - rank)`` degrees of
-  freedom, dashed line) completion fails; above it the error drops to the
-  solver tolerance: exact recovery.
+  freedom, dashed line) completion fails and the estimator warns; above it
+  the error drops to the solver tolerance: exact recovery.
 - right: a realistic, only approximately low-rank matrix, the grayscale
   "china" photograph shipped with scikit-learn (427 x 640), completed at
   rank 20 with a small ridge, against filling each column with its mean.
@@ -31,7 +31,9 @@ from sklearn.impute import SimpleImputer
 from sklearn_lowrank import AltMinCompleter
 from sklearn_lowrank.datasets import make_completion_problem, make_observation_mask
 
+# Below twice the information limit the fit warns (and fails): expected here.
 warnings.simplefilter("ignore", ConvergenceWarning)
+warnings.simplefilter("ignore", UserWarning)
 
 
 def unobserved_error(filled, truth, mask):
@@ -64,6 +66,8 @@ for fraction in image_fractions:
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
 ax1.semilogy(fractions * n_rows * n_cols / dof, synthetic, "o-")
 ax1.axvline(1.0, color="gray", linestyle="--", label="information limit")
+ax1.axvline(2.0, color="gray", linestyle=":", label="below: fit warns")
+ax1.axhline(1.0, color="red", linewidth=0.8, label="error of filling zeros")
 ax1.set_xlabel("observed entries / degrees of freedom")
 ax1.set_ylabel("relative error on unobserved entries")
 ax1.set_title(f"exact rank {rank}, {n_rows} x {n_cols}")

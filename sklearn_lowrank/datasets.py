@@ -39,6 +39,12 @@ def _orthonormal(n, k, rng, coherent=False):
     return Q * np.sign(np.diag(R))
 
 
+def _sample_positions(n_rows, n_cols, n_samples, rng):
+    """``n_samples`` uniform positions, repeats merged, sorted row-major."""
+    flat = np.unique(rng.randint(0, n_rows * n_cols, size=n_samples, dtype=np.int64))
+    return np.divmod(flat, n_cols)
+
+
 def make_low_rank(
     n_rows,
     n_cols,
@@ -256,8 +262,7 @@ def make_completion_problem(
     M *= np.sqrt(n_rows * n_cols) / np.linalg.norm(M)
     if sparse:
         n_obs = rng.binomial(n_rows * n_cols, observed_fraction)
-        flat = np.unique(rng.randint(0, n_rows * n_cols, size=n_obs, dtype=np.int64))
-        rows, cols = np.divmod(flat, n_cols)
+        rows, cols = _sample_positions(n_rows, n_cols, n_obs, rng)
         values = M[rows, cols]
         if noise:
             values = values + noise * rng.standard_normal(values.size)
@@ -320,8 +325,7 @@ def make_factored_completion_problem(
     s *= np.sqrt(n_rows * n_cols) / np.linalg.norm(s)
     left = _orthonormal(n_rows, rank, rng) * s
     right = _orthonormal(n_cols, rank, rng)
-    flat = np.unique(rng.randint(0, n_rows * n_cols, size=n_observed, dtype=np.int64))
-    rows, cols = np.divmod(flat, n_cols)
+    rows, cols = _sample_positions(n_rows, n_cols, n_observed, rng)
     values = np.einsum("ij,ij->i", left[rows], right[cols])
     if noise:
         values = values + noise * rng.standard_normal(values.size)

@@ -6,8 +6,13 @@ BLAS threads are bounded by one package-wide policy, described in
 :mod:`sklearn_lowrank._threads` and the README.
 """
 
+from sklearn_lowrank.completion import AltMinCompleter
 from sklearn_lowrank.sensing import MatrixSensingRegressor
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MatrixSensingRegressor", "__version__"]
+__all__ = [
+    "AltMinCompleter",
+    "MatrixSensingRegressor",
+    "__version__",
+]

@@ -15,6 +15,7 @@ __all__ = [
     "make_ar_classification",
     "make_boolean_tiles",
     "make_completion_problem",
+    "make_factored_completion_problem",
     "make_leverage_regression",
     "make_low_rank",
     "make_matrix_sensing",
@@ -36,6 +37,12 @@ def _orthonormal(n, k, rng, coherent=False):
     Q, R = np.linalg.qr(G)
     # Fix the sign so that the result does not depend on LAPACK's convention.
     return Q * np.sign(np.diag(R))
+
+
+def _sample_positions(n_rows, n_cols, n_samples, rng):
+    """``n_samples`` uniform positions, repeats merged, sorted row-major."""
+    flat = np.unique(rng.randint(0, n_rows * n_cols, size=n_samples, dtype=np.int64))
+    return np.divmod(flat, n_cols)
 
 
 def make_low_rank(
@@ -255,8 +262,7 @@ def make_completion_problem(
     M *= np.sqrt(n_rows * n_cols) / np.linalg.norm(M)
     if sparse:
         n_obs = rng.binomial(n_rows * n_cols, observed_fraction)
-        flat = np.unique(rng.randint(0, n_rows * n_cols, size=n_obs, dtype=np.int64))
-        rows, cols = np.divmod(flat, n_cols)
+        rows, cols = _sample_positions(n_rows, n_cols, n_obs, rng)
         values = M[rows, cols]
         if noise:
             values = values + noise * rng.standard_normal(values.size)
@@ -270,6 +276,61 @@ def make_completion_problem(
     if noise:
         X[mask] += noise * rng.standard_normal(int(mask.sum()))
     return X, M, mask
+
+
+def make_factored_completion_problem(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    n_observed,
+    noise=0.0,
+    condition_number=1.0,
+    random_state=None,
+):
+    """Generate a large sparse completion problem, the truth given as factors.
+
+    The same kind of matrix as :func:`make_completion_problem` (incoherent,
+    root-mean-square entry 1) but the full matrix is never formed: memory is
+    ``O((n_rows + n_cols) rank + n_observed)``, so problems with tens of
+    thousands of rows and millions of observed entries fit easily.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Rank of the full matrix.
+    n_observed : int
+        Number of sampled positions (uniform, with repeats merged, so the
+        number of observed entries can be slightly smaller).
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to the observed entries.
+    condition_number : float, default=1.0
+        Condition number of the full matrix (geometric singular values).
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : CSR matrix of shape (n_rows, n_cols)
+        Observed entries (stored entries = observed).
+    left : ndarray of shape (n_rows, rank)
+        Left factor.
+    right : ndarray of shape (n_cols, rank)
+        Right factor; the full matrix is ``left @ right.T``.
+    """
+    rng = check_random_state(random_state)
+    s = np.geomspace(1.0, 1.0 / condition_number, rank)
+    s *= np.sqrt(n_rows * n_cols) / np.linalg.norm(s)
+    left = _orthonormal(n_rows, rank, rng) * s
+    right = _orthonormal(n_cols, rank, rng)
+    rows, cols = _sample_positions(n_rows, n_cols, n_observed, rng)
+    values = np.einsum("ij,ij->i", left[rows], right[cols])
+    if noise:
+        values = values + noise * rng.standard_normal(values.size)
+    X = sp.csr_matrix((values, (rows, cols)), shape=(n_rows, n_cols))
+    return X, left, right
 
 
 def make_boolean_tiles(

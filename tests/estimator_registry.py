@@ -17,6 +17,8 @@ estimator found by :func:`sklearn_lowrank.discovery.all_estimators` has none):
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sklearn_lowrank.datasets import make_completion_problem
+
 
 @dataclass
 class EstimatorCase:
@@ -41,4 +43,18 @@ CASES["MatrixSensingRegressor"] = EstimatorCase(
     params=dict(rank=1, max_iter=200, random_state=0),
     make_data=_sensing_data,
     grid={"rank": [2, 3]},
+)
+
+
+def _completion_data(random_state):
+    X, _, _ = make_completion_problem(
+        60, 40, 3, observed_fraction=0.5, noise=0.01, random_state=random_state
+    )
+    return X, None
+
+
+CASES["AltMinCompleter"] = EstimatorCase(
+    params=dict(n_components=1, max_iter=20, random_state=0),
+    make_data=_completion_data,
+    grid={"alpha": [0.0, 0.1]},
 )

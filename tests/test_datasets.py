@@ -8,6 +8,7 @@ from sklearn_lowrank.datasets import (
     make_ar_classification,
     make_boolean_tiles,
     make_completion_problem,
+    make_factored_completion_problem,
     make_leverage_regression,
     make_low_rank,
     make_matrix_sensing,
@@ -116,3 +117,15 @@ def test_ar_power_classes_differ_in_variance():
     )
     power = [np.mean(X[y == c] ** 2) for c in (0, 1)]
     assert power[1] > 1.2 * power[0]
+
+
+def test_factored_completion_problem_matches_its_factors():
+    X, left, right = make_factored_completion_problem(
+        300, 200, 4, n_observed=5000, random_state=0
+    )
+    M = left @ right.T
+    assert np.linalg.matrix_rank(M) == 4
+    assert np.sqrt(np.mean(M**2)) == pytest.approx(1.0)
+    coo = X.tocoo()
+    np.testing.assert_allclose(coo.data, M[coo.row, coo.col])
+    assert 4500 < X.nnz <= 5000

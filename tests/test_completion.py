@@ -1,0 +1,280 @@
+"""AltMinCompleter: recovery, robustness to inexact solves, fold-in, bad input."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from sklearn_lowrank import AltMinCompleter
+from sklearn_lowrank.completion import (
+    _observed_csr,
+    _orthonormalize,
+    _solve_cg,
+    _solve_exact,
+)
+from sklearn_lowrank.datasets import make_completion_problem
+
+
+def _unobserved_error(X_filled, M, mask):
+    return np.linalg.norm((X_filled - M)[~mask]) / np.linalg.norm(M[~mask])
+
+
+@pytest.fixture(scope="module")
+def problem():
+    # 500 x 400, rank 5: 4,475 degrees of freedom; 10% observed is ~20,000
+    # entries, about 4.5 times the information limit.
+    return make_completion_problem(500, 400, 5, observed_fraction=0.1, random_state=0)
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg", "sketch"])
+def test_exact_recovery_of_incoherent_rank_5_matrix(problem, solver):
+    X, M, mask = problem
+    est = AltMinCompleter(n_components=5, solver=solver, random_state=0)
+    X_filled = est.fit_transform(X)
+    assert _unobserved_error(X_filled, M, mask) <= 1e-6
+    assert est.n_iter_ < 40
+    assert est.reconstruction_err_ < 1e-5 * np.linalg.norm(M[mask])
+
+
+def test_inexact_solves_still_recover(problem):
+    # The paper's point: one conjugate-gradient step per least-squares
+    # problem is far from the exact solve, yet the iterates still converge.
+    X, M, mask = problem
+    est = AltMinCompleter(
+        n_components=5, solver="cg", n_inner_iter=1, max_iter=200, random_state=0
+    )
+    X_filled = est.fit_transform(X)
+    assert _unobserved_error(X_filled, M, mask) <= 1e-6
+
+
+def test_error_decreases_linearly(problem):
+    X, M, mask = problem
+    errors = []
+    for n_sweeps in (2, 4, 6):
+        est = AltMinCompleter(n_components=5, max_iter=n_sweeps, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            errors.append(_unobserved_error(est.fit_transform(X), M, mask))
+    # Two sweeps shrink the error by the same constant factor, every time
+    # (measured: ~0.45 per sweep on this problem).
+    assert errors[1] < 0.3 * errors[0]
+    assert errors[2] < 0.3 * errors[1]
+
+
+def test_hitting_max_iter_warns(problem):
+    X, _, _ = problem
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iterations"):
+        AltMinCompleter(n_components=5, max_iter=2, random_state=0).fit(X)
+
+
+def test_noisy_error_is_proportional_to_noise():
+    errors = {}
+    for noise in (1e-3, 1e-2, 1e-1):
+        X, M, mask = make_completion_problem(
+            300, 250, 4, observed_fraction=0.2, noise=noise, random_state=1
+        )
+        est = AltMinCompleter(n_components=4, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            X_filled = est.fit_transform(X)
+        assert np.all(np.isfinite(X_filled))
+        errors[noise] = _unobserved_error(X_filled, M, mask)
+    ratios = np.array([errors[s] / s for s in errors])
+    # error / noise is the same constant at every noise level (no divergence,
+    # no floor), within 20%.
+    assert ratios.max() < 1.2 * ratios.min(), errors
+    assert errors[1e-1] < 0.1
+
+
+def test_sparse_input_gives_the_dense_result(problem):
+    X, _, mask = problem
+    X_sparse = sp.csr_matrix((X[mask], np.nonzero(mask)), shape=X.shape)
+    dense = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    sparse = AltMinCompleter(n_components=5, random_state=0).fit(X_sparse)
+    np.testing.assert_allclose(sparse.row_factors_, dense.row_factors_, atol=1e-12)
+    np.testing.assert_allclose(sparse.transform(X_sparse), dense.transform(X))
+
+
+def test_sparse_explicit_zeros_are_observed():
+    X, M, mask = make_completion_problem(
+        120, 100, 3, observed_fraction=0.3, sparse=True, random_state=2
+    )
+    X = X.tocsr()
+    # Store some observed entries as explicit zeros.
+    X.data[::7] = 0.0
+    assert X.nnz == mask.nnz
+    dense = np.full(X.shape, np.nan)
+    coo = X.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    with_zeros = AltMinCompleter(n_components=3, random_state=0, max_iter=30)
+    without = AltMinCompleter(n_components=3, random_state=0, max_iter=30)
+    as_dense = AltMinCompleter(n_components=3, random_state=0, max_iter=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with_zeros.fit(X)
+        pruned = X.copy()
+        pruned.eliminate_zeros()
+        without.fit(pruned)
+        as_dense.fit(dense)
+    np.testing.assert_allclose(with_zeros.row_factors_, as_dense.row_factors_)
+    assert not np.allclose(with_zeros.row_factors_, without.row_factors_)
+    assert with_zeros.transform(X)[coo.row[0], coo.col[0]] == 0.0
+
+
+def test_fold_in_completes_new_rows():
+    X, M, mask = make_completion_problem(
+        600, 300, 4, observed_fraction=0.15, random_state=3
+    )
+    train, new = slice(0, 500), slice(500, 600)
+    est = AltMinCompleter(n_components=4, random_state=0).fit(X[train])
+    completed = est.transform(X[new])
+    assert _unobserved_error(completed, M[new], mask[new]) < 1e-6
+    # Observed entries are kept as they are.
+    np.testing.assert_array_equal(completed[mask[new]], X[new][mask[new]])
+    # Folding the training rows back in reproduces the fitted row factors.
+    np.testing.assert_allclose(est.fold_in(X[train]), est.row_factors_, atol=1e-10)
+    np.testing.assert_allclose(est.transform(X[train]), est.fit_transform(X[train]))
+
+
+def test_predict_entries_matches_transform(problem):
+    X, _, _ = problem
+    est = AltMinCompleter(n_components=5, random_state=0, center=True).fit(X)
+    rows, cols = np.array([0, 3, 499]), np.array([5, 0, 399])
+    filled = est.mean_ + est.row_factors_ @ est.components_
+    np.testing.assert_allclose(est.predict_entries(rows, cols), filled[rows, cols])
+    assert est.mean_ == pytest.approx(np.nanmean(X))
+    with pytest.raises(ValueError, match="out of range"):
+        est.predict_entries([500], [0])
+
+
+def test_components_are_orthonormal(problem):
+    X, _, _ = problem
+    est = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    np.testing.assert_allclose(
+        est.components_ @ est.components_.T, np.eye(5), atol=1e-10
+    )
+
+
+def test_score_selects_the_true_rank():
+    X, _, _ = make_completion_problem(
+        200, 120, 4, observed_fraction=0.4, noise=0.01, random_state=4
+    )
+    search = GridSearchCV(
+        AltMinCompleter(alpha=1e-3, random_state=0, max_iter=50),
+        {"n_components": [2, 4]},
+        cv=3,
+    ).fit(X)
+    assert search.best_params_["n_components"] == 4
+
+
+def test_clipping_initialization_still_recovers(problem):
+    X, M, mask = problem
+    est = AltMinCompleter(n_components=5, incoherence=2.0, random_state=0)
+    assert _unobserved_error(est.fit_transform(X), M, mask) <= 1e-6
+
+
+def test_all_missing_rows_and_columns_are_filled():
+    X, M, mask = make_completion_problem(
+        200, 150, 3, observed_fraction=0.3, random_state=5
+    )
+    X = X.copy()
+    X[7] = np.nan
+    X[:, 11] = np.nan
+    est = AltMinCompleter(n_components=3, random_state=0)
+    with pytest.warns(UserWarning, match="1 row.*1 column.*no observed entry"):
+        filled = est.fit_transform(X)
+    assert np.all(np.isfinite(filled))
+    # The empty row gets the mean row factor; the rest is still recovered.
+    np.testing.assert_allclose(
+        est.row_factors_[7], est.row_factors_[np.arange(200) != 7].mean(axis=0)
+    )
+    keep = np.ones(200, bool)
+    keep[7] = False
+    sub_mask = mask[keep][:, np.arange(150) != 11]
+    sub_err = _unobserved_error(
+        filled[keep][:, np.arange(150) != 11],
+        M[keep][:, np.arange(150) != 11],
+        sub_mask,
+    )
+    assert sub_err < 1e-5
+    new_row = np.full((1, 150), np.nan)
+    assert np.all(np.isfinite(est.transform(new_row)))
+
+
+def test_too_few_observations_warn():
+    # 4% of 400 x 300 = 4,800 entries for 3,475 degrees of freedom at rank 5.
+    X, _, _ = make_completion_problem(
+        400, 300, 5, observed_fraction=0.04, random_state=0
+    )
+    with pytest.warns(UserWarning, match="likely unreliable"):
+        AltMinCompleter(n_components=5, max_iter=5, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize(
+    "X, params, match",
+    [
+        (np.full((5, 4), np.nan), {}, "no observed entries"),
+        (np.ones((5, 4)), {"n_components": 4}, "n_components=4 is too large"),
+        (np.array([[1.0, np.inf], [2.0, 3.0], [1.0, 1.0]]), {}, "infinity"),
+        (
+            sp.csr_matrix(np.array([[1.0, np.nan], [2.0, 3.0], [1.0, 1.0]])),
+            {},
+            "sparse X contains NaN",
+        ),
+        (np.ones((1, 4)), {}, "n_samples=1"),
+    ],
+    ids=["no-observed", "rank-too-large", "inf", "sparse-nan", "one-row"],
+)
+def test_bad_input_is_rejected_with_a_clear_error(X, params, match):
+    est = AltMinCompleter(**{"n_components": 1, **params})
+    with pytest.raises(ValueError, match=match):
+        est.fit(X)
+
+
+def test_transform_rejects_wrong_width(problem):
+    X, _, _ = problem
+    est = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        est.transform(X[:, :10])
+
+
+# ---- private solvers -------------------------------------------------------
+
+
+def _small_least_squares(rng):
+    X = rng.standard_normal((30, 12))
+    X[rng.uniform(size=X.shape) < 0.4] = np.nan
+    return _observed_csr(X), rng.standard_normal((12, 3))
+
+
+def test_exact_solver_matches_per_row_lstsq():
+    rng = np.random.RandomState(0)
+    obs, other = _small_least_squares(rng)
+    solution = _solve_exact(obs, other, alpha=0.0)
+    for i in range(obs.shape[0]):
+        lo, hi = obs.indptr[i], obs.indptr[i + 1]
+        if hi - lo < 3:
+            continue
+        expected = np.linalg.lstsq(
+            other[obs.indices[lo:hi]], obs.data[lo:hi], rcond=None
+        )[0]
+        np.testing.assert_allclose(solution[i], expected, rtol=1e-8, atol=1e-8)
+
+
+def test_cg_solver_converges_to_the_exact_solution():
+    rng = np.random.RandomState(1)
+    obs, other = _small_least_squares(rng)
+    exact = _solve_exact(obs, other, alpha=0.1)
+    # k = 3 unknowns per row: CG is exact after 3 steps (up to rounding).
+    approx = _solve_cg(obs, other, 0.1, np.zeros_like(exact), n_steps=3)
+    np.testing.assert_allclose(approx, exact, rtol=1e-6, atol=1e-8)
+
+
+def test_orthonormalize_is_a_thin_qr():
+    F = np.random.RandomState(2).standard_normal((50, 4)) @ np.diag([1, 10, 1e3, 1e4])
+    Q, R = _orthonormalize(F)
+    np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
+    np.testing.assert_allclose(Q @ R, F, rtol=1e-10, atol=1e-10)

@@ -260,7 +260,6 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             multi_output=True,
             y_numeric=True,
         )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         self._drop_stream()
         n_samples, n_features = X.shape
         Y = y.reshape(n_samples, -1)
@@ -270,6 +269,8 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             check_random_state(self.random_state).randint(2**31)
         )
 
+        unweighted = sample_weight is None
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         sqrt_w = np.sqrt(sample_weight)
         w_total = sample_weight.sum()
         if w_total <= 0:
@@ -289,7 +290,11 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             SY = sqrt_w[:, None] * (Y - y_mean)
         else:
             SX, SY, S1 = apply_sketch(
-                [X, Y, np.ones(n_samples)], sketch_size, sketch, rng, row_scale=sqrt_w
+                [X, Y, np.ones(n_samples)],
+                sketch_size,
+                sketch,
+                rng,
+                row_scale=None if unweighted else sqrt_w,
             )
             # S (X - 1 mean^T) = S X - (S 1) mean^T: centering without a copy.
             SX -= S1 * x_mean
@@ -310,6 +315,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
                 x_mean=x_mean,
                 y_mean=y_mean,
                 weights=sample_weight,
+                sketch_size=np.inf if sketch == "identity" else sketch_size,
                 tol=self.tol,
                 max_iter=self.max_iter,
                 verbose=self.verbose,
@@ -587,7 +593,18 @@ def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
 
 
 def _preconditioned_normal_cg(
-    X, Y, coef, precond, *, x_mean, y_mean, weights, tol, max_iter, verbose=0
+    X,
+    Y,
+    coef,
+    precond,
+    *,
+    x_mean,
+    y_mean,
+    weights,
+    sketch_size,
+    tol,
+    max_iter,
+    verbose=0,
 ):
     """Exact weighted least squares by CG on the preconditioned normal equations.
 
@@ -608,6 +625,8 @@ def _preconditioned_normal_cg(
     x_mean, y_mean : ndarray
         Column means used for implicit centering (zeros without intercept).
     weights : ndarray of shape (n,)
+    sketch_size : int
+        Rows of the sketch (``inf`` for an exact, unsketched factorization).
     tol : float
     max_iter : int
     verbose : int
@@ -622,6 +641,9 @@ def _preconditioned_normal_cg(
     # ||X_c||_2 from the sketch's top singular value (an embedding keeps it
     # within a small factor), used to make the stopping rule scale-free.
     norm_x = 1.0 / np.linalg.norm(precond[:, 0]) if precond.shape[1] else 0.0
+    # The sketch may overestimate it by a factor up to ~(1 + sqrt(d/m));
+    # deflate so that the rule holds for the true norm.
+    norm_x /= 1.0 + np.sqrt(precond.shape[0] / max(sketch_size, 1))
     y_norm = np.sqrt(_weighted_col_sq(Y, y_mean, weights))
 
     def converged(g, rr):

@@ -12,6 +12,7 @@ from sklearn_lowrank.datasets import (
     make_low_rank,
     make_matrix_sensing,
     make_observation_mask,
+    make_sparse_regression,
 )
 
 
@@ -116,3 +117,14 @@ def test_ar_power_classes_differ_in_variance():
     )
     power = [np.mean(X[y == c] ** 2) for c in (0, 1)]
     assert power[1] > 1.2 * power[0]
+
+
+def test_sparse_regression_is_sparse_with_the_asked_conditioning():
+    A, b, coef = make_sparse_regression(
+        5000, 20, density=0.05, condition_number=100, noise=0.0, random_state=0
+    )
+    assert sp.issparse(A) and A.format == "csr"
+    assert abs(A.nnz / (5000 * 20) - 0.05) < 0.005
+    s = np.linalg.svd(A.toarray(), compute_uv=False)
+    assert 50 < s[0] / s[-1] < 300
+    np.testing.assert_allclose(A @ coef, b)

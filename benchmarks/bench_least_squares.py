@@ -150,7 +150,7 @@ def main():
             A,
             b,
             skip_lapack=skip_lapack,
-            lsqr_iter=200 if args.full else 1000,
+            lsqr_iter=200 if args.full else 300,
         )
         del A, b
     n, d, density = sparse_size

@@ -373,9 +373,11 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         if self.mode == "precondition":
             block = _design_block(X, Y, sqrt_w, self.fit_intercept)
             stack = block if stream["R"] is None else np.vstack([stream["R"], block])
-            stream["R"] = scipy.linalg.qr(stack, mode="r", check_finite=False)[0][
-                : stack.shape[1]
-            ]
+            # "raw" returns the economic (c x c) R and, with overwrite_a, works
+            # in the stacked block: no second copy of the block.
+            stream["R"] = scipy.linalg.qr(
+                stack, mode="raw", overwrite_a=True, check_finite=False
+            )[1]
             coef = _solve_streaming_qr(stream["R"], n_features + self.fit_intercept)
             if self.fit_intercept:
                 intercept = coef[n_features]

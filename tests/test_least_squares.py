@@ -366,3 +366,16 @@ def test_precondition_handles_wide_problems():
     est = SketchedLeastSquares(fit_intercept=False).fit(A, b)
     np.testing.assert_allclose(est.coef_, _lstsq(A, b)[0], rtol=1e-10)
     assert est.sketch_ == "identity"
+
+
+def test_dask_ml_incremental_streams_row_blocks():
+    # partial_fit is what dask-ml's Incremental feeds block by block.
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    da = pytest.importorskip("dask.array")
+    A, b, _ = make_leverage_regression(4000, 8, condition_number=100, random_state=0)
+    inc = wrappers.Incremental(SketchedLeastSquares())
+    inc.fit(da.from_array(A, chunks=(1000, 8)), da.from_array(b, chunks=1000))
+    assert inc.estimator_.n_samples_seen_ == 4000
+    np.testing.assert_allclose(
+        inc.estimator_.coef_, _lstsq_with_intercept(A, b)[0], rtol=1e-9
+    )

@@ -7,6 +7,7 @@ BLAS threads are bounded by one package-wide policy, described in
 """
 
 from sklearn_lowrank.completion import AltMinCompleter
+from sklearn_lowrank.least_squares import SketchedLeastSquares
 from sklearn_lowrank.sensing import MatrixSensingRegressor
 
 __version__ = "0.1.0.dev0"
@@ -14,5 +15,6 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "AltMinCompleter",
     "MatrixSensingRegressor",
+    "SketchedLeastSquares",
     "__version__",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "make_low_rank",
     "make_matrix_sensing",
     "make_observation_mask",
+    "make_sparse_regression",
 ]
 
 
@@ -469,6 +470,58 @@ def make_leverage_regression(
     shape = (n_features,) if n_targets is None else (n_features, n_targets)
     coef = rng.standard_normal(shape)
     b = A @ coef + noise * rng.standard_normal((n_samples,) + shape[1:])
+    return A, b, coef
+
+
+def make_sparse_regression(
+    n_samples,
+    n_features,
+    *,
+    density=0.01,
+    condition_number=1.0,
+    noise=1.0,
+    random_state=None,
+):
+    """Generate a tall sparse least-squares problem (CSR design matrix).
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of the design matrix A.
+    density : float, default=0.01
+        Fraction of nonzero entries of A (standard normal values at uniformly
+        random positions).
+    condition_number : float, default=1.0
+        The columns are scaled geometrically from 1 to ``1 / condition_number``,
+        so ``cond(A)`` is about this value times that of the unscaled sparse
+        matrix (close to 1 when ``n_samples * density >> 1``).
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise in b.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    A : scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        Design matrix.
+    b : ndarray of shape (n_samples,)
+        Targets.
+    coef : ndarray of shape (n_features,)
+        The coefficients that generated b.
+    """
+    rng = check_random_state(random_state)
+    A = sp.random(
+        n_samples,
+        n_features,
+        density=density,
+        format="csr",
+        random_state=rng,
+        data_rvs=rng.standard_normal,
+    )
+    A = A @ sp.diags(np.geomspace(1.0, 1.0 / condition_number, n_features))
+    A = sp.csr_matrix(A)
+    coef = rng.standard_normal(n_features)
+    b = A @ coef + noise * rng.standard_normal(n_samples)
     return A, b, coef
 
 

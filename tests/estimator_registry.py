@@ -58,3 +58,24 @@ CASES["AltMinCompleter"] = EstimatorCase(
     make_data=_completion_data,
     grid={"alpha": [0.0, 0.1]},
 )
+
+
+def _leverage_regression_data(random_state):
+    from sklearn_lowrank.datasets import make_leverage_regression
+
+    X, y, _ = make_leverage_regression(
+        600,
+        8,
+        condition_number=1e3,
+        n_heavy_rows=2,
+        noise=0.1,
+        random_state=random_state,
+    )
+    return X, y
+
+
+CASES["SketchedLeastSquares"] = EstimatorCase(
+    params={"random_state": 0},
+    make_data=_leverage_regression_data,
+    grid={"mode": ["precondition", "sketch_and_solve"]},
+)

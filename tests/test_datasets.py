@@ -13,6 +13,7 @@ from sklearn_lowrank.datasets import (
     make_low_rank,
     make_matrix_sensing,
     make_observation_mask,
+    make_sparse_regression,
 )
 
 
@@ -129,3 +130,14 @@ def test_factored_completion_problem_matches_its_factors():
     coo = X.tocoo()
     np.testing.assert_allclose(coo.data, M[coo.row, coo.col])
     assert 4500 < X.nnz <= 5000
+
+
+def test_sparse_regression_is_sparse_with_the_asked_conditioning():
+    A, b, coef = make_sparse_regression(
+        5000, 20, density=0.05, condition_number=100, noise=0.0, random_state=0
+    )
+    assert sp.issparse(A) and A.format == "csr"
+    assert abs(A.nnz / (5000 * 20) - 0.05) < 0.005
+    s = np.linalg.svd(A.toarray(), compute_uv=False)
+    assert 50 < s[0] / s[-1] < 300
+    np.testing.assert_allclose(A @ coef, b)

@@ -1,0 +1,733 @@
+"""Sketched least squares for tall problems: sketch-and-solve and -precondition.
+
+Sketch-and-solve is the estimator of Song, Ye, Yin and Zhang, "A Nearly-Optimal
+Bound for Fast Regression with l-infinity Guarantee" (ICML 2023,
+arXiv:2302.00248): draw an oblivious sketch ``S`` (m x n, m << n) and solve the
+small problem ``min ||S A x - S b||``.  Its coordinate-wise guarantee
+``||x' - x*||_inf <= eps / sqrt(d) * ||A x* - b|| * ||A^+||`` is proven for
+Gaussian sketches (and for the SRHT in the form of Price, Song and Woodruff,
+ICALP 2017); for the other sketches it is an empirical property (the main
+proof of the 2023 paper has been challenged, see the user guide).
+
+Sketch-and-precondition (Blendenpik, Avron, Maymounkov and Toledo, SISC 2010;
+LSRN, Meng, Saunders and Mahoney, SISC 2014) uses the same sketch only to
+build a preconditioner ``N = V diag(1/sigma)`` from the SVD of ``S A``; then
+``A N`` has a condition number close to 1 whatever the conditioning of ``A``,
+and conjugate gradients on the preconditioned normal equations reach the
+exact least-squares solution in a number of passes over ``A`` that does not
+depend on ``cond(A)``.  Neither mode ever factorizes the full ``A``.
+
+The sketch operators live in :mod:`sklearn_lowrank._sketches`.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from sklearn_lowrank._sketches import (
+    ROW_BLOCK_SKETCHES,
+    SKETCHES,
+    apply_sketch,
+    gaussian_sketch_size,
+    sketch_row_block,
+)
+from sklearn_lowrank._threads import bounded_fit
+
+__all__ = ["SketchedLeastSquares"]
+
+# Rows of the sketch per column of A in precondition mode.  A CountSketch is
+# applied in O(nnz(A)) whatever m is, so a generous m is nearly free; it makes
+# cond(A N) ~ (1 + sqrt(d/m)) / (1 - sqrt(d/m)) ~ 1.6, i.e. few CG passes.
+_PRECONDITION_OVERSAMPLING = 20
+# Rows per block in the fused passes over a dense A: small enough that a
+# block read for A z is still in cache when A^T q reads it again.
+_PASS_BLOCK_ENTRIES = 1 << 18
+
+
+class SketchedLeastSquares(RegressorMixin, BaseEstimator):
+    """Least squares for tall data by random sketching.
+
+    Fits ``y ~ X coef + intercept`` for ``n_samples >> n_features`` without
+    factorizing the full ``X``.  Two modes:
+
+    - ``"precondition"`` (default): a sketch of ``X`` gives a preconditioner
+      under which conjugate gradients on the normal equations converge in a
+      number of passes over ``X`` independent of its condition number
+      (Blendenpik / LSRN).  The result is the exact least-squares solution,
+      to ``tol``.
+    - ``"sketch_and_solve"``: the solution of the sketched problem
+      ``min ||S X coef - S y||`` itself (Song, Ye, Yin and Zhang, 2023), an
+      approximation with a coordinate-wise error bound, at the cost of one
+      sketch of ``X``.
+
+    Read more in the user guide (``docs/guide/least_squares.rst``).
+
+    Parameters
+    ----------
+    mode : {"precondition", "sketch_and_solve"}, default="precondition"
+        Exact least squares via a sketched preconditioner, or the
+        sketch-and-solve estimate.
+    sketch : {"auto", "srtt", "gaussian", "countsketch", "sparse_sign"}, \
+            default="auto"
+        Sketch operator (see :mod:`sklearn_lowrank._sketches`).  ``"auto"``
+        is ``"countsketch"`` in precondition mode (the cheapest; sketch
+        quality only changes the number of passes), and in sketch-and-solve
+        mode ``"srtt"`` for dense ``X`` (the paper's dense fast sketch) and
+        ``"sparse_sign"`` for sparse ``X``.  In :meth:`partial_fit`
+        (sketch-and-solve) ``"auto"`` is ``"sparse_sign"``; ``"srtt"`` is
+        not available there because it mixes all rows.
+    sketch_size : int or None, default=None
+        Number of rows ``m`` of the sketch.  If None: in precondition mode
+        ``20 * n_features``; in sketch-and-solve mode the smallest ``m`` for
+        which the Gaussian-sketch bound gives accuracy ``epsilon`` with
+        probability ``1 - delta``, ``m = (sqrt(d) + sqrt(2 log(2/delta)) +
+        sqrt(2 d log(4 d/delta)) / epsilon)^2`` (about ``1.1e4`` for
+        ``d = 100`` at the defaults).  If ``m >= n_samples`` nothing is
+        gained by sketching and the problem is solved exactly.
+    epsilon : float, default=0.5
+        Target accuracy of sketch-and-solve, in the coordinate-wise bound
+        ``||coef - coef*||_inf <= epsilon / sqrt(d) * ||X coef* - y|| *
+        ||X^+||``; only used to choose ``sketch_size``.
+    delta : float, default=0.05
+        Failure probability allowed for that bound; only used to choose
+        ``sketch_size``.
+    fit_intercept : bool, default=True
+        Whether to fit an intercept.  Centering is applied implicitly, so
+        sparse ``X`` stays sparse and is never copied.
+    tol : float, default=1e-10
+        Precondition mode stops when, for every target, the normal-equation
+        residual satisfies ``||X_c^T r|| <= tol * ||X_c|| * ||r||`` (``X_c``
+        the centered ``X``, ``r`` the residual) or the residual itself is
+        below ``tol * (||y_c|| + ||X_c|| ||coef||)`` (consistent systems).
+    max_iter : int, default=100
+        Maximum number of conjugate-gradient passes in precondition mode.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the sketch.
+    verbose : int, default=0
+        Print the sketch and the convergence of the iterations.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_targets, n_features)
+        Coefficients.
+    intercept_ : float or ndarray of shape (n_targets,)
+        Intercept (0.0 if ``fit_intercept=False``).
+    n_iter_ : int
+        Conjugate-gradient passes over ``X`` (0 in sketch-and-solve mode
+        and for the one-pass :meth:`partial_fit` solutions).
+    sketch_ : str
+        The sketch used (``"auto"`` resolved; ``"identity"`` when
+        ``sketch_size >= n_samples`` and the problem was solved exactly;
+        ``"streaming_qr"`` for :meth:`partial_fit` in precondition mode).
+    sketch_size_ : int
+        Rows of the sketch actually used.
+    preconditioner_ : ndarray of shape (n_features, rank)
+        ``N = V diag(1 / sigma)`` from the SVD of the sketched, centered
+        ``X``: ``X_c N`` is well conditioned.  Only after :meth:`fit` in
+        precondition mode.
+    n_samples_seen_ : int
+        Number of samples fitted (summed over :meth:`partial_fit` calls).
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has feature names
+        that are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.LinearRegression : Dense direct least squares
+        (LAPACK); exact and the right choice for small or wide problems.
+    scipy.sparse.linalg.lsqr : Unpreconditioned iterative least squares; its
+        iteration count grows with the condition number.
+
+    Notes
+    -----
+    ``partial_fit`` sees each row block once, so it cannot make the passes
+    over ``X`` that precondition mode needs.  It supports:
+
+    - ``mode="sketch_and_solve"`` with the sketches that are sums over row
+      blocks (``gaussian``, ``countsketch``, ``sparse_sign``):
+      ``S X = sum_k S_k X_k`` is accumulated and the small sketched problem
+      re-solved after every block;
+    - ``mode="precondition"``: the *exact* least-squares solution from a
+      one-pass streaming QR of ``[X_k, 1, y_k]`` (``O(n d^2)`` flops, memory
+      ``O(d^2)``), i.e. the factorization that :meth:`fit` avoids, but
+      without ever holding more than one block.
+
+    Memory: ``fit`` never copies ``X`` (float64 input), and keeps ``O(m d)``
+    for the sketch plus a few row blocks.
+
+    References
+    ----------
+    .. [1] Z. Song, M. Ye, J. Yin, L. Zhang. "A Nearly-Optimal Bound for Fast
+       Regression with l-infinity Guarantee". ICML 2023, arXiv:2302.00248.
+    .. [2] E. Price, Z. Song, D. P. Woodruff. "Fast Regression with an
+       l-infinity Guarantee". ICALP 2017.
+    .. [3] H. Avron, P. Maymounkov, S. Toledo. "Blendenpik: Supercharging
+       LAPACK's Least-Squares Solver". SIAM J. Sci. Comput. 32(3), 2010.
+    .. [4] X. Meng, M. A. Saunders, M. W. Mahoney. "LSRN: A Parallel
+       Iterative Solver for Strongly Over- or Underdetermined Systems".
+       SIAM J. Sci. Comput. 36(2), 2014.
+
+    Examples
+    --------
+    >>> from sklearn_lowrank import SketchedLeastSquares
+    >>> from sklearn_lowrank.datasets import make_leverage_regression
+    >>> X, y, coef = make_leverage_regression(
+    ...     5000, 20, condition_number=1e6, noise=0.1, random_state=0)
+    >>> reg = SketchedLeastSquares(random_state=0).fit(X, y)
+    >>> reg.n_iter_ < 30
+    True
+    >>> float(abs(reg.coef_ - coef).max()) < 1e-2
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "mode": [StrOptions({"precondition", "sketch_and_solve"})],
+        "sketch": [StrOptions({"auto", *SKETCHES})],
+        "sketch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "delta": [Interval(Real, 0, 1, closed="neither")],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        mode="precondition",
+        sketch="auto",
+        sketch_size=None,
+        epsilon=0.5,
+        delta=0.05,
+        fit_intercept=True,
+        tol=1e-10,
+        max_iter=100,
+        random_state=None,
+        verbose=0,
+    ):
+        self.mode = mode
+        self.sketch = sketch
+        self.sketch_size = sketch_size
+        self.epsilon = epsilon
+        self.delta = delta
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit(self, X, y, sample_weight=None):
+        """Fit the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; CSR/CSC sparse input is used as is.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (weighted least squares).
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+        )
+        self._drop_stream()
+        n_samples, n_features = X.shape
+        Y = y.reshape(n_samples, -1)
+        sketch_size = self._resolve_sketch_size(n_samples, n_features)
+        sketch = self._resolve_sketch(X, streaming=False)
+        rng = np.random.default_rng(
+            check_random_state(self.random_state).randint(2**31)
+        )
+
+        unweighted = sample_weight is None
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sqrt_w = np.sqrt(sample_weight)
+        w_total = sample_weight.sum()
+        if w_total <= 0:
+            raise ValueError("SketchedLeastSquares: sample_weight sums to zero.")
+        if self.fit_intercept:
+            x_mean = np.asarray(sample_weight @ X).ravel() / w_total
+            y_mean = sample_weight @ Y / w_total
+        else:
+            x_mean = np.zeros(n_features)
+            y_mean = np.zeros(Y.shape[1])
+
+        if sketch_size >= n_samples:
+            # Sketching cannot reduce anything: the "sketch" is X itself.
+            sketch, sketch_size = "identity", n_samples
+            dense = X.toarray() if sp.issparse(X) else X
+            SX = sqrt_w[:, None] * (dense - x_mean)
+            SY = sqrt_w[:, None] * (Y - y_mean)
+        else:
+            SX, SY, S1 = apply_sketch(
+                [X, Y, np.ones(n_samples)],
+                sketch_size,
+                sketch,
+                rng,
+                row_scale=None if unweighted else sqrt_w,
+            )
+            # S (X - 1 mean^T) = S X - (S 1) mean^T: centering without a copy.
+            SX -= S1 * x_mean
+            SY -= S1 * y_mean
+        if self.verbose:
+            print(
+                f"[SketchedLeastSquares] {sketch} sketch, {sketch_size} x {n_features}"
+            )
+
+        precond, coef = _sketched_solution(SX, SY)
+        n_iter = 0
+        if self.mode == "precondition":
+            coef, n_iter = _preconditioned_normal_cg(
+                X,
+                Y,
+                coef,
+                precond,
+                x_mean=x_mean,
+                y_mean=y_mean,
+                weights=sample_weight,
+                sketch_size=np.inf if sketch == "identity" else sketch_size,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                verbose=self.verbose,
+            )
+            self.preconditioner_ = precond
+        self._set_coef(coef, y_mean - x_mean @ coef, y.ndim)
+        self.n_iter_ = n_iter
+        self.sketch_ = sketch
+        self.sketch_size_ = sketch_size
+        self.n_samples_seen_ = n_samples
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def partial_fit(self, X, y, sample_weight=None):
+        """Add a block of rows and update the fit (one pass; see Notes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A block of rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets of these rows; the number of targets must not change.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows.
+
+        Returns
+        -------
+        self : object
+            Updated estimator.
+        """
+        first = not hasattr(self, "_stream")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+        )
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        n_samples, n_features = X.shape
+        Y = y.reshape(n_samples, -1)
+        if first:
+            self._stream = self._new_stream(X, Y, y.ndim)
+        stream = self._stream
+        if Y.shape[1] != stream["n_targets"]:
+            raise ValueError(
+                f"SketchedLeastSquares.partial_fit: y has {Y.shape[1]} target(s) "
+                f"but earlier blocks had {stream['n_targets']}."
+            )
+        sqrt_w = np.sqrt(sample_weight)
+        if self.mode == "precondition":
+            block = _design_block(X, Y, sqrt_w, self.fit_intercept)
+            stack = block if stream["R"] is None else np.vstack([stream["R"], block])
+            # "raw" returns the economic (c x c) R and, with overwrite_a, works
+            # in the stacked block: no second copy of the block.
+            stream["R"] = scipy.linalg.qr(
+                stack, mode="raw", overwrite_a=True, check_finite=False
+            )[1]
+            coef = _solve_streaming_qr(stream["R"], n_features + self.fit_intercept)
+            if self.fit_intercept:
+                intercept = coef[n_features]
+            else:
+                intercept = np.zeros(Y.shape[1])
+            self._set_coef(coef[:n_features], intercept, stream["y_ndim"])
+        else:
+            rng = np.random.default_rng([stream["seed"], stream["n_blocks"]])
+            parts = sketch_row_block(
+                [X, Y, np.ones(n_samples)],
+                stream["sketch_size"],
+                stream["sketch"],
+                rng,
+                row_scale=sqrt_w,
+            )
+            for key, part in zip(("SX", "SY", "S1"), parts):
+                stream[key] += part
+            stream["w_sum"] += sample_weight.sum()
+            stream["x_sum"] += np.asarray(sample_weight @ X).ravel()
+            stream["y_sum"] += sample_weight @ Y
+            if self.fit_intercept and stream["w_sum"] > 0:
+                x_mean = stream["x_sum"] / stream["w_sum"]
+                y_mean = stream["y_sum"] / stream["w_sum"]
+            else:
+                x_mean, y_mean = np.zeros(n_features), np.zeros(Y.shape[1])
+            _, coef = _sketched_solution(
+                stream["SX"] - stream["S1"] * x_mean,
+                stream["SY"] - stream["S1"] * y_mean,
+            )
+            self._set_coef(coef, y_mean - x_mean @ coef, stream["y_ndim"])
+        stream["n_blocks"] += 1
+        self.n_samples_seen_ = (
+            getattr(self, "n_samples_seen_", 0) * (not first) + n_samples
+        )
+        self.n_iter_ = 0
+        self.sketch_ = stream["sketch"]
+        self.sketch_size_ = stream["sketch_size"]
+        return self
+
+    def predict(self, X):
+        """Predict with the fitted linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Predictions.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, accept_sparse=["csr", "csc"])
+        return X @ self.coef_.T + self.intercept_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    # -- helpers ---------------------------------------------------------
+
+    def _drop_stream(self):
+        if hasattr(self, "_stream"):
+            del self._stream
+        if hasattr(self, "preconditioner_"):
+            del self.preconditioner_
+
+    def _resolve_sketch_size(self, n_samples, n_features):
+        if self.mode == "sketch_and_solve" and n_samples < n_features:
+            raise ValueError(
+                f"SketchedLeastSquares(mode='sketch_and_solve') needs at least as "
+                f"many samples as features; got {n_samples} sample(s) and "
+                f"{n_features} features. The problem is not overdetermined: use "
+                f"mode='precondition' (exact, minimum-norm) or "
+                f"sklearn.linear_model.LinearRegression."
+            )
+        if self.sketch_size is not None:
+            m = self.sketch_size
+        elif self.mode == "precondition":
+            m = _PRECONDITION_OVERSAMPLING * n_features
+        else:
+            m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
+        if m < n_samples and m < n_features:
+            raise ValueError(
+                f"SketchedLeastSquares: sketch_size={m} is smaller than "
+                f"n_features={n_features}; the sketched matrix would be rank "
+                f"deficient. Use sketch_size >= n_features (a few times more "
+                f"is better)."
+            )
+        return int(m)
+
+    def _resolve_sketch(self, X, streaming):
+        if self.sketch != "auto":
+            if streaming and self.sketch not in ROW_BLOCK_SKETCHES:
+                raise ValueError(
+                    f"SketchedLeastSquares.partial_fit: sketch={self.sketch!r} mixes "
+                    f"all rows and cannot be accumulated over row blocks; use one "
+                    f"of {ROW_BLOCK_SKETCHES}."
+                )
+            return self.sketch
+        if streaming:
+            return "sparse_sign"
+        if self.mode == "precondition":
+            return "countsketch"
+        return "sparse_sign" if sp.issparse(X) else "srtt"
+
+    def _new_stream(self, X, Y, y_ndim):
+        n_features = X.shape[1]
+        stream = {"n_targets": Y.shape[1], "y_ndim": y_ndim, "n_blocks": 0}
+        if self.mode == "precondition":
+            stream.update(R=None, sketch="streaming_qr", sketch_size=0)
+            return stream
+        if self.sketch_size is not None:
+            m = self.sketch_size
+        else:
+            m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
+        if m < n_features:
+            raise ValueError(
+                f"SketchedLeastSquares: sketch_size={m} is smaller than "
+                f"n_features={n_features}; the sketched matrix would be rank "
+                f"deficient. Use sketch_size >= n_features."
+            )
+        stream.update(
+            sketch=self._resolve_sketch(X, streaming=True),
+            sketch_size=m,
+            seed=int(check_random_state(self.random_state).randint(2**31)),
+            SX=np.zeros((m, n_features)),
+            SY=np.zeros((m, Y.shape[1])),
+            S1=np.zeros((m, 1)),
+            w_sum=0.0,
+            x_sum=np.zeros(n_features),
+            y_sum=np.zeros(Y.shape[1]),
+        )
+        return stream
+
+    def _set_coef(self, coef, intercept, y_ndim):
+        # coef: (n_features, n_targets); sklearn stores (n_targets, n_features).
+        # Without an intercept the means are zero, so intercept is zero too.
+        if y_ndim == 1:
+            self.coef_ = coef[:, 0].copy()
+            self.intercept_ = float(intercept[0])
+        else:
+            self.coef_ = np.ascontiguousarray(coef.T)
+            self.intercept_ = np.asarray(intercept, dtype=float).copy()
+
+
+def _sketched_solution(SX, SY):
+    """Sketch-and-solve solution and the preconditioner from the sketch.
+
+    Parameters
+    ----------
+    SX : ndarray of shape (m, d)
+        Sketched (centered, weighted) design.
+    SY : ndarray of shape (m, t)
+        Sketched targets, with the same sketch.
+
+    Returns
+    -------
+    precond : ndarray of shape (d, r)
+        ``V_r diag(1/sigma_r)`` over the numerically nonzero singular values
+        of ``SX``; ``X N`` is well conditioned when ``S`` embeds the column
+        space of ``X``.
+    coef : ndarray of shape (d, t)
+        Minimum-norm solution of ``min ||SX coef - SY||``.
+    """
+    U, s, Vt = scipy.linalg.svd(SX, full_matrices=False, check_finite=False)
+    # Same cut-off as numpy.linalg.lstsq: directions below it are numerically
+    # absent from the column space (rank-deficient X).
+    cutoff = np.finfo(float).eps * max(SX.shape) * (s[0] if s.size else 0.0)
+    keep = s > cutoff
+    precond = Vt[keep].T / s[keep]
+    coef = precond @ (U[:, keep].T @ SY)
+    return precond, coef
+
+
+def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
+    """One pass over X: ``g = X_c^T W r`` and ``||r||_W^2`` per target.
+
+    ``r = Y_c - X_c coef`` with ``X_c = X - 1 x_mean^T`` and ``Y_c = Y - 1
+    y_mean^T`` never formed; ``Y=None`` means ``Y_c = 0`` (then ``-g`` is the
+    normal-equations operator applied to ``coef``).  A dense X is walked in
+    row blocks so that each block is reused from cache for ``X^T r``, which
+    halves the memory traffic of two separate matrix-vector products.
+    """
+    shift = x_mean @ coef
+    if sp.issparse(X) or X.shape[0] * X.shape[1] <= _PASS_BLOCK_ENTRIES:
+        r = -(X @ coef - shift)
+        if Y is not None:
+            r += Y - y_mean
+        wr = weights[:, None] * r
+        g = np.asarray(X.T @ wr) - np.outer(x_mean, wr.sum(axis=0))
+        return g, np.einsum("ij,ij->j", wr, r)
+    n, d = X.shape
+    step = max(1, _PASS_BLOCK_ENTRIES // d)
+    g = np.zeros_like(coef)
+    wr_sum = np.zeros(coef.shape[1])
+    rr = np.zeros(coef.shape[1])
+    for start in range(0, n, step):
+        Xb = X[start : start + step]
+        r = Xb @ coef
+        r -= shift
+        np.negative(r, out=r)
+        if Y is not None:
+            r += Y[start : start + step]
+            r -= y_mean
+        wr = weights[start : start + step, None] * r
+        g += Xb.T @ wr
+        wr_sum += wr.sum(axis=0)
+        rr += np.einsum("ij,ij->j", wr, r)
+    g -= np.outer(x_mean, wr_sum)
+    return g, rr
+
+
+def _preconditioned_normal_cg(
+    X,
+    Y,
+    coef,
+    precond,
+    *,
+    x_mean,
+    y_mean,
+    weights,
+    sketch_size,
+    tol,
+    max_iter,
+    verbose=0,
+):
+    """Exact weighted least squares by CG on the preconditioned normal equations.
+
+    Solves ``X_c^T W X_c coef = X_c^T W Y_c`` by conjugate gradients with
+    the preconditioner ``N N^T`` (``N = precond``), i.e. CG on
+    ``(X_c N)^T W (X_c N)``, whose condition number is ``cond(W^1/2 X_c N)^2``
+    -- a small constant set by the sketch, independent of ``cond(X)``.  All
+    targets iterate together (block products).  The recursively updated
+    normal residual is verified by an explicit pass before stopping.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix of shape (n, d)
+    Y : ndarray of shape (n, t)
+    coef : ndarray of shape (d, t)
+        Starting point (the sketch-and-solve solution).
+    precond : ndarray of shape (d, r)
+    x_mean, y_mean : ndarray
+        Column means used for implicit centering (zeros without intercept).
+    weights : ndarray of shape (n,)
+    sketch_size : int
+        Rows of the sketch (``inf`` for an exact, unsketched factorization).
+    tol : float
+    max_iter : int
+    verbose : int
+
+    Returns
+    -------
+    coef : ndarray of shape (d, t)
+    n_iter : int
+        Number of CG iterations (each one pass over X).
+    """
+    coef = coef.copy()
+    # ||X_c||_2 from the sketch's top singular value (an embedding keeps it
+    # within a small factor), used to make the stopping rule scale-free.
+    norm_x = 1.0 / np.linalg.norm(precond[:, 0]) if precond.shape[1] else 0.0
+    # The sketch may overestimate it by a factor up to ~(1 + sqrt(d/m));
+    # deflate so that the rule holds for the true norm.
+    norm_x /= 1.0 + np.sqrt(precond.shape[0] / max(sketch_size, 1))
+    y_norm = np.sqrt(_weighted_col_sq(Y, y_mean, weights))
+
+    def converged(g, rr):
+        r_norm = np.sqrt(np.maximum(rr, 0.0))
+        normal_ok = np.linalg.norm(g, axis=0) <= tol * norm_x * r_norm
+        small_r = r_norm <= tol * (y_norm + norm_x * np.linalg.norm(coef, axis=0))
+        return normal_ok | small_r
+
+    n_iter = 0
+    g, rr = _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights)
+    while True:
+        done = converged(g, rr)
+        if verbose > 1:
+            rel = np.max(
+                np.linalg.norm(g, axis=0) / (norm_x * np.sqrt(np.maximum(rr, 1e-300)))
+            )
+            print(f"[SketchedLeastSquares] pass {n_iter}: normal residual {rel:.2e}")
+        if done.all() or n_iter >= max_iter:
+            break
+        # (Re)start CG from the current, explicitly computed residual.
+        z = precond @ (precond.T @ g)
+        p = z.copy()
+        gz = np.einsum("ij,ij->j", g, z)
+        while n_iter < max_iter:
+            Hp, pHp = _normal_residual_pass(
+                X, None, p, x_mean, np.zeros_like(y_mean), weights
+            )
+            Hp = -Hp
+            n_iter += 1
+            alpha = np.divide(gz, pHp, out=np.zeros_like(gz), where=pHp > 0)
+            alpha[done] = 0.0
+            coef += alpha * p
+            g -= alpha * Hp
+            # ||r - alpha X_c p||^2 = ||r||^2 - alpha g^T p (since g^T p = g^T z).
+            rr = rr - alpha * gz
+            done = done | converged(g, rr)
+            if done.all():
+                break
+            z = precond @ (precond.T @ g)
+            gz_new = np.einsum("ij,ij->j", g, z)
+            beta = np.divide(gz_new, gz, out=np.zeros_like(gz), where=gz > 0)
+            p = z + beta * p
+            gz = gz_new
+        # Verify with an explicit pass (the recursions drift slowly).
+        g, rr = _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights)
+    if not converged(g, rr).all():
+        warnings.warn(
+            f"SketchedLeastSquares: maximum number of iterations {max_iter} reached "
+            f"before the normal-equation residual fell below tol={tol}. Increase "
+            f"max_iter or sketch_size.",
+            ConvergenceWarning,
+        )
+    return coef, n_iter
+
+
+def _weighted_col_sq(Y, y_mean, weights):
+    """``||Y_c||_W^2`` per column."""
+    Yc = Y - y_mean
+    return np.einsum("i,ij,ij->j", weights, Yc, Yc)
+
+
+def _design_block(X, Y, sqrt_w, fit_intercept):
+    """Rows ``sqrt(w) [X, 1, Y]`` of one block, dense, for the streaming QR."""
+    cols = [X.toarray() if sp.issparse(X) else X]
+    if fit_intercept:
+        cols.append(np.ones((X.shape[0], 1)))
+    cols.append(Y)
+    return sqrt_w[:, None] * np.hstack(cols)
+
+
+def _solve_streaming_qr(R, n_coef):
+    """Least-squares coefficients from the R factor of ``[X, (1), Y]``.
+
+    With ``[X, Y] = Q R``, ``min ||X c - Y||`` is solved by
+    ``R_11 c = R_12``; lstsq on the small triangle gives the minimum-norm
+    solution when ``X`` is rank deficient.
+    """
+    R11 = R[:n_coef, :n_coef]
+    R12 = R[:n_coef, n_coef:]
+    if R11.shape[0] < n_coef:
+        # Fewer rows seen than columns: R is short; pad with zero rows.
+        pad = n_coef - R11.shape[0]
+        R11 = np.vstack([R11, np.zeros((pad, n_coef))])
+        R12 = np.vstack([R12, np.zeros((pad, R12.shape[1]))])
+    return scipy.linalg.lstsq(R11, R12, check_finite=False)[0]

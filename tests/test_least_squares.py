@@ -1,0 +1,381 @@
+"""SketchedLeastSquares: the guarantees of the papers, on data with known truth."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression
+
+from sklearn_lowrank import SketchedLeastSquares
+from sklearn_lowrank._sketches import (
+    SKETCHES,
+    apply_sketch,
+    gaussian_linf_epsilon,
+    gaussian_sketch_size,
+    sketch_row_block,
+)
+from sklearn_lowrank.datasets import make_leverage_regression
+from sklearn_lowrank.least_squares import _normal_residual_pass
+
+
+def _lstsq(A, b):
+    coef = np.linalg.lstsq(A, b, rcond=None)[0]
+    return coef, np.linalg.norm(A @ coef - b)
+
+
+def _lstsq_with_intercept(A, b):
+    full = np.linalg.lstsq(np.column_stack([A, np.ones(len(A))]), b, rcond=None)[0]
+    return full[:-1], full[-1]
+
+
+def _relative_normal_residual(A, b, coef, intercept):
+    Ac = A - A.mean(axis=0)
+    r = b - A @ coef - intercept
+    return np.linalg.norm(Ac.T @ r) / (np.linalg.norm(Ac, 2) * np.linalg.norm(r))
+
+
+# -- sketch operators --------------------------------------------------------
+
+
+@pytest.mark.parametrize("sketch", SKETCHES)
+def test_one_sketch_is_applied_to_every_matrix(sketch):
+    # Sketch-and-solve is only right if SA and Sb come from the same S.
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((3000, 7))
+    x = rng.standard_normal(7)
+    SA, Sb = apply_sketch([A, A @ x], 100, sketch, np.random.default_rng(1))
+    np.testing.assert_allclose(SA @ x, Sb[:, 0], rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("sketch", SKETCHES)
+def test_sketches_embed_a_coherent_subspace(sketch):
+    # A subspace embedding keeps all singular values of S U near 1, also
+    # when a few rows carry whole directions (leverage ~1).
+    A, _, _ = make_leverage_regression(8000, 10, n_heavy_rows=4, random_state=0)
+    U = np.linalg.qr(A)[0]
+    (SU,) = apply_sketch([U], 400, sketch, np.random.default_rng(0))
+    s = np.linalg.svd(SU, compute_uv=False)
+    assert 0.55 < s.min() and s.max() < 1.45, s
+
+
+@pytest.mark.parametrize("sketch", ["srtt", "gaussian", "sparse_sign"])
+def test_row_scale_equals_sketching_the_scaled_matrix(sketch):
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((500, 4))
+    scale = rng.uniform(0.1, 3, 500)
+    (got,) = apply_sketch([A], 50, sketch, np.random.default_rng(3), row_scale=scale)
+    (want,) = apply_sketch([scale[:, None] * A], 50, sketch, np.random.default_rng(3))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_sparse_input_gives_the_same_sketch():
+    rng = np.random.default_rng(0)
+    A = sp.random(2000, 6, density=0.2, random_state=0, format="csr")
+    for sketch in SKETCHES:
+        (dense,) = apply_sketch([A.toarray()], 60, sketch, np.random.default_rng(5))
+        (sparse,) = apply_sketch([A], 60, sketch, np.random.default_rng(5))
+        np.testing.assert_allclose(sparse, dense, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="not a sum-over-rows"):
+        sketch_row_block([A], 60, "srtt", rng)
+
+
+def test_gaussian_sketch_size_inverts_epsilon():
+    for d in (5, 50, 500):
+        m = gaussian_sketch_size(d, 0.5, 0.05)
+        assert gaussian_linf_epsilon(d, m, 0.05) <= 0.5
+        assert gaussian_linf_epsilon(d, m - 1, 0.05) > 0.5
+    assert gaussian_linf_epsilon(10, 12, 0.05) == np.inf
+
+
+# -- sketch-and-solve: the paper's estimator ---------------------------------
+
+
+def test_gaussian_sketch_and_solve_residual_matches_theory():
+    # Given SA, x' - x* is Gaussian with covariance OPT^2/m (A^T S^T S A)^-1,
+    # so E||Ax' - b||^2 = OPT^2 (1 + d / (m - d - 1)) exactly.
+    n, d = 3000, 20
+    A, b, _ = make_leverage_regression(n, d, condition_number=10, random_state=0)
+    _, opt = _lstsq(A, b)
+    for m in (40, 100):
+        ratios = []
+        for seed in range(60):
+            est = SketchedLeastSquares(
+                mode="sketch_and_solve",
+                sketch="gaussian",
+                sketch_size=m,
+                fit_intercept=False,
+                random_state=seed,
+            ).fit(A, b)
+            ratios.append(np.linalg.norm(A @ est.coef_ - b) ** 2 / opt**2)
+        expected = 1 + d / (m - d - 1)
+        # The excess over 1 is averaged over 60 draws: ~8% relative spread.
+        assert abs(np.mean(ratios) - expected) < 0.25 * (expected - 1), (
+            m,
+            np.mean(ratios),
+            expected,
+        )
+
+
+def _linf_success_rate(A, b, sketch, m, n_seeds=50, delta=0.05):
+    d = A.shape[1]
+    coef_star, opt = _lstsq(A, b)
+    pinv_norm = 1.0 / np.linalg.svd(A, compute_uv=False)[-1]
+    eps = gaussian_linf_epsilon(d, m, delta)
+    bound = eps / np.sqrt(d) * opt * pinv_norm
+    errors = []
+    for seed in range(n_seeds):
+        est = SketchedLeastSquares(
+            mode="sketch_and_solve",
+            sketch=sketch,
+            sketch_size=m,
+            fit_intercept=False,
+            random_state=seed,
+        ).fit(A, b)
+        errors.append(np.abs(est.coef_ - coef_star).max())
+    errors = np.array(errors)
+    return np.mean(errors <= bound), np.median(errors) / bound
+
+
+@pytest.mark.parametrize("n_heavy_rows", [0, 3])
+@pytest.mark.parametrize("sketch", SKETCHES)
+def test_linf_guarantee_holds_over_seeds(sketch, n_heavy_rows):
+    # Proven for "gaussian"; empirical for the others (see the user guide).
+    A, b, _ = make_leverage_regression(
+        4000,
+        10,
+        condition_number=10,
+        n_heavy_rows=n_heavy_rows,
+        noise=0.1,
+        random_state=1,
+    )
+    rate, median_fraction = _linf_success_rate(A, b, sketch, m=300)
+    assert rate >= 0.95, rate
+    # The bound is not vacuous: typical errors are a visible fraction of it.
+    assert median_fraction > 0.05, median_fraction
+
+
+def test_uniform_row_sampling_fails_on_the_coherent_data():
+    # Control for the test above: on the same coherent data, keeping m
+    # uniformly sampled rows misses all three heavy rows with probability
+    # ~0.68 and then breaks the bound, so passing it means the sketch handles
+    # leverage.
+    A, b, _ = make_leverage_regression(
+        2500, 10, condition_number=10, n_heavy_rows=3, noise=0.1, random_state=1
+    )
+    coef_star, opt = _lstsq(A, b)
+    pinv_norm = 1.0 / np.linalg.svd(A, compute_uv=False)[-1]
+    bound = gaussian_linf_epsilon(10, 300, 0.05) / np.sqrt(10) * opt * pinv_norm
+    fails = 0
+    for seed in range(20):
+        rows = np.random.default_rng(seed).choice(2500, 300, replace=False)
+        coef = np.linalg.lstsq(A[rows], b[rows], rcond=None)[0]
+        fails += np.abs(coef - coef_star).max() > bound
+    assert fails >= 10, fails
+
+
+# -- precondition mode: exact least squares ----------------------------------
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_precondition_matches_lstsq(sparse, fit_intercept):
+    A, b, _ = make_leverage_regression(
+        20000, 40, condition_number=100, n_heavy_rows=5, n_targets=2, random_state=0
+    )
+    if fit_intercept:
+        coef, intercept = _lstsq_with_intercept(A, b)
+    else:
+        coef, intercept = _lstsq(A, b)[0], np.zeros(2)
+    X = sp.csr_matrix(A) if sparse else A
+    est = SketchedLeastSquares(fit_intercept=fit_intercept, random_state=0).fit(X, b)
+    assert est.sketch_ == "countsketch" and est.sketch_size_ == 800
+    rel = np.linalg.norm(est.coef_.T - coef) / np.linalg.norm(coef)
+    assert rel < 1e-8, rel
+    np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("sketch", SKETCHES)
+def test_iterations_do_not_grow_with_condition_number(sketch):
+    n_iter = {}
+    for kappa in (1e2, 1e8):
+        A, b, _ = make_leverage_regression(
+            10000, 40, condition_number=kappa, n_heavy_rows=5, random_state=0
+        )
+        est = SketchedLeastSquares(sketch=sketch, sketch_size=320, random_state=0)
+        est.fit(A, b)
+        n_iter[kappa] = est.n_iter_
+        # Exact to the accuracy LAPACK reaches (relative normal residual).
+        assert _relative_normal_residual(A, b, est.coef_, est.intercept_) < 1e-10
+    assert n_iter[1e8] <= n_iter[1e2] + 3, n_iter
+    assert n_iter[1e8] <= 40, n_iter
+
+
+def test_precondition_residual_equals_lapack_at_kappa_1e8():
+    A, b, _ = make_leverage_regression(
+        10000, 40, condition_number=1e8, n_heavy_rows=5, random_state=0
+    )
+    coef, intercept = _lstsq_with_intercept(A, b)
+    est = SketchedLeastSquares(random_state=0).fit(A, b)
+    ours = np.linalg.norm(b - A @ est.coef_ - est.intercept_)
+    lapack = np.linalg.norm(b - A @ coef - intercept)
+    assert abs(ours - lapack) <= 1e-12 * lapack
+    # Predictions agree (the coefficients themselves are ill-determined).
+    pred = A @ coef + intercept
+    np.testing.assert_allclose(
+        est.predict(A), pred, rtol=1e-6, atol=1e-6 * np.abs(pred).max()
+    )
+
+
+def test_consistent_system_converges():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((5000, 30))
+    coef = rng.standard_normal(30)
+    est = SketchedLeastSquares(fit_intercept=False, random_state=0).fit(A, A @ coef)
+    np.testing.assert_allclose(est.coef_, coef, rtol=1e-9)
+
+
+def test_max_iter_warns():
+    A, b, _ = make_leverage_regression(5000, 20, condition_number=1e4, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        SketchedLeastSquares(max_iter=1, sketch_size=40, random_state=0).fit(A, b)
+
+
+def test_sample_weight_equals_repeated_rows():
+    A, b, _ = make_leverage_regression(3000, 10, condition_number=100, random_state=0)
+    weights = np.random.default_rng(0).integers(0, 4, size=3000)
+    est_w = SketchedLeastSquares(random_state=0).fit(A, b, sample_weight=weights)
+    rows = np.repeat(np.arange(3000), weights)
+    est_r = SketchedLeastSquares(random_state=1).fit(A[rows], b[rows])
+    np.testing.assert_allclose(est_w.coef_, est_r.coef_, rtol=1e-8)
+    np.testing.assert_allclose(est_w.intercept_, est_r.intercept_, rtol=1e-8)
+
+
+def test_rank_deficient_gives_minimum_norm_solution():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4000, 8))
+    A = np.column_stack([A, A[:, :2]])  # two duplicated columns
+    b = rng.standard_normal(4000)
+    est = SketchedLeastSquares(fit_intercept=False, random_state=0).fit(A, b)
+    np.testing.assert_allclose(est.coef_, _lstsq(A, b)[0], rtol=1e-7, atol=1e-9)
+
+
+def test_fused_pass_matches_direct_products():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((70000, 6))  # above the block size: blocked path
+    Y = rng.standard_normal((70000, 2))
+    coef = rng.standard_normal((6, 2))
+    w = rng.uniform(0, 2, 70000)
+    mu, ymu = rng.standard_normal(6), rng.standard_normal(2)
+    g, rr = _normal_residual_pass(A, Y, coef, mu, ymu, w)
+    r = (Y - ymu) - (A - mu) @ coef
+    np.testing.assert_allclose(g, (A - mu).T @ (w[:, None] * r), rtol=1e-10)
+    np.testing.assert_allclose(rr, (w[:, None] * r**2).sum(0), rtol=1e-10)
+
+
+# -- partial_fit ---------------------------------------------------------------
+
+
+def test_partial_fit_precondition_is_exact_in_one_pass():
+    A, b, _ = make_leverage_regression(
+        8000, 15, condition_number=1e4, n_heavy_rows=3, n_targets=2, random_state=0
+    )
+    est = SketchedLeastSquares()
+    for start in range(0, 8000, 1000):
+        est.partial_fit(A[start : start + 1000], b[start : start + 1000])
+    ref = LinearRegression().fit(A, b)
+    np.testing.assert_allclose(est.predict(A), ref.predict(A), rtol=1e-9, atol=1e-12)
+    assert est.sketch_ == "streaming_qr" and est.n_samples_seen_ == 8000
+
+
+@pytest.mark.parametrize("sketch", ["auto", "gaussian", "countsketch"])
+def test_partial_fit_sketch_and_solve_accumulates_the_sketch(sketch):
+    # Block by block, S A = sum_k S_k A_k: the residual obeys the same
+    # (1 + d/(m-d-1)) law as a one-shot sketch.
+    A, b, _ = make_leverage_regression(6000, 10, n_heavy_rows=2, random_state=0)
+    _, opt = _lstsq(A, b)
+    ratios = []
+    for seed in range(20):
+        est = SketchedLeastSquares(
+            mode="sketch_and_solve",
+            sketch=sketch,
+            sketch_size=100,
+            fit_intercept=False,
+            random_state=seed,
+        )
+        for start in range(0, 6000, 1500):
+            est.partial_fit(A[start : start + 1500], b[start : start + 1500])
+        ratios.append(np.linalg.norm(A @ est.coef_ - b) ** 2 / opt**2)
+    expected = 1 + 10 / 89
+    assert abs(np.mean(ratios) - expected) < 0.5 * (expected - 1)
+
+
+def test_partial_fit_with_intercept_matches_centered_fit():
+    A, b, _ = make_leverage_regression(4000, 5, random_state=0)
+    b = b + 7.0
+    est = SketchedLeastSquares(mode="sketch_and_solve", sketch_size=3000)
+    for start in range(0, 4000, 500):
+        est.partial_fit(A[start : start + 500], b[start : start + 500])
+    coef, intercept = _lstsq_with_intercept(A, b)
+    np.testing.assert_allclose(est.intercept_, intercept, atol=0.1)
+
+
+def test_fit_reproducible_and_seed_dependent():
+    A, b, _ = make_leverage_regression(5000, 10, random_state=0)
+    kw = dict(mode="sketch_and_solve", sketch_size=50)
+    c1 = SketchedLeastSquares(random_state=3, **kw).fit(A, b).coef_
+    c2 = SketchedLeastSquares(random_state=3, **kw).fit(A, b).coef_
+    c3 = SketchedLeastSquares(random_state=4, **kw).fit(A, b).coef_
+    np.testing.assert_array_equal(c1, c2)
+    assert not np.allclose(c1, c3)
+
+
+# -- bad input -----------------------------------------------------------------
+
+
+def test_bad_input_errors():
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((200, 10)), rng.standard_normal(200)
+    with pytest.raises(ValueError, match="LinearRegression"):
+        SketchedLeastSquares(mode="sketch_and_solve").fit(A[:5], b[:5])
+    with pytest.raises(ValueError, match="smaller than n_features=10"):
+        SketchedLeastSquares(sketch_size=5).fit(A, b)
+    bad = A.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        SketchedLeastSquares().fit(bad, b)
+    bad[3, 3] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        SketchedLeastSquares().fit(bad, b)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SketchedLeastSquares().fit(A, b[:-1])
+    est = SketchedLeastSquares().partial_fit(A, b)
+    with pytest.raises(ValueError, match="10 features"):
+        est.partial_fit(A[:, :9], b)
+    with pytest.raises(ValueError, match="target"):
+        est.partial_fit(A, np.column_stack([b, b]))
+    with pytest.raises(ValueError, match="row blocks"):
+        SketchedLeastSquares(mode="sketch_and_solve", sketch="srtt").partial_fit(A, b)
+    with pytest.raises(ValueError, match="non-zero"):
+        SketchedLeastSquares().fit(A, b, sample_weight=np.zeros(200))
+
+
+def test_precondition_handles_wide_problems():
+    # n < d: precondition mode returns the minimum-norm solution, like lstsq.
+    rng = np.random.default_rng(0)
+    A, b = rng.standard_normal((5, 12)), rng.standard_normal(5)
+    est = SketchedLeastSquares(fit_intercept=False).fit(A, b)
+    np.testing.assert_allclose(est.coef_, _lstsq(A, b)[0], rtol=1e-10)
+    assert est.sketch_ == "identity"
+
+
+def test_dask_ml_incremental_streams_row_blocks():
+    # partial_fit is what dask-ml's Incremental feeds block by block.
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    da = pytest.importorskip("dask.array")
+    A, b, _ = make_leverage_regression(4000, 8, condition_number=100, random_state=0)
+    inc = wrappers.Incremental(SketchedLeastSquares())
+    inc.fit(da.from_array(A, chunks=(1000, 8)), da.from_array(b, chunks=1000))
+    assert inc.estimator_.n_samples_seen_ == 4000
+    np.testing.assert_allclose(
+        inc.estimator_.coef_, _lstsq_with_intercept(A, b)[0], rtol=1e-9
+    )

@@ -147,7 +147,8 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Final ridge ``gamma`` of the leverage scores (after budget growth).
     effective_dimension_ : float
         Estimated effective dimension ``d_eff(gamma) = sum_i tau_i`` of the
-        data seen, as the weighted sum of the landmarks' leverage scores.
+        data seen: the importance-weighted sum of the landmarks' leverage
+        score estimates, divided by ``1 - epsilon``.
     dual_coef_ : ndarray of shape (n_components_,) or (n_components_, n_targets)
         Coefficients of the landmarks: ``predict(x) = k(x, components_) @
         dual_coef_``.
@@ -288,7 +289,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
                 f"{type(self).__name__}: n_components={self.n_components} must "
                 f"be <= n_samples={n_samples}."
             )
-        self._reset_state(rng=check_random_state(self.random_state))
+        self._reset_state()
         self._absorb_batch(X, y)
         return self
 
@@ -325,22 +326,15 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             dtype=np.float64,
         )
         if first:
-            # An int seed gives a fresh stream of draws; the generator is kept
-            # across batches so that successive batches use new randomness.
-            self._reset_state(
-                rng=np.random.RandomState(
-                    check_random_state(self.random_state).randint(
-                        np.iinfo(np.int32).max
-                    )
-                )
-            )
+            self._reset_state()
         elif (y.ndim == 1) != (self._y_ndim == 1) or (
             y.ndim == 2 and y.shape[1] != self._n_targets
         ):
+            shape = "1-d" if y.ndim == 1 else f"{y.shape[1]} column(s)"
+            before = "1-d" if self._y_ndim == 1 else f"{self._n_targets} column(s)"
             raise ValueError(
-                f"{type(self).__name__}: y has shape {y.shape[1:] or '(n,)'} per "
-                f"batch but earlier batches had {self._n_targets} target(s) "
-                f"with ndim={self._y_ndim}."
+                f"{type(self).__name__}: y of this batch is {shape} but y of the "
+                f"earlier batches was {before}; the targets must not change."
             )
         self._absorb_batch(X, y)
         return self
@@ -383,8 +377,14 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             return np.ones(X.shape[0])
         return _blockwise_diagonal(self._kernel, X)
 
-    def _reset_state(self, rng):
-        self._rng = rng
+    def _reset_state(self):
+        # One generator for the whole stream, kept across partial_fit calls
+        # so that successive batches get fresh draws; derived from
+        # random_state the same way in fit and in the first partial_fit, so
+        # that fit(X, y) equals partial_fit(X, y) on a fresh estimator.
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._rng = np.random.RandomState(seed)
+        self._y_ndim = None
         self._dictionary = _Dictionary.empty(self.n_features_in_)
         self._ridge = (
             self.leverage_ridge
@@ -402,7 +402,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         """One pass of INK-ESTIMATE over the batch, then refresh the solution."""
         rng = self._rng
         n = X.shape[0]
-        if not hasattr(self, "_y_ndim"):
+        if self._y_ndim is None:
             self._y_ndim = y.ndim
             self._n_targets = 1 if y.ndim == 1 else y.shape[1]
         old = self._dictionary
@@ -486,7 +486,11 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.leverage_scores_ = _dictionary_leverage_scores(
             d.gram, weights, self._ridge, self.epsilon
         )
-        self.effective_dimension_ = float(weights @ self.leverage_scores_)
+        # The estimates carry the (1 - epsilon) safety factor; undo it here so
+        # that the estimate is centred on d_eff rather than biased low.
+        self.effective_dimension_ = float(
+            weights @ self.leverage_scores_ / (1.0 - self.epsilon)
+        )
         self.dual_coef_ = _solve_whitened(
             self._gram, self._rhs, self._whitening, self.alpha
         )
@@ -639,9 +643,10 @@ def _ink_estimate_step(
     chunk: the chunk's points are scored against the dictionary (and
     themselves) but not against each other, which over-estimates their scores
     (more sampling, the safe direction; the next chunk's SHRINK corrects it).
-    Then, while the dictionary exceeds ``budget`` distinct points, re-estimate
-    the dictionary's scores on itself and shrink; after one such round at the
-    current ridge, grow the ridge, which only lowers the probabilities.
+    Then re-estimate the dictionary's scores on itself and shrink (the new
+    points now see each other); while the dictionary still exceeds ``budget``
+    distinct points, grow the ridge and repeat, which only lowers the
+    probabilities.
     """
     weights = _importance_weights(dictionary, n_copies)
     cross = kernel(dictionary.points, X_new)
@@ -666,15 +671,18 @@ def _ink_estimate_step(
             kernel(X_new[added], X_new[added]),
         )
 
-    settled = False
-    while dictionary.size > budget:
-        if settled:
-            ridge *= _RIDGE_GROWTH
+    # Settle: the chunk's new points have not seen each other yet; one more
+    # estimate-and-shrink round on the dictionary itself corrects that (a
+    # valid INK step: it only lowers probabilities).  Then enforce the budget
+    # by growing the ridge, which only lowers the probabilities further.
+    while True:
         tau = _dictionary_leverage_scores(
             dictionary.gram, _importance_weights(dictionary, n_copies), ridge, epsilon
         )
         dictionary, _ = _shrink(dictionary, tau, rng)
-        settled = True
+        if dictionary.size <= budget:
+            break
+        ridge *= _RIDGE_GROWTH
     return dictionary, ridge
 
 

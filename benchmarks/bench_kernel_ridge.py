@@ -21,7 +21,9 @@ not a contender here.  Errors are test RMSE against the noise-free function
     python benchmarks/bench_kernel_ridge.py --full     # n up to 1e6, m = 2000
 """
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import make_friedman1
@@ -31,7 +33,11 @@ from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 from threadpoolctl import threadpool_limits
 
-from benchmarks._harness import Contender, compare, parser
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import Contender, compare, parser
+
 from sklearn_lowrank import NystromKRR
 from sklearn_lowrank.datasets import make_clustered_regression
 

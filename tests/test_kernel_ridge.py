@@ -19,10 +19,10 @@ from threadpoolctl import threadpool_limits
 from sklearn_lowrank import NystromKRR
 from sklearn_lowrank.datasets import make_clustered_regression
 from sklearn_lowrank.kernel_ridge import (
-    _new_point_leverage_scores,
+    _ink_scores,
     _solve_whitened,
     _whitened_normal_equations,
-    _whitening,
+    _whitening_factor,
 )
 
 
@@ -84,21 +84,27 @@ def test_whitened_solver_solves_the_nystrom_normal_equations():
     landmarks = X[:25]
     C = rbf_kernel(X, landmarks, gamma=0.3)
     W = rbf_kernel(landmarks, gamma=0.3)
-    T = _whitening(W)
+    R = _whitening_factor(W)
     gram, rhs = _whitened_normal_equations(
-        lambda A, B: rbf_kernel(A, B, gamma=0.3), X, y, landmarks, T
+        lambda A, B: rbf_kernel(A, B, gamma=0.3), X, y, landmarks, R
     )
-    coef = _solve_whitened(gram, rhs, T, alpha=0.5)
+    coef = _solve_whitened(gram, rhs, R, alpha=0.5)
     expected = np.linalg.solve(C.T @ C + 0.5 * W, C.T @ y)
     np.testing.assert_allclose(C @ coef, C @ expected, rtol=1e-8, atol=1e-10)
 
 
 def test_new_point_score_with_empty_dictionary_is_the_exact_one():
     # A lone point has RLS k / (k + gamma); INK scales it by (1 - eps).
-    tau = _new_point_leverage_scores(
-        np.zeros((0, 0)), np.zeros(0), np.zeros((0, 3)), np.ones(3), 0.5, 0.2
+    _, tau = _ink_scores(
+        np.zeros((0, 0)), np.zeros(0), 0.5, 0.2, np.zeros((0, 3)), np.ones(3)
     )
     np.testing.assert_allclose(tau, 0.8 * 1 / 1.5)
+    # A dictionary point is scored like a new point scored against the rest:
+    # for a single point of weight 1 both give (1 - eps) k / (k + gamma).
+    tau_dict, tau_new = _ink_scores(
+        np.array([[2.0]]), np.ones(1), 0.5, 0.2, np.zeros((1, 1)), np.array([2.0])
+    )
+    np.testing.assert_allclose(tau_dict, 0.8 * 2 / 2.5)
 
 
 @pytest.mark.parametrize("seed", [0, 1])

@@ -126,3 +126,27 @@ def _demo_sketched_least_squares(random_state):
         "residual / LAPACK residual - 1",
         residual / lapack - 1,
     )
+
+
+@register_demo("NystromKRR")
+def _demo_nystrom_krr(random_state):
+    import numpy as np
+    from sklearn.kernel_ridge import KernelRidge
+
+    from sklearn_lowrank.datasets import make_clustered_regression
+    from sklearn_lowrank.kernel_ridge import NystromKRR
+
+    X, y, f, _ = make_clustered_regression(
+        3000, 3, rare_fraction=0.01, random_state=random_state
+    )
+    train, test = slice(0, 2000), slice(2000, None)
+    params = dict(alpha=1e-2, kernel="rbf", gamma=0.5)
+    exact = KernelRidge(**params).fit(X[train], y[train])
+    model = NystromKRR(n_components=150, random_state=random_state, **params)
+    model.fit(X[train], y[train])
+
+    def rmse(pred):
+        return float(np.sqrt(np.mean((pred - f[test]) ** 2)))
+
+    ratio = rmse(model.predict(X[test])) / rmse(exact.predict(X[test]))
+    return "KRR, n=2000, 150 landmarks", "RMSE / exact KRR RMSE", ratio

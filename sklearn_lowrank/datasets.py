@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 __all__ = [
     "make_ar_classification",
     "make_boolean_tiles",
+    "make_clustered_regression",
     "make_completion_problem",
     "make_factored_completion_problem",
     "make_leverage_regression",
@@ -623,3 +624,85 @@ def make_ar_classification(
     X = scale * np.einsum("ij,njt->nit", mixing, X)
     truth = {"mixing": mixing, "frequencies": freqs, "source_std": stds}
     return X, y, truth
+
+
+def make_clustered_regression(
+    n_samples=1000,
+    n_features=2,
+    *,
+    n_rare_clusters=1,
+    rare_fraction=0.01,
+    separation=6.0,
+    rare_scale=0.3,
+    noise=0.1,
+    random_state=None,
+):
+    """Generate smooth regression data in clusters of very different sizes.
+
+    Most points (the *bulk*) are standard normal; a fraction ``rare_fraction``
+    is split between ``n_rare_clusters`` small, tight clusters at distance
+    ``separation`` from the origin.  The target is one smooth function
+    (a sum of random sinusoids) on the whole space, so the rare clusters
+    carry signal that a kernel model can only fit with landmarks there.
+    Their points have large ridge leverage scores (high coherence): uniform
+    Nyström sampling misses them, leverage-score sampling does not.
+
+    Parameters
+    ----------
+    n_samples : int, default=1000
+        Number of points.
+    n_features : int, default=2
+        Input dimension.
+    n_rare_clusters : int, default=1
+        Number of small distant clusters.
+    rare_fraction : float, default=0.01
+        Fraction of all points in the rare clusters (at least one point per
+        rare cluster), in (0, 1).
+    separation : float, default=6.0
+        Distance of the rare cluster centres from the origin, in units of the
+        bulk's standard deviation.
+    rare_scale : float, default=0.3
+        Standard deviation of each rare cluster.
+    noise : float, default=0.1
+        Standard deviation of the Gaussian noise added to the target.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+        Inputs, rows in random order.
+    y : ndarray of shape (n_samples,)
+        Noisy targets ``f(X) + noise``.
+    f : ndarray of shape (n_samples,)
+        The noise-free regression function at X.
+    cluster : ndarray of shape (n_samples,)
+        0 for the bulk, ``k`` in ``1..n_rare_clusters`` for the rare clusters.
+    """
+    if not 0 < rare_fraction < 1:
+        raise ValueError(f"rare_fraction={rare_fraction} must be in (0, 1).")
+    if n_rare_clusters < 1:
+        raise ValueError(f"n_rare_clusters={n_rare_clusters} must be >= 1.")
+    rng = check_random_state(random_state)
+    n_rare = max(n_rare_clusters, int(round(rare_fraction * n_samples)))
+    if n_rare >= n_samples:
+        raise ValueError("n_samples is too small for the requested rare clusters.")
+    cluster = np.zeros(n_samples, dtype=np.int64)
+    cluster[:n_rare] = 1 + np.arange(n_rare) % n_rare_clusters
+    directions = rng.standard_normal((n_rare_clusters, n_features))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    centres = np.vstack([np.zeros(n_features), separation * directions])
+    scales = np.r_[1.0, np.full(n_rare_clusters, rare_scale)]
+    X = centres[cluster] + scales[cluster, None] * rng.standard_normal(
+        (n_samples, n_features)
+    )
+    # A smooth function with O(1) variation on the bulk's and the rare
+    # clusters' length scales: a few random sinusoids.
+    n_waves = 4
+    freqs = rng.standard_normal((n_features, n_waves))
+    phases = rng.uniform(0, 2 * np.pi, n_waves)
+    amplitudes = rng.uniform(0.5, 1.0, n_waves)
+    f = np.sin(X @ freqs + phases) @ amplitudes
+    y = f + noise * rng.standard_normal(n_samples)
+    order = rng.permutation(n_samples)
+    return X[order], y[order], f[order], cluster[order]

@@ -141,3 +141,31 @@ def test_sparse_regression_is_sparse_with_the_asked_conditioning():
     s = np.linalg.svd(A.toarray(), compute_uv=False)
     assert 50 < s[0] / s[-1] < 300
     np.testing.assert_allclose(A @ coef, b)
+
+
+def test_clustered_regression_has_rare_distant_clusters():
+    from sklearn_lowrank.datasets import make_clustered_regression
+
+    X, y, f, cluster = make_clustered_regression(
+        2000,
+        3,
+        n_rare_clusters=2,
+        rare_fraction=0.01,
+        separation=8.0,
+        noise=0.2,
+        random_state=0,
+    )
+    assert X.shape == (2000, 3) and y.shape == f.shape == cluster.shape == (2000,)
+    assert np.sum(cluster > 0) == 20
+    assert set(np.unique(cluster)) == {0, 1, 2}
+    # The rare clusters sit far from the bulk and are tight.
+    for k in (1, 2):
+        centre = X[cluster == k].mean(axis=0)
+        assert 7.0 < np.linalg.norm(centre) < 9.0
+        assert X[cluster == k].std(axis=0).max() < 0.6
+    assert np.linalg.norm(X[cluster == 0].mean(axis=0)) < 0.2
+    # The noise has the requested scale and the signal is not constant there.
+    assert 0.15 < np.std(y - f) < 0.25
+    assert np.std(f[cluster > 0]) + np.abs(f[cluster > 0]).mean() > 0.1
+    with pytest.raises(ValueError, match="rare_fraction"):
+        make_clustered_regression(100, rare_fraction=1.5)

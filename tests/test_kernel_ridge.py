@@ -1,0 +1,274 @@
+"""NystromKRR does what Calandriello, Lazaric and Valko (UAI 2016) claim.
+
+- with a budget m << n, the test error is that of exact kernel ridge;
+- the leverage-score estimates are within the paper's multiplicative accuracy
+  ``tau / a <= tau_est <= tau``, ``a = (1 + eps) / (1 - eps)``;
+- on inputs with clusters of very different sizes, INK-ESTIMATE beats uniform
+  Nyström sampling at the same number of landmarks;
+- partial_fit over batches keeps the guarantees of fit.
+"""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_friedman1
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.metrics.pairwise import rbf_kernel
+from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_limits
+
+from sklearn_lowrank import NystromKRR
+from sklearn_lowrank.datasets import make_clustered_regression
+from sklearn_lowrank.kernel_ridge import (
+    _ink_scores,
+    _solve_whitened,
+    _whitened_normal_equations,
+    _whitening_factor,
+)
+
+
+def _rmse(pred, target):
+    return float(np.sqrt(np.mean((pred - target) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def friedman():
+    X, y = make_friedman1(4000, n_features=5, noise=0.5, random_state=0)
+    exact = KernelRidge(alpha=1e-2, kernel="rbf", gamma=1.0).fit(X[:3000], y[:3000])
+    return X[:3000], y[:3000], X[3000:], y[3000:], exact.predict(X[3000:])
+
+
+# A single BLAS thread: these fits are many small factorizations, which is
+# fastest single-threaded on a loaded shared machine; results do not depend
+# on it.
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
+
+@pytest.fixture
+def one_blas_thread():
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.mark.parametrize("sampling", ["ink_estimate", "uniform"])
+def test_test_error_within_5_percent_of_exact_kernel_ridge(friedman, sampling):
+    X, y, X_test, y_test, exact_pred = friedman
+    model = NystromKRR(
+        n_components=300, alpha=1e-2, gamma=1.0, sampling=sampling, random_state=0
+    ).fit(X, y)
+    assert model.n_components_ <= 300  # m << n = 3000
+    exact_rmse = _rmse(exact_pred, y_test)
+    assert _rmse(model.predict(X_test), y_test) <= 1.05 * exact_rmse
+
+
+def test_all_landmarks_reproduce_exact_kernel_ridge():
+    # With every training point in the dictionary the Nyström problem *is*
+    # the KernelRidge problem: the solver must return the same function.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(150, 2))
+    y = np.column_stack([np.sin(X[:, 0]), np.cos(X.sum(axis=1))])
+    exact = KernelRidge(alpha=0.1, kernel="rbf", gamma=0.5).fit(X, y)
+    model = NystromKRR(150, alpha=0.1, gamma=0.5, sampling="uniform").fit(X, y)
+    np.testing.assert_allclose(model.predict(X), exact.predict(X), atol=1e-8)
+    # ... and so must partial_fit over batches: earlier batches are mapped to
+    # the grown dictionary exactly because their points are in it.
+    streamed = NystromKRR(150, alpha=0.1, gamma=0.5, sampling="uniform")
+    for rows in np.array_split(np.arange(150), 3):
+        streamed.partial_fit(X[rows], y[rows])
+    np.testing.assert_allclose(streamed.predict(X), exact.predict(X), atol=1e-8)
+
+
+def test_whitened_solver_solves_the_nystrom_normal_equations():
+    rng = np.random.RandomState(1)
+    X = rng.standard_normal((200, 3))
+    y = rng.standard_normal(200)
+    landmarks = X[:25]
+    C = rbf_kernel(X, landmarks, gamma=0.3)
+    W = rbf_kernel(landmarks, gamma=0.3)
+    R = _whitening_factor(W)
+    gram, rhs = _whitened_normal_equations(
+        lambda A, B: rbf_kernel(A, B, gamma=0.3), X, y, landmarks, R
+    )
+    coef = _solve_whitened(gram, rhs, R, alpha=0.5)
+    expected = np.linalg.solve(C.T @ C + 0.5 * W, C.T @ y)
+    np.testing.assert_allclose(C @ coef, C @ expected, rtol=1e-8, atol=1e-10)
+
+
+def test_new_point_score_with_empty_dictionary_is_the_exact_one():
+    # A lone point has RLS k / (k + gamma); INK scales it by (1 - eps).
+    _, tau = _ink_scores(
+        np.zeros((0, 0)), np.zeros(0), 0.5, 0.2, np.zeros((0, 3)), np.ones(3)
+    )
+    np.testing.assert_allclose(tau, 0.8 * 1 / 1.5)
+    # A dictionary point is scored like a new point scored against the rest:
+    # for a single point of weight 1 both give (1 - eps) k / (k + gamma).
+    tau_dict, tau_new = _ink_scores(
+        np.array([[2.0]]), np.ones(1), 0.5, 0.2, np.zeros((1, 1)), np.array([2.0])
+    )
+    np.testing.assert_allclose(tau_dict, 0.8 * 2 / 2.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_leverage_scores_within_the_papers_multiplicative_accuracy(seed):
+    X, y, _, _ = make_clustered_regression(
+        500, 2, rare_fraction=0.02, random_state=seed
+    )
+    eps, ridge = 0.5, 1.0
+    # Budget = n so that the ridge stays fixed; q_bar large enough for the
+    # dictionary to be an eps-accurate sketch (the theory's condition).
+    model = NystromKRR(
+        500,
+        gamma=1.0,
+        leverage_ridge=ridge,
+        n_copies=64,
+        epsilon=eps,
+        random_state=seed,
+    ).fit(X, y)
+    assert model.leverage_ridge_ == ridge
+    K = rbf_kernel(X, gamma=1.0)
+    exact = np.diag(K @ np.linalg.inv(K + ridge * np.eye(len(K))))
+    tau = exact[model.component_indices_]
+    a = (1 + eps) / (1 - eps)
+    estimate = model.leverage_scores_
+    assert np.all(estimate <= tau * (1 + 1e-8))
+    assert np.all(estimate >= tau / a * (1 - 1e-8))
+    # The weighted dictionary also estimates d_eff = sum of all n scores.
+    assert abs(model.effective_dimension_ - exact.sum()) < 0.1 * exact.sum()
+    # The dictionary is O(q_bar d_eff), not O(n) ... here well below n.
+    assert model.n_components_ < 0.9 * len(X)
+
+
+def test_dictionary_size_respects_budget_by_growing_the_ridge():
+    X, y, _, _ = make_clustered_regression(2000, 3, random_state=0)
+    model = NystromKRR(40, alpha=1e-3, gamma=0.5, random_state=0).fit(X, y)
+    assert 0.5 * 40 <= model.n_components_ <= 40
+    assert model.leverage_ridge_ > 0.5 * 1e-3  # grown from epsilon * alpha
+    assert len(set(model.component_indices_)) == model.n_components_
+    np.testing.assert_array_equal(model.components_, X[model.component_indices_])
+    assert np.all(model.sampling_probabilities_ > 0)
+    assert np.all(model.sampling_probabilities_ <= 1)
+    assert np.all(model.component_copies_ >= 1)
+    np.testing.assert_allclose(
+        model.component_weights_,
+        model.component_copies_ / (4 * model.sampling_probabilities_),
+    )
+
+
+def test_ink_estimate_beats_uniform_on_clusters_of_very_different_sizes():
+    # 1% of the points in two small distant clusters: their leverage is high,
+    # uniform sampling gives them ~1 landmark, INK-ESTIMATE several.
+    rare_ratio, overall_ratio = [], []
+    for seed in range(5):
+        X, y, f, cluster = make_clustered_regression(
+            4000, 3, n_rare_clusters=2, rare_fraction=0.01, random_state=seed
+        )
+        train, test = slice(0, 3000), slice(3000, None)
+        rare = cluster[test] > 0
+        ink = NystromKRR(100, alpha=1e-2, gamma=0.5, random_state=seed)
+        ink.fit(X[train], y[train])
+        uniform = NystromKRR(
+            ink.n_components_,
+            alpha=1e-2,
+            gamma=0.5,
+            sampling="uniform",
+            random_state=seed,
+        ).fit(X[train], y[train])
+        err_ink = ink.predict(X[test]) - f[test]
+        err_uni = uniform.predict(X[test]) - f[test]
+        rare_ratio.append(_rmse(err_ink[rare], 0) / _rmse(err_uni[rare], 0))
+        overall_ratio.append(_rmse(err_ink, 0) / _rmse(err_uni, 0))
+    assert np.mean(rare_ratio) < 0.7, rare_ratio
+    assert np.mean(overall_ratio) < 0.95, overall_ratio
+
+
+@pytest.mark.parametrize("sampling", ["ink_estimate", "uniform"])
+def test_partial_fit_over_batches_keeps_the_guarantees_of_fit(friedman, sampling):
+    X, y, X_test, y_test, exact_pred = friedman
+    params = dict(n_components=300, alpha=1e-2, gamma=1.0, sampling=sampling)
+    streamed = NystromKRR(random_state=0, **params)
+    for rows in np.array_split(np.arange(len(X)), 6):
+        streamed.partial_fit(X[rows], y[rows])
+    assert streamed.n_samples_seen_ == len(X)
+    assert streamed.n_components_ <= 300
+    exact_rmse = _rmse(exact_pred, y_test)
+    assert _rmse(streamed.predict(X_test), y_test) <= 1.05 * exact_rmse
+    # The dictionary indexes the stream.
+    np.testing.assert_array_equal(streamed.components_, X[streamed.component_indices_])
+
+
+def test_fit_equals_partial_fit_of_one_batch():
+    X, y, _, _ = make_clustered_regression(600, 2, random_state=3)
+    fitted = NystromKRR(50, alpha=0.1, random_state=4).fit(X, y)
+    streamed = NystromKRR(50, alpha=0.1, random_state=4).partial_fit(X, y)
+    np.testing.assert_array_equal(
+        fitted.component_indices_, streamed.component_indices_
+    )
+    np.testing.assert_allclose(fitted.predict(X), streamed.predict(X))
+    # Refitting starts over rather than continuing the stream.
+    np.testing.assert_allclose(fitted.fit(X, y).predict(X), streamed.predict(X))
+
+
+def test_multi_output_equals_separate_fits():
+    # The dictionary does not depend on y, so each column is its own KRR.
+    X, y, _, _ = make_clustered_regression(500, 2, random_state=0)
+    Y = np.column_stack([y, np.cos(X[:, 0])])
+    both = NystromKRR(40, alpha=0.1, random_state=0).fit(X, Y)
+    assert both.predict(X).shape == (500, 2)
+    assert both.dual_coef_.shape == (both.n_components_, 2)
+    for j in range(2):
+        single = NystromKRR(40, alpha=0.1, random_state=0).fit(X, Y[:, j])
+        np.testing.assert_allclose(both.predict(X)[:, j], single.predict(X))
+
+
+def test_callable_and_non_stationary_kernels():
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.3 * X[:, 0] ** 2
+
+    def poly2(a, b):
+        return (a @ b + 1.0) ** 2
+
+    named = NystromKRR(30, alpha=1e-3, kernel="poly", degree=2, gamma=1.0, coef0=1.0)
+    custom = NystromKRR(30, alpha=1e-3, kernel=poly2)
+    pred_named = named.set_params(random_state=0).fit(X, y).predict(X)
+    pred_custom = custom.set_params(random_state=0).fit(X, y).predict(X)
+    np.testing.assert_allclose(pred_named, pred_custom, rtol=1e-6, atol=1e-8)
+    # A degree-2 polynomial target is in the span of a 10-dim feature space.
+    assert _rmse(pred_named, y) < 1e-2 * np.std(y)
+
+
+def test_bad_input_gives_clear_errors():
+    X, y, _, _ = make_clustered_regression(100, 2, random_state=0)
+    with pytest.raises(InvalidParameterError, match="n_components"):
+        NystromKRR(0).fit(X, y)
+    with pytest.raises(ValueError, match=r"n_components=101 must be <= n_samples=100"):
+        NystromKRR(101).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        NystromKRR(10, alpha=0.0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="alpha"):
+        NystromKRR(10, alpha=-1.0).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="kernel"):
+        NystromKRR(10, kernel="gaussian").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="kernel"):
+        NystromKRR(10, kernel="precomputed").fit(X, y)
+    model = NystromKRR(10, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="3 features.*expecting 2 features"):
+        model.predict(np.ones((5, 3)))
+    X_nan = X.copy()
+    X_nan[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        NystromKRR(10).fit(X_nan, y)
+    X_inf = X.copy()
+    X_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        NystromKRR(10).fit(X_inf, y)
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(X_nan)
+    y_nan = y.copy()
+    y_nan[0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        NystromKRR(10).fit(X, y_nan)
+    streamed = NystromKRR(10, random_state=0).partial_fit(X, y)
+    with pytest.raises(ValueError, match="targets must not change"):
+        streamed.partial_fit(X, np.column_stack([y, y]))
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        streamed.partial_fit(np.ones((5, 3)), np.ones(5))

@@ -8,4 +8,6 @@ BLAS threads are bounded by one package-wide policy, described in
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from sklearn_lowrank.ebmf import CEBMF
+
+__all__ = ["CEBMF", "__version__"]

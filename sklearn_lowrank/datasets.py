@@ -19,6 +19,7 @@ __all__ = [
     "make_low_rank",
     "make_matrix_sensing",
     "make_observation_mask",
+    "make_tiling_covariates",
 ]
 
 
@@ -509,3 +510,52 @@ def make_ar_classification(
     X = scale * np.einsum("ij,njt->nit", mixing, X)
     truth = {"mixing": mixing, "frequencies": freqs, "source_std": stds}
     return X, y, truth
+
+
+def make_tiling_covariates(n_rows=1000, n_cols=200, *, noise=1.0, random_state=None):
+    """Generate the tiling simulation of the cEBMF paper (spatial row covariates).
+
+    Rows sit at uniform random positions ``(x, y)`` in the unit square, which
+    is cut into a 3 x 3 checkerboard; the three "diagonals" of the board
+    (cells whose column and row indices differ by 0, 1 or 2 modulo 3) define
+    three groups, and each row's loading vector is the indicator of its
+    group.  Factor entries are ``Bernoulli(1/2) * N(0, 1)``; as in the
+    authors' script (``tiling_simu_script.R`` of Denault et al.), factors 2
+    and 3 share their Bernoulli draws.  ``X = L F^T + N(0, noise^2)``.
+
+    Parameters
+    ----------
+    n_rows : int, default=1000
+        Number of rows (spatial positions).
+    n_cols : int, default=200
+        Number of columns.
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise (the paper uses 1 to 5).
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_cols)
+        Noisy data.
+    signal : ndarray of shape (n_rows, n_cols)
+        The true low-rank matrix ``L @ F.T``.
+    coordinates : ndarray of shape (n_rows, 2)
+        Row covariates ``(x, y)``.
+    L : ndarray of shape (n_rows, 3)
+        One-hot loadings.
+    F : ndarray of shape (n_cols, 3)
+        Factors.
+    """
+    rng = check_random_state(random_state)
+    coordinates = rng.uniform(size=(n_rows, 2))
+    cell = np.minimum((coordinates * 3).astype(int), 2)
+    group = (cell[:, 1] - cell[:, 0]) % 3
+    L = np.eye(3)[group]
+    on = rng.randint(0, 2, size=(n_cols, 2)).astype(np.float64)
+    F = np.column_stack([on[:, 0], on[:, 1], on[:, 1]]) * rng.standard_normal(
+        (n_cols, 3)
+    )
+    signal = L @ F.T
+    X = signal + noise * rng.standard_normal((n_rows, n_cols))
+    return X, signal, coordinates, L, F

@@ -116,3 +116,25 @@ def test_ar_power_classes_differ_in_variance():
     )
     power = [np.mean(X[y == c] ** 2) for c in (0, 1)]
     assert power[1] > 1.2 * power[0]
+
+
+def test_tiling_covariates_groups_follow_the_checkerboard():
+    from sklearn_lowrank.datasets import make_tiling_covariates
+
+    X, signal, coords, L, F = make_tiling_covariates(
+        600, 50, noise=2.0, random_state=0
+    )
+    assert X.shape == signal.shape == (600, 50) and coords.shape == (600, 2)
+    np.testing.assert_array_equal(L.sum(axis=1), 1)
+    np.testing.assert_allclose(signal, L @ F.T)
+    # Rows in the same checkerboard cell share a group; the three diagonals
+    # are the three groups.
+    cell = np.minimum((coords * 3).astype(int), 2)
+    group = np.argmax(L, axis=1)
+    for c in {tuple(x) for x in cell}:
+        in_cell = np.all(cell == c, axis=1)
+        assert np.unique(group[in_cell]).size == 1
+    assert set(group) == {0, 1, 2}
+    # Factors 2 and 3 are zero on the same columns; noise has the stated sd.
+    np.testing.assert_array_equal(F[:, 1] == 0, F[:, 2] == 0)
+    assert abs(np.std(X - signal) - 2.0) < 0.05

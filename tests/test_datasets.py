@@ -121,9 +121,7 @@ def test_ar_power_classes_differ_in_variance():
 def test_tiling_covariates_groups_follow_the_checkerboard():
     from sklearn_lowrank.datasets import make_tiling_covariates
 
-    X, signal, coords, L, F = make_tiling_covariates(
-        600, 50, noise=2.0, random_state=0
-    )
+    X, signal, coords, L, F = make_tiling_covariates(600, 50, noise=2.0, random_state=0)
     assert X.shape == signal.shape == (600, 50) and coords.shape == (600, 2)
     np.testing.assert_array_equal(L.sum(axis=1), 1)
     np.testing.assert_allclose(signal, L @ F.T)

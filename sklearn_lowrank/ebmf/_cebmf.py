@@ -380,7 +380,9 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         else:
             if row_covariates is not None:
                 # Validate anyway, so bad input is never silently ignored.
-                check_side_data(row_covariates, n, estimator=self, name="row_covariates")
+                check_side_data(
+                    row_covariates, n, estimator=self, name="row_covariates"
+                )
             design = np.ones((n, 1))
             priors = self._marginal_loadings_priors
         tau_r, tau_c = self._tau
@@ -534,16 +536,16 @@ class _EBMFState:
     def elbo(self, loglik):
         return loglik + float(np.sum(self.kl_l) + np.sum(self.kl_f))
 
-    def add_factor(self, l, f):
-        self.L = np.column_stack([self.L, l])
-        self.L2 = np.column_stack([self.L2, l**2])
+    def add_factor(self, loading, f):
+        self.L = np.column_stack([self.L, loading])
+        self.L2 = np.column_stack([self.L2, loading**2])
         self.F = np.column_stack([self.F, f])
         self.F2 = np.column_stack([self.F2, f**2])
         self.priors_l.append(None)
         self.priors_f.append(None)
         self.kl_l.append(0.0)
         self.kl_f.append(0.0)
-        self.subtract_rank_one(l, f)
+        self.subtract_rank_one(loading, f)
 
     def subtract_rank_one(self, u, v):
         _subtract_outer(self.R, u, v)
@@ -667,7 +669,17 @@ def _initial_rank_one(R, rng, n_iter=50, tol=1e-6):
 
 
 def _fit_ebmf(
-    X, observed, *, n_components, priors, designs, alpha, noise, max_iter, tol, rng,
+    X,
+    observed,
+    *,
+    n_components,
+    priors,
+    designs,
+    alpha,
+    noise,
+    max_iter,
+    tol,
+    rng,
     verbose=0,
 ):
     """Greedy EBMF/cEBMF followed by backfitting.
@@ -771,8 +783,13 @@ def _embed_rows(X, F, F2, priors, design, *, noise, tau, max_iter, tol=1e-8):
         before = La.copy()
         for k in range(K):
             x, s = _rank_one_ebnm_inputs(
-                Ra, lambda v, Za=Za: Za @ v, tau_r[active], tau_c, La[:, k],
-                F[:, k], F2[:, k],
+                Ra,
+                lambda v, Za=Za: Za @ v,
+                tau_r[active],
+                tau_c,
+                La[:, k],
+                F[:, k],
+                F2[:, k],
             )
             mean, mean2, _ = posterior_moments(x, s, priors[k], design[active])
             Ra -= np.outer(mean - La[:, k], F[:, k]) * Za

@@ -209,7 +209,7 @@ class _Ash:
         return np.zeros(0)
 
     @staticmethod
-    def make_grid(x, s, multiplier=np.sqrt(2.0)):
+    def make_grid(x, s, multiplier=2.0**0.5):
         """ashr's automatic grid: ``min(s) / 10`` to ``2 sqrt(max(x^2 - s^2))``.
 
         The upper end gets one extra factor of 2 of headroom because the grid

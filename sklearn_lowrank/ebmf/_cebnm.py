@@ -9,10 +9,12 @@ softmax of a neural network of ``X_i``; the binary variant ("CGB") makes the
 null weight of a point-normal prior a sigmoid of ``X_i``.
 
 Here the network is replaced by a *linear* softmax (multinomial logistic
-regression) on a fixed basis expansion of the covariates: a cubic B-spline
-basis per covariate by default, which gives additive logits (enough to carve
-out regions such as the tiles of the paper's simulation), or the raw
-standardised covariates, or any scikit-learn transformer.  The fit is
+regression) on a fixed basis expansion of the covariates: Gaussian radial
+basis functions centred on up to 50 training rows (a Nystroem feature map)
+by default, so the logits can carve out arbitrary regions of covariate space
+such as the diagonal tiles of the paper's simulation; or a cubic B-spline
+basis per covariate (additive logits); or the raw standardised covariates;
+or any scikit-learn transformer.  The fit is
 deterministic and full-batch (L-BFGS warm-started from the previous
 parameters), so each cEBNM step never lowers its objective and the EBMF ELBO
 stays monotone, which the authors' stochastic Adam fits do not guarantee.
@@ -24,6 +26,7 @@ falls back to plain EBNM.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.kernel_approximation import Nystroem
 from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 from sklearn_lowrank.ebmf._ebnm import fit_mixture_prior
@@ -36,10 +39,13 @@ class CovariateBasis:
 
     Parameters
     ----------
-    basis : {"spline", "linear"} or transformer
-        ``"spline"``: standardise, then a cubic B-spline basis with 5 knots
-        per covariate (additive logits); ``"linear"``: the standardised
-        covariates; a transformer: cloned and fitted on the covariates.
+    basis : {"rbf", "spline", "linear"} or transformer
+        ``"rbf"``: standardise, then the Nystroem map of the Gaussian kernel
+        ``exp(-||z - z'||^2 / d)`` (d covariates) on ``min(50, n)`` centres
+        (seeded, so deterministic); ``"spline"``: standardise, then a cubic
+        B-spline basis with 5 knots per covariate (additive logits);
+        ``"linear"``: the standardised covariates; a transformer: cloned and
+        fitted on the covariates.
 
     Notes
     -----
@@ -49,17 +55,26 @@ class CovariateBasis:
     basis.
     """
 
-    def __init__(self, basis="spline"):
+    def __init__(self, basis="rbf"):
         self.basis = basis
 
     def fit(self, Z):
         if isinstance(self.basis, str):
             steps = [StandardScaler().fit(Z)]
+            Zs = steps[0].transform(Z)
             if self.basis == "spline":
-                Zs = steps[0].transform(Z)
                 steps.append(
                     SplineTransformer(
                         n_knots=5, degree=3, include_bias=False, extrapolation="linear"
+                    ).fit(Zs)
+                )
+            elif self.basis == "rbf":
+                steps.append(
+                    Nystroem(
+                        kernel="rbf",
+                        gamma=1.0 / Z.shape[1],
+                        n_components=min(50, Z.shape[0]),
+                        random_state=0,
                     ).fit(Zs)
                 )
             self.steps_ = steps

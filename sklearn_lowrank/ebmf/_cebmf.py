@@ -620,7 +620,12 @@ def _update_side(state, k, side, prior, design, alpha):
     x, s = _rank_one_ebnm_inputs(
         R, matvec, tau_own, tau_other, own[:, k], other[:, k], other2[:, k]
     )
-    result = cebnm(x, s, prior, design, alpha=alpha, init=priors[k])
+    # A warm-started partial fit of the prior is enough: the next sweep
+    # resumes it, and each step still raises the ELBO.
+    max_steps = 200 if priors[k] is None else 25
+    result = cebnm(
+        x, s, prior, design, alpha=alpha, init=priors[k], max_steps=max_steps
+    )
     delta = result.mean - own[:, k]
     if side == "loadings":
         state.subtract_rank_one(delta, other[:, k])

@@ -95,7 +95,7 @@ class CovariateBasis:
         return np.hstack([np.ones((features.shape[0], 1)), features])
 
 
-def cebnm(x, s, prior, design, *, alpha=1.0, init=None):
+def cebnm(x, s, prior, design, *, alpha=1.0, init=None, max_steps=200):
     """Covariate-moderated EBNM: mixture weights ``softmax(design @ coef)``.
 
     Parameters
@@ -111,6 +111,8 @@ def cebnm(x, s, prior, design, *, alpha=1.0, init=None):
         Ridge strength on the covariate coefficients.
     init : MixturePrior or None, default=None
         Warm start.
+    max_steps : int, default=200
+        Maximum L-BFGS iterations (see :func:`fit_mixture_prior`).
 
     Returns
     -------
@@ -118,4 +120,6 @@ def cebnm(x, s, prior, design, *, alpha=1.0, init=None):
         Posterior moments, fitted prior, marginal log-likelihood and the
         ridge penalty at the optimum.
     """
-    return fit_mixture_prior(x, s, prior, design, alpha=alpha, init=init)
+    return fit_mixture_prior(
+        x, s, prior, design, alpha=alpha, init=init, max_steps=max_steps
+    )

@@ -374,6 +374,8 @@ def _unpack(params, n_features, n_comp, n_theta):
 
 def _logsumexp_rows(a):
     """Row-wise log-sum-exp (a lean version of scipy's, which is general)."""
+    if a.shape[1] == 2:
+        return np.logaddexp(a[:, 0], a[:, 1])
     top = a.max(axis=1)
     top = np.where(np.isfinite(top), top, 0.0)
     return np.log(np.exp(a - top[:, None]).sum(axis=1)) + top
@@ -422,7 +424,9 @@ class _PenalisedMarginal:
         return value, _pack(g_coef, g_theta)
 
 
-def fit_mixture_prior(x, s, family, design, *, alpha=0.0, init=None, grid=None):
+def fit_mixture_prior(
+    x, s, family, design, *, alpha=0.0, init=None, grid=None, max_steps=200
+):
     """Maximise the (penalised) marginal likelihood over mixture priors.
 
     The weights are ``softmax(design @ coef)``; ``alpha / 2 * ||coef[1:]||^2``
@@ -444,6 +448,10 @@ def fit_mixture_prior(x, s, family, design, *, alpha=0.0, init=None, grid=None):
         Warm start (and, for ash, the grid to keep).
     grid : ndarray or None
         Ash grid to use when ``init`` is None (chosen from the data if None).
+    max_steps : int, default=200
+        Maximum L-BFGS iterations.  A partial maximisation from a warm start
+        still never lowers the objective (a generalised EM step), so inside
+        EBMF a small budget per update is enough: the next sweep resumes.
 
     Returns
     -------
@@ -487,7 +495,7 @@ def fit_mixture_prior(x, s, family, design, *, alpha=0.0, init=None, grid=None):
             jac=True,
             method="L-BFGS-B",
             bounds=bounds,
-            options={"maxiter": 200, "ftol": 1e-10, "gtol": 1e-8},
+            options={"maxiter": max_steps, "ftol": 1e-9, "gtol": 1e-6},
         )
     params, value = res.x, float(res.fun)
     if not np.isfinite(value) or value > start_value:

@@ -19,6 +19,7 @@ __all__ = [
     "make_low_rank",
     "make_matrix_sensing",
     "make_observation_mask",
+    "make_sparse_factors",
     "make_tiling_covariates",
 ]
 
@@ -559,3 +560,71 @@ def make_tiling_covariates(n_rows=1000, n_cols=200, *, noise=1.0, random_state=N
     signal = L @ F.T
     X = signal + noise * rng.standard_normal((n_rows, n_cols))
     return X, signal, coordinates, L, F
+
+
+def make_sparse_factors(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    density=0.3,
+    noise=1.0,
+    covariate_strength=3.0,
+    n_covariates=2,
+    random_state=None,
+):
+    """Generate ``X = L F^T + noise`` with sparse factors and row covariates.
+
+    Each loading ``l_ik`` is non-zero (standard normal) with a probability
+    that depends on the row covariates ``Z_i ~ U(0, 1)^d`` through a logistic
+    model, ``logit P(l_ik != 0) = logit(density) + covariate_strength *
+    w_k^T (Z_i - 1/2)`` with a random unit vector ``w_k``; so the covariates
+    tell which rows load on which factor (``covariate_strength=0`` makes
+    them uninformative).  Factor entries are non-zero (standard normal) with
+    probability ``density``.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Number of factors.
+    density : float, default=0.3
+        Average fraction of non-zero loadings and factor entries.
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise.
+    covariate_strength : float, default=3.0
+        How strongly the covariates drive the sparsity pattern of L.
+    n_covariates : int, default=2
+        Number of row covariates.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_cols)
+        Noisy data.
+    signal : ndarray of shape (n_rows, n_cols)
+        The true low-rank matrix ``L @ F.T``.
+    covariates : ndarray of shape (n_rows, n_covariates)
+        Row covariates.
+    L : ndarray of shape (n_rows, rank)
+        Sparse loadings.
+    F : ndarray of shape (n_cols, rank)
+        Sparse factors.
+    """
+    if not 0 < density <= 1:
+        raise ValueError(f"density={density} must be in (0, 1].")
+    rng = check_random_state(random_state)
+    Z = rng.uniform(size=(n_rows, n_covariates))
+    W = rng.standard_normal((n_covariates, rank))
+    W /= np.linalg.norm(W, axis=0)
+    base = np.log(density / (1 - density)) if density < 1 else 30.0
+    prob = 1 / (1 + np.exp(-(base + covariate_strength * (Z - 0.5) @ W)))
+    L = (rng.uniform(size=(n_rows, rank)) < prob) * rng.standard_normal((n_rows, rank))
+    F = (rng.uniform(size=(n_cols, rank)) < density) * rng.standard_normal(
+        (n_cols, rank)
+    )
+    signal = L @ F.T
+    X = signal + noise * rng.standard_normal((n_rows, n_cols))
+    return X, signal, Z, L, F

@@ -136,3 +136,23 @@ def test_tiling_covariates_groups_follow_the_checkerboard():
     # Factors 2 and 3 are zero on the same columns; noise has the stated sd.
     np.testing.assert_array_equal(F[:, 1] == 0, F[:, 2] == 0)
     assert abs(np.std(X - signal) - 2.0) < 0.05
+
+
+def test_sparse_factors_density_follows_covariates():
+    from sklearn_lowrank.datasets import make_sparse_factors
+
+    X, signal, Z, L, F = make_sparse_factors(
+        4000, 50, 3, density=0.2, covariate_strength=6.0, random_state=0
+    )
+    np.testing.assert_allclose(signal, L @ F.T)
+    assert abs(np.mean(F != 0) - 0.2) < 0.05
+    # Rows whose covariates point along w_k load more often: the density
+    # differs strongly between the lowest and highest covariate-score rows.
+    for k in range(3):
+        nz = L[:, k] != 0
+        corr = [abs(np.corrcoef(Z[:, j], nz)[0, 1]) for j in range(2)]
+        assert max(corr) > 0.2
+    _, _, _, L0, _ = make_sparse_factors(
+        4000, 50, 3, density=0.2, covariate_strength=0.0, random_state=0
+    )
+    assert abs(np.mean(L0 != 0) - 0.2) < 0.02

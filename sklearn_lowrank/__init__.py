@@ -12,12 +12,14 @@ from sklearn_lowrank.sensing import MatrixSensingRegressor
 
 __version__ = "0.1.0.dev0"
 
+from sklearn_lowrank.ebmf import CEBMF
 from sklearn_lowrank.kernel_ridge import NystromKRR
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AltMinCompleter",
+    "CEBMF",
     "MatrixSensingRegressor",
     "NystromKRR",
     "SketchedLeastSquares",

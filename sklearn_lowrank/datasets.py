@@ -21,7 +21,9 @@ __all__ = [
     "make_low_rank",
     "make_matrix_sensing",
     "make_observation_mask",
+    "make_sparse_factors",
     "make_sparse_regression",
+    "make_tiling_covariates",
 ]
 
 
@@ -706,3 +708,120 @@ def make_clustered_regression(
     y = f + noise * rng.standard_normal(n_samples)
     order = rng.permutation(n_samples)
     return X[order], y[order], f[order], cluster[order]
+
+
+def make_tiling_covariates(n_rows=1000, n_cols=200, *, noise=1.0, random_state=None):
+    """Generate the tiling simulation of the cEBMF paper (spatial row covariates).
+
+    Rows sit at uniform random positions ``(x, y)`` in the unit square, which
+    is cut into a 3 x 3 checkerboard; the three "diagonals" of the board
+    (cells whose column and row indices differ by 0, 1 or 2 modulo 3) define
+    three groups, and each row's loading vector is the indicator of its
+    group.  Factor entries are ``Bernoulli(1/2) * N(0, 1)``; as in the
+    authors' script (``tiling_simu_script.R`` of Denault et al.), factors 2
+    and 3 share their Bernoulli draws.  ``X = L F^T + N(0, noise^2)``.
+
+    Parameters
+    ----------
+    n_rows : int, default=1000
+        Number of rows (spatial positions).
+    n_cols : int, default=200
+        Number of columns.
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise (the paper uses 1 to 5).
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_cols)
+        Noisy data.
+    signal : ndarray of shape (n_rows, n_cols)
+        The true low-rank matrix ``L @ F.T``.
+    coordinates : ndarray of shape (n_rows, 2)
+        Row covariates ``(x, y)``.
+    L : ndarray of shape (n_rows, 3)
+        One-hot loadings.
+    F : ndarray of shape (n_cols, 3)
+        Factors.
+    """
+    rng = check_random_state(random_state)
+    coordinates = rng.uniform(size=(n_rows, 2))
+    cell = np.minimum((coordinates * 3).astype(int), 2)
+    group = (cell[:, 1] - cell[:, 0]) % 3
+    L = np.eye(3)[group]
+    on = rng.randint(0, 2, size=(n_cols, 2)).astype(np.float64)
+    F = np.column_stack([on[:, 0], on[:, 1], on[:, 1]]) * rng.standard_normal(
+        (n_cols, 3)
+    )
+    signal = L @ F.T
+    X = signal + noise * rng.standard_normal((n_rows, n_cols))
+    return X, signal, coordinates, L, F
+
+
+def make_sparse_factors(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    density=0.3,
+    noise=1.0,
+    covariate_strength=3.0,
+    n_covariates=2,
+    random_state=None,
+):
+    """Generate ``X = L F^T + noise`` with sparse factors and row covariates.
+
+    Each loading ``l_ik`` is non-zero (standard normal) with a probability
+    that depends on the row covariates ``Z_i ~ U(0, 1)^d`` through a logistic
+    model, ``logit P(l_ik != 0) = logit(density) + covariate_strength *
+    w_k^T (Z_i - 1/2)`` with a random unit vector ``w_k``; so the covariates
+    tell which rows load on which factor (``covariate_strength=0`` makes
+    them uninformative).  Factor entries are non-zero (standard normal) with
+    probability ``density``.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Number of factors.
+    density : float, default=0.3
+        Average fraction of non-zero loadings and factor entries.
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise.
+    covariate_strength : float, default=3.0
+        How strongly the covariates drive the sparsity pattern of L.
+    n_covariates : int, default=2
+        Number of row covariates.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_cols)
+        Noisy data.
+    signal : ndarray of shape (n_rows, n_cols)
+        The true low-rank matrix ``L @ F.T``.
+    covariates : ndarray of shape (n_rows, n_covariates)
+        Row covariates.
+    L : ndarray of shape (n_rows, rank)
+        Sparse loadings.
+    F : ndarray of shape (n_cols, rank)
+        Sparse factors.
+    """
+    if not 0 < density <= 1:
+        raise ValueError(f"density={density} must be in (0, 1].")
+    rng = check_random_state(random_state)
+    Z = rng.uniform(size=(n_rows, n_covariates))
+    W = rng.standard_normal((n_covariates, rank))
+    W /= np.linalg.norm(W, axis=0)
+    base = np.log(density / (1 - density)) if density < 1 else 30.0
+    prob = 1 / (1 + np.exp(-(base + covariate_strength * (Z - 0.5) @ W)))
+    L = (rng.uniform(size=(n_rows, rank)) < prob) * rng.standard_normal((n_rows, rank))
+    F = (rng.uniform(size=(n_cols, rank)) < density) * rng.standard_normal(
+        (n_cols, rank)
+    )
+    signal = L @ F.T
+    X = signal + noise * rng.standard_normal((n_rows, n_cols))
+    return X, signal, Z, L, F

@@ -105,3 +105,27 @@ CASES["NystromKRR"] = EstimatorCase(
         for check in ("check_regressors_train",)
     },
 )
+
+
+def _cebmf_data(random_state):
+    from sklearn_lowrank.datasets import make_tiling_covariates
+
+    X, *_ = make_tiling_covariates(120, 30, noise=0.5, random_state=random_state)
+    return X, None
+
+
+def _reconstruction_score(estimator, X, y=None):
+    """Minus the RMSE of the rank-K reconstruction of X (NaN entries skipped)."""
+    import numpy as np
+
+    X = np.asarray(X, dtype=np.float64)
+    fitted = estimator.inverse_transform(estimator.transform(X))
+    return -float(np.sqrt(np.nanmean((X - fitted) ** 2)))
+
+
+CASES["CEBMF"] = EstimatorCase(
+    params=dict(n_components=3, max_iter=20, random_state=0),
+    make_data=_cebmf_data,
+    grid={"n_components": [1, 3]},
+    scoring=_reconstruction_score,
+)

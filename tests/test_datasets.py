@@ -169,3 +169,43 @@ def test_clustered_regression_has_rare_distant_clusters():
     assert np.std(f[cluster > 0]) + np.abs(f[cluster > 0]).mean() > 0.1
     with pytest.raises(ValueError, match="rare_fraction"):
         make_clustered_regression(100, rare_fraction=1.5)
+
+
+def test_tiling_covariates_groups_follow_the_checkerboard():
+    from sklearn_lowrank.datasets import make_tiling_covariates
+
+    X, signal, coords, L, F = make_tiling_covariates(600, 50, noise=2.0, random_state=0)
+    assert X.shape == signal.shape == (600, 50) and coords.shape == (600, 2)
+    np.testing.assert_array_equal(L.sum(axis=1), 1)
+    np.testing.assert_allclose(signal, L @ F.T)
+    # Rows in the same checkerboard cell share a group; the three diagonals
+    # are the three groups.
+    cell = np.minimum((coords * 3).astype(int), 2)
+    group = np.argmax(L, axis=1)
+    for c in {tuple(x) for x in cell}:
+        in_cell = np.all(cell == c, axis=1)
+        assert np.unique(group[in_cell]).size == 1
+    assert set(group) == {0, 1, 2}
+    # Factors 2 and 3 are zero on the same columns; noise has the stated sd.
+    np.testing.assert_array_equal(F[:, 1] == 0, F[:, 2] == 0)
+    assert abs(np.std(X - signal) - 2.0) < 0.05
+
+
+def test_sparse_factors_density_follows_covariates():
+    from sklearn_lowrank.datasets import make_sparse_factors
+
+    X, signal, Z, L, F = make_sparse_factors(
+        4000, 50, 3, density=0.2, covariate_strength=6.0, random_state=0
+    )
+    np.testing.assert_allclose(signal, L @ F.T)
+    assert abs(np.mean(F != 0) - 0.2) < 0.05
+    # Rows whose covariates point along w_k load more often: the density
+    # differs strongly between the lowest and highest covariate-score rows.
+    for k in range(3):
+        nz = L[:, k] != 0
+        corr = [abs(np.corrcoef(Z[:, j], nz)[0, 1]) for j in range(2)]
+        assert max(corr) > 0.2
+    _, _, _, L0, _ = make_sparse_factors(
+        4000, 50, 3, density=0.2, covariate_strength=0.0, random_state=0
+    )
+    assert abs(np.mean(L0 != 0) - 0.2) < 0.02

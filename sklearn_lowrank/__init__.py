@@ -6,6 +6,8 @@ BLAS threads are bounded by one package-wide policy, described in
 :mod:`sklearn_lowrank._threads` and the README.
 """
 
+from sklearn_lowrank.boolean import BooleanMF
+
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+__all__ = ["BooleanMF", "__version__"]

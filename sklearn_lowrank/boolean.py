@@ -10,7 +10,7 @@ factors, ``X ~ U o V`` with ``(U o V)_ij = OR_k (U_ik AND V_kj)``.  Elbmf
 relaxes U and V to non-negative reals, fits ``||X - UV||_F^2`` plus the
 *elastic-binary* regularizer
 
-    R(x) = sum min(kappa |x| + lam x^2, kappa |x - 1| + lam (x - 1)^2),
+    R(x) = sum min(kappa |x| + lam/2 x^2, kappa |x - 1| + lam/2 (x - 1)^2),
 
 whose proximal operator has a closed form, by alternating (inertial)
 proximal gradient steps with Lipschitz step sizes (PALM / iPALM), lets the
@@ -66,11 +66,15 @@ _BLOCK_CELLS = 4_000_000
 def _elastic_binary_prox(Z, l1, l2):
     """Proximal operator of the elastic-binary regularizer, clamped at 0.
 
-    Elementwise ``argmin_y  (y - z)^2 / 2 + l1 |y - b| + (l2 / 2) (y - b)^2``
-    where ``b`` is the closer of 0 and 1 (``b = 0`` for ``z <= 1/2``):
-    soft-thresholding towards ``b`` followed by shrinkage towards ``b``.
-    ``l1`` and ``l2`` already include the step size.  Values below 0 are
-    clamped, as in the reference (non-negative variant).
+    Elementwise ``argmin_{y >= 0} (y - z)^2 / 2 + l1 |y - b| + (l2 / 2)
+    (y - b)^2`` where ``b`` is the closer of 0 and 1 to z (the regularizer is
+    the minimum of the two branches, which are mirror images about 1/2):
+    soft-thresholding of ``z - b`` by ``l1``, then shrinkage by ``1 + l2``.
+    ``l1`` and ``l2`` already include the step size.
+
+    The reference code omits the dead zone of the soft-threshold (it
+    subtracts ``l1 sign(z - b)`` even when ``|z - b| < l1``, overshooting
+    ``b``); this is the exact operator.
 
     Parameters
     ----------
@@ -82,10 +86,11 @@ def _elastic_binary_prox(Z, l1, l2):
     Returns
     -------
     Y : ndarray
-        Same shape as Z, non-negative.
+        Same shape and dtype as Z, non-negative.
     """
     b = (Z > 0.5).astype(Z.dtype)
-    Y = (Z - l1 * np.sign(Z - b) + l2 * b) / (1.0 + l2)
+    D = Z - b
+    Y = b + np.sign(D) * np.maximum(np.abs(D) - l1, 0.0) / (1.0 + l2)
     np.maximum(Y, 0.0, out=Y)
     return Y
 
@@ -266,19 +271,23 @@ def _flip_descent_block(Xb, Ub, V, max_flips):
     return Ub, errors
 
 
-def _boolean_rows_pass(X, U, V, *, start=None, max_flips=None):
+def _boolean_rows_pass(X, U, V, *, max_flips=None):
     """Improve every row of U by exact bit flips, V fixed.
 
-    Works block by block on rows, and only on the columns that some tile
-    covers (other columns are never covered, whatever U is).
+    Works block by block on rows, only on the columns that some tile covers
+    (other columns are never covered, whatever U is), and only on the rows
+    that can change or that use a tile: a row without tiles whose best
+    single tile would add more wrong cells than it removes (known from the
+    sparse product ``X V^T``) stays empty, and all its ones are wrong.  On
+    sparse data with small tiles this skips most rows.
 
     Parameters
     ----------
     X : ndarray or CSR matrix of shape (n, m)
         Binary data.
     U : ndarray of shape (n, k) or None
-        Starting rows; None starts from the majority rule (see
-        :func:`_majority_rows`).
+        Starting rows; None starts from the majority rule: tile k is on in
+        row i if the row holds at least half of the tile.
     V : ndarray of shape (k, m)
         Binary tiles.
     max_flips : int or None
@@ -296,32 +305,28 @@ def _boolean_rows_pass(X, U, V, *, start=None, max_flips=None):
     if max_flips is None:
         max_flips = 2 * k + 2
     V = np.asarray(V, dtype=np.float32)
+    sizes = V.sum(axis=1)
+    # overlap_ik = |x_i AND v_k|: switching tile k on in an empty row changes
+    # its wrong cells by |v_k| - 2 overlap_ik.
+    overlap = np.asarray(X @ V.T.astype(X.dtype))
     if U is None:
-        U = _majority_rows(X, V)
+        U = (overlap >= 0.5 * sizes) & (sizes > 0)
     U = np.asarray(U, dtype=np.float32).copy()
-    cols = np.flatnonzero(V.any(axis=0))
     nnz_X = _count_ones(X)
-    if cols.size == 0:
+    cols = np.flatnonzero(V.any(axis=0))
+    rows = np.flatnonzero(U.any(axis=1) | (2 * overlap > sizes).any(axis=1))
+    if cols.size == 0 or rows.size == 0:
         return U.astype(np.float64), nnz_X
-    # Ones of X in the uncovered columns are wrong whatever U is.
-    nnz_inside = _count_ones(X[:, cols]) if cols.size < m else nnz_X
     Vc = np.ascontiguousarray(V[:, cols])
-    block = max(1, _BLOCK_CELLS // max(cols.size, 1))
-    n_wrong = nnz_X - nnz_inside
-    for start_row in range(0, n, block):
-        rows = slice(start_row, min(start_row + block, n))
-        Xb = _dense_block(X, rows, cols if cols.size < m else None)
-        U[rows], errors = _flip_descent_block(Xb, U[rows], Vc, max_flips)
-        n_wrong += int(errors.sum())
+    block = max(1, _BLOCK_CELLS // cols.size)
+    # Start from "every one is wrong" and correct it on the processed cells.
+    n_wrong = nnz_X
+    for start in range(0, rows.size, block):
+        idx = rows[start : start + block]
+        Xb = _dense_block(X, idx, cols if cols.size < m else None)
+        U[idx], errors = _flip_descent_block(Xb, U[idx], Vc, max_flips)
+        n_wrong += int(errors.sum()) - int(Xb.sum())
     return U.astype(np.float64), int(n_wrong)
-
-
-def _majority_rows(X, V):
-    """Switch on tile k in row i if row i holds at least half of tile k."""
-    sizes = np.asarray(V.sum(axis=1), dtype=np.float64)
-    overlap = X @ np.asarray(V, dtype=np.float64).T
-    overlap = np.asarray(overlap)
-    return ((overlap >= 0.5 * sizes) & (sizes > 0)).astype(np.float32)
 
 
 def _count_ones(X):

@@ -396,7 +396,11 @@ def _nmf_start(X, k, random_state):
         tol=1e-3,
         random_state=random_state,
     )
-    W = nmf.fit_transform(X)
+    with warnings.catch_warnings():
+        # A loose NMF is all that is needed; its own max_iter is not the
+        # user's concern.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W = nmf.fit_transform(X)
     H = nmf.components_
     w_max = W.max(axis=0)
     h_max = H.max(axis=1)

@@ -114,15 +114,18 @@ def run_nimfa(X, k):
 
 @contextlib.contextmanager
 def _pybmf_sandbox():
-    """PyBMF writes ``../experiment/display.pdf`` and prints a lot: run it in
-    a scratch directory with stdout captured."""
+    """PyBMF writes ``../experiment/display.pdf`` and prints a lot (stdout
+    and progress bars): run it in a scratch directory, output captured."""
     old = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         os.makedirs(os.path.join(tmp, "experiment"))
         os.makedirs(os.path.join(tmp, "work"))
         os.chdir(os.path.join(tmp, "work"))
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
                 yield
         finally:
             os.chdir(old)
@@ -132,10 +135,10 @@ def run_pybmf(name, X, k, **params):
     import matplotlib
 
     matplotlib.use("Agg")
-    cls = getattr(importlib.import_module(f"PyBMF.models.{name}"), name)
-    model = cls(k=k, **params)
     Xs = sp.csr_matrix(np.asarray(_dense(X), dtype=float))
     with _pybmf_sandbox():
+        cls = getattr(importlib.import_module(f"PyBMF.models.{name}"), name)
+        model = cls(k=k, **params)
         model.fit(
             X_train=Xs,
             task="reconstruction",

@@ -88,9 +88,16 @@ def _elastic_binary_prox(Z, l1, l2):
     Y : ndarray
         Same shape and dtype as Z, non-negative.
     """
+    # In-place, one pass over the array per operation: this runs twice per
+    # iteration on n x k and m x k arrays.
     b = (Z > 0.5).astype(Z.dtype)
-    D = Z - b
-    Y = b + np.sign(D) * np.maximum(np.abs(D) - l1, 0.0) / (1.0 + l2)
+    D = np.subtract(Z, b)
+    Y = np.abs(D)
+    Y -= l1
+    np.maximum(Y, 0.0, out=Y)
+    Y *= 1.0 / (1.0 + l2)
+    np.copysign(Y, D, out=Y)
+    Y += b
     np.maximum(Y, 0.0, out=Y)
     return Y
 
@@ -122,8 +129,11 @@ def _palm_step(X, W, H, W_prev, l1, l2, beta):
     else:
         Y = W
         step = 1.0 / (1.1 * lipschitz)
-    grad = Y @ HtH - XH
-    return _elastic_binary_prox(Y - step * grad, l1 * step, l2 * step), XH
+    # Y - step * (Y HtH - XH) = Y (I - step HtH) + step XH: one k x k product
+    # and one axpy instead of three n x k temporaries.
+    Z = Y @ (np.eye(HtH.shape[0], dtype=HtH.dtype) - step * HtH)
+    Z += step * XH
+    return _elastic_binary_prox(Z, l1 * step, l2 * step), XH
 
 
 def _elbmf_palm(

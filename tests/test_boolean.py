@@ -86,24 +86,29 @@ def test_rounding_is_the_limit_of_the_prox():
 # -- Elbmf alone (the paper) and its failure on overlap -----------------------
 
 
+def _paper_elbmf(X, k, *, max_iter, tol):
+    """Elbmf with the reference defaults from uniform(0, 1) factors."""
+    rng = np.random.RandomState(0)
+    return _elbmf_palm(
+        X,
+        X.T.copy(),
+        rng.uniform(size=(X.shape[0], k)),
+        rng.uniform(size=(X.shape[1], k)),
+        l1_reg=0.01,
+        l2_reg=0.02,
+        reg_growth=1.02,
+        max_iter=max_iter,
+        tol=tol,
+        beta=0.0,
+    )
+
+
 def test_elbmf_recovers_disjoint_tiles_and_its_loss_settles():
     X, U, V = make_boolean_tiles(
         300, 200, 4, row_fraction=0.1, col_fraction=0.1, noise=0.0, random_state=3
     )
     X = X.astype(float)
-    rng = np.random.RandomState(0)
-    Uc, Vt, losses, converged = _elbmf_palm(
-        X,
-        X.T.copy(),
-        rng.uniform(size=(300, 4)),
-        rng.uniform(size=(200, 4)),
-        l1_reg=0.01,
-        l2_reg=0.02,
-        reg_growth=1.02,
-        max_iter=2000,
-        tol=1e-7,
-        beta=0.0,
-    )
+    Uc, Vt, losses, converged = _paper_elbmf(X, 4, max_iter=2000, tol=1e-7)
     assert converged
     # The relaxed squared loss ends far below where it started ...
     assert losses[-1] < 0.05 * losses[0]
@@ -118,19 +123,7 @@ def test_polish_fixes_elbmf_on_heavy_overlap(overlapping):
     # polish repairs them.
     X, _, _, clean = overlapping
     X = X.astype(float)
-    rng = np.random.RandomState(0)
-    U, Vt, _, _ = _elbmf_palm(
-        X,
-        X.T.copy(),
-        rng.uniform(size=(500, 5)),
-        rng.uniform(size=(400, 5)),
-        l1_reg=0.01,
-        l2_reg=0.02,
-        reg_growth=1.02,
-        max_iter=1000,
-        tol=1e-6,
-        beta=0.0,
-    )
+    U, Vt, _, _ = _paper_elbmf(X, 5, max_iter=1000, tol=1e-6)
     U, V = _round_binary(U), _round_binary(Vt.T)
     plain = _boolean_errors(X, U, V)
     U2, V2, polished, _ = _boolean_polish(X, X.T.copy(), U, V, max_passes=50)

@@ -6,19 +6,18 @@ BLAS threads are bounded by one package-wide policy, described in
 :mod:`sklearn_lowrank._threads` and the README.
 """
 
+from sklearn_lowrank.boolean import BooleanMF
 from sklearn_lowrank.completion import AltMinCompleter
+from sklearn_lowrank.ebmf import CEBMF
+from sklearn_lowrank.kernel_ridge import NystromKRR
 from sklearn_lowrank.least_squares import SketchedLeastSquares
 from sklearn_lowrank.sensing import MatrixSensingRegressor
 
 __version__ = "0.1.0.dev0"
 
-from sklearn_lowrank.ebmf import CEBMF
-from sklearn_lowrank.kernel_ridge import NystromKRR
-
-__version__ = "0.1.0.dev0"
-
 __all__ = [
     "AltMinCompleter",
+    "BooleanMF",
     "CEBMF",
     "MatrixSensingRegressor",
     "NystromKRR",

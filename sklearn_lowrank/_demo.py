@@ -166,3 +166,29 @@ def _demo_cebmf(random_state):
     est.fit(X, row_covariates=coords)
     rmse = float(np.sqrt(np.mean((est.loadings_ @ est.components_ - signal) ** 2)))
     return "tiling sim., noise sd 2, row covariates", "RMSE vs true signal", rmse
+
+
+@register_demo("BooleanMF")
+def _demo_boolean_mf(random_state):
+    import numpy as np
+
+    from sklearn_lowrank import BooleanMF
+    from sklearn_lowrank.datasets import make_boolean_tiles
+
+    X, U, V = make_boolean_tiles(
+        500,
+        400,
+        5,
+        row_fraction=0.35,
+        col_fraction=0.35,
+        noise=0.05,
+        random_state=random_state,
+    )
+    bmf = BooleanMF(n_components=5, random_state=random_state).fit(X)
+    clean = (U.astype(float) @ V) > 0
+    B = bmf.inverse_transform(bmf.transform(X))
+    return (
+        "500x400, 5 overlapping tiles, 5% flips",
+        "cells wrong vs clean",
+        float(np.mean(B != clean)),
+    )

@@ -129,3 +129,27 @@ CASES["CEBMF"] = EstimatorCase(
     grid={"n_components": [1, 3]},
     scoring=_reconstruction_score,
 )
+
+
+def _boolean_tiles(random_state):
+    from sklearn_lowrank.datasets import make_boolean_tiles
+
+    X, _, _ = make_boolean_tiles(
+        60,
+        40,
+        3,
+        row_fraction=0.3,
+        col_fraction=0.3,
+        noise=0.02,
+        random_state=random_state,
+    )
+    return X, None
+
+
+# binarize=0.5: the common checks feed real-valued (non-negative, through
+# the positive_only tag) data; the default binarize=None rejects it by design.
+CASES["BooleanMF"] = EstimatorCase(
+    params=dict(n_components=2, binarize=0.5, max_iter=50),
+    make_data=_boolean_tiles,
+    grid={"n_components": [2, 3]},
+)

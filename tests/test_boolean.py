@@ -1,0 +1,294 @@
+"""BooleanMF: the Elbmf proximal operator, planted-tile recovery, the Boolean
+output contract and bad input."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_lowrank import BooleanMF
+from sklearn_lowrank.boolean import (
+    _boolean_errors,
+    _boolean_polish,
+    _boolean_rows_pass,
+    _elastic_binary_prox,
+    _elbmf_palm,
+    _round_binary,
+)
+from sklearn_lowrank.datasets import make_boolean_tiles
+
+NOISE = 0.07
+
+
+def _tile_scores(U_true, V_true, U_hat, V_hat):
+    """Cell recall and precision of planted tiles after one-to-one matching.
+
+    A tile is the set of cells rows(k) x cols(k); tiles are matched by
+    maximal total overlap (Hungarian), then recall = matched overlap / size
+    of the planted tiles and precision = matched overlap / size of the
+    recovered tiles.
+    """
+    rows = U_true.T.astype(float) @ U_hat.astype(float)  # |R_a & R_b|
+    cols = V_true.astype(float) @ V_hat.T.astype(float)  # |C_a & C_b|
+    overlap = rows * cols
+    a, b = linear_sum_assignment(-overlap)
+    matched = overlap[a, b].sum()
+    size_true = (U_true.sum(0) * V_true.sum(1)).sum()
+    size_hat = (U_hat.sum(0) * V_hat.sum(1)).sum()
+    return matched / size_true, matched / max(size_hat, 1)
+
+
+@pytest.fixture(scope="module")
+def overlapping():
+    """500 x 400, k = 5 tiles covering ~35% of rows/columns each (heavy
+    overlap: about half of the matrix is covered, most covered cells by
+    several tiles), 7% flip noise."""
+    X, U, V = make_boolean_tiles(
+        500, 400, 5, row_fraction=0.35, col_fraction=0.35, noise=NOISE, random_state=0
+    )
+    clean = (U.astype(float) @ V > 0).astype(np.uint8)
+    return X, U, V, clean
+
+
+@pytest.fixture(scope="module")
+def fitted(overlapping):
+    X = overlapping[0]
+    bmf = BooleanMF(n_components=5, random_state=0)
+    U_hat = bmf.fit_transform(X)
+    return bmf, U_hat
+
+
+# -- the paper's proximal operator ------------------------------------------
+
+
+@pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (0.05, 0.0), (0.02, 0.3), (0.1, 2.0)])
+def test_prox_is_the_argmin_of_the_elastic_binary_problem(l1, l2):
+    # prox(z) = argmin_{y >= 0} (y - z)^2 / 2 + min_b [l1 |y - b| + l2/2 (y - b)^2]
+    z = np.linspace(-0.6, 1.8, 97)
+    y = np.linspace(0.0, 2.5, 25001)
+    reg = np.minimum(
+        l1 * np.abs(y) + l2 / 2 * y**2, l1 * np.abs(y - 1) + l2 / 2 * (y - 1) ** 2
+    )
+    objective = 0.5 * (y[None, :] - z[:, None]) ** 2 + reg[None, :]
+    brute = y[np.argmin(objective, axis=1)]
+    np.testing.assert_allclose(_elastic_binary_prox(z, l1, l2), brute, atol=2e-4)
+
+
+def test_rounding_is_the_limit_of_the_prox():
+    z = np.array([-0.3, 0.0, 0.2, 0.5, 0.500001, 0.9, 1.0, 1.7])
+    np.testing.assert_array_equal(_round_binary(z), [0, 0, 0, 0, 1, 1, 1, 1])
+    # kappa = 1/2, lambda -> infinity: the prox collapses onto {0, 1}
+    np.testing.assert_allclose(_elastic_binary_prox(z, 0.5, 1e12), _round_binary(z))
+
+
+# -- Elbmf alone (the paper) and its failure on overlap -----------------------
+
+
+def _paper_elbmf(X, k, *, max_iter, tol):
+    """Elbmf with the reference defaults from uniform(0, 1) factors."""
+    rng = np.random.RandomState(0)
+    return _elbmf_palm(
+        X,
+        X.T.copy(),
+        rng.uniform(size=(X.shape[0], k)),
+        rng.uniform(size=(X.shape[1], k)),
+        l1_reg=0.01,
+        l2_reg=0.02,
+        reg_growth=1.02,
+        max_iter=max_iter,
+        tol=tol,
+        beta=0.0,
+    )
+
+
+def test_elbmf_recovers_disjoint_tiles_and_its_loss_settles():
+    X, U, V = make_boolean_tiles(
+        300, 200, 4, row_fraction=0.1, col_fraction=0.1, noise=0.0, random_state=3
+    )
+    X = X.astype(float)
+    Uc, Vt, losses, converged = _paper_elbmf(X, 4, max_iter=2000, tol=1e-7)
+    assert converged
+    # The relaxed squared loss ends far below where it started ...
+    assert losses[-1] < 0.05 * losses[0]
+    # ... and the rounded factors reproduce the light-overlap tiles well.
+    err = _boolean_errors(X, _round_binary(Uc), _round_binary(Vt.T))
+    assert err / X.size < 0.01
+
+
+def test_polish_fixes_elbmf_on_heavy_overlap(overlapping):
+    # Notes: the relaxation adds overlapping tiles (1 + 1 = 2), so the
+    # paper's rounded factors are far off on heavy overlap; the Boolean
+    # polish repairs them.
+    X, _, _, clean = overlapping
+    X = X.astype(float)
+    U, Vt, _, _ = _paper_elbmf(X, 5, max_iter=1000, tol=1e-6)
+    U, V = _round_binary(U), _round_binary(Vt.T)
+    plain = _boolean_errors(X, U, V)
+    U2, V2, polished, _ = _boolean_polish(X, X.T.copy(), U, V, max_passes=50)
+    assert polished < plain
+    assert polished <= (NOISE + 0.005) * X.size
+    # Against the clean matrix: Elbmf alone is off by several percent of the
+    # cells, the polished factors by almost nothing.
+    assert np.mean(((U @ V) > 0) != clean) > 0.02
+    assert np.mean(((U2 @ V2) > 0) != clean) <= 0.005
+
+
+def test_polish_never_increases_the_boolean_loss(overlapping):
+    X = overlapping[0].astype(float)
+    rng = np.random.RandomState(1)
+    U = (rng.uniform(size=(500, 5)) < 0.3).astype(float)
+    V = (rng.uniform(size=(5, 400)) < 0.3).astype(float)
+    before = _boolean_errors(X, U, V)
+    U2, V2, after, curve = _boolean_polish(X, X.T.copy(), U, V, max_passes=20)
+    assert after == _boolean_errors(X, U2, V2)
+    assert after < before
+    assert np.all(np.diff(curve[1:]) <= 0)
+
+
+# -- planted recovery (the issue's acceptance test) ---------------------------
+
+
+def test_planted_overlapping_tiles_are_recovered(overlapping, fitted):
+    X, U, V, clean = overlapping
+    bmf, U_hat = fitted
+    B = bmf.inverse_transform(U_hat)
+    # Reconstruction error against the clean matrix at most the noise level
+    # (in fact far below: the noise is what the model does not explain).
+    assert np.mean(B != clean) <= NOISE
+    assert np.mean(B != clean) <= 0.005
+    # Against the noisy X the error is about the noise itself.
+    assert bmf.reconstruction_err_ / X.size <= NOISE + 0.005
+    recall, precision = _tile_scores(U, V, U_hat, bmf.components_)
+    assert recall >= 0.95
+    assert precision >= 0.95
+
+
+def test_factors_are_exactly_binary_and_inverse_is_the_boolean_product(fitted):
+    bmf, U_hat = fitted
+    V = bmf.components_
+    assert set(np.unique(V)) <= {0.0, 1.0}
+    assert set(np.unique(U_hat)) <= {0.0, 1.0}
+    B = bmf.inverse_transform(U_hat)
+    np.testing.assert_array_equal(B, (U_hat @ V > 0).astype(float))
+    # The tiles overlap, so the real product exceeds 1 where the Boolean
+    # product (what inverse_transform returns) is 1.
+    assert (U_hat @ V).max() > 1
+    assert B.max() == 1.0
+
+
+def test_reported_error_and_curves_are_consistent(overlapping, fitted):
+    X = overlapping[0]
+    bmf, U_hat = fitted
+    wrong = int(np.sum(bmf.inverse_transform(U_hat) != X))
+    assert bmf.reconstruction_err_ == wrong
+    assert bmf.relative_reconstruction_err_ == pytest.approx(wrong / X.sum())
+    assert bmf.score(X) == pytest.approx(-bmf.relative_reconstruction_err_)
+    assert len(bmf.loss_curve_) == bmf.n_iter_ >= 1
+    assert np.all(np.diff(bmf.polish_curve_[1:]) <= 0)
+
+
+def test_transform_recovers_the_memberships_of_new_rows():
+    X, U, V = make_boolean_tiles(
+        800, 300, 4, row_fraction=0.3, col_fraction=0.3, noise=0.05, random_state=5
+    )
+    bmf = BooleanMF(4, random_state=0).fit(X[:600])
+    U_new = bmf.transform(X[600:])
+    # match fitted tiles to planted ones by their columns
+    _, order = linear_sum_assignment(-(V.astype(float) @ bmf.components_.T))
+    assert np.mean(U_new[:, order] == U[600:]) >= 0.98
+
+
+def test_sparse_input_stays_sparse_and_recovers_tiles():
+    X, U, V = make_boolean_tiles(
+        3000,
+        2000,
+        6,
+        row_fraction=0.05,
+        col_fraction=0.05,
+        noise=0.05,
+        sparse=True,
+        random_state=2,
+    )
+    assert sp.issparse(X)
+    bmf = BooleanMF(6, random_state=0).fit(X)
+    U_hat = bmf.transform(X)
+    recall, precision = _tile_scores(U, V, U_hat, bmf.components_)
+    assert recall >= 0.95 and precision >= 0.95
+    # the Boolean error counts of the sparse path agree with a dense count
+    dense_wrong = int(np.sum(X.toarray() != bmf.inverse_transform(U_hat)))
+    assert bmf.reconstruction_err_ == dense_wrong
+
+
+def test_rows_pass_counts_errors_like_a_dense_product():
+    X, _, V = make_boolean_tiles(200, 150, 3, noise=0.1, random_state=4)
+    rng = np.random.RandomState(0)
+    U0 = (rng.uniform(size=(200, 3)) < 0.5).astype(float)
+    for data in (X.astype(float), sp.csr_matrix(X, dtype=float)):
+        U, wrong = _boolean_rows_pass(data, U0, V.astype(float))
+        assert wrong == _boolean_errors(data, U, V)
+        assert wrong <= _boolean_errors(data, U0, V)
+
+
+def test_inertial_steps_also_recover_tiles():
+    X, U, V = make_boolean_tiles(
+        400, 300, 4, row_fraction=0.2, col_fraction=0.2, noise=0.05, random_state=6
+    )
+    bmf = BooleanMF(4, init="random", beta=0.3, random_state=0).fit(X)
+    recall, precision = _tile_scores(U, V, bmf.transform(X), bmf.components_)
+    assert recall >= 0.95 and precision >= 0.95
+
+
+def test_binarize_thresholds_real_valued_input():
+    X, _, _ = make_boolean_tiles(100, 80, 3, noise=0.02, random_state=0)
+    real = X * 0.8 + np.random.RandomState(0).uniform(0, 0.2, size=X.shape)
+    a = BooleanMF(3, binarize=0.5, random_state=0).fit(real)
+    b = BooleanMF(3, random_state=0).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
+def test_max_iter_reached_warns():
+    X, _, _ = make_boolean_tiles(100, 80, 3, noise=0.02, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        BooleanMF(3, init="random", max_iter=3, random_state=0).fit(X)
+
+
+# -- bad input ----------------------------------------------------------------
+
+
+def test_non_binary_input_without_binarize_is_rejected():
+    X = np.array([[0.0, 1.0], [0.5, 1.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="binary.*0.5.*binarize"):
+        BooleanMF(1).fit(X)
+
+
+def test_nan_is_rejected():
+    X = np.array([[0.0, 1.0], [np.nan, 1.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="NaN"):
+        BooleanMF(1).fit(X)
+
+
+def test_negative_values_are_rejected_even_with_binarize():
+    X = np.array([[0.0, 1.0], [-1.0, 1.0], [1.0, 0.0]])
+    with pytest.raises(ValueError, match="Negative values"):
+        BooleanMF(1).fit(X)
+    with pytest.raises(ValueError, match="Negative values"):
+        BooleanMF(1, binarize=0.5).fit(X)
+
+
+@pytest.mark.parametrize("k", [0, -2])
+def test_n_components_below_one_is_rejected(k):
+    with pytest.raises(InvalidParameterError, match="n_components"):
+        BooleanMF(k).fit(np.eye(3))
+
+
+def test_n_components_above_min_shape_is_rejected():
+    with pytest.raises(ValueError, match=r"n_components=4 is too large.*\(3, 5\)"):
+        BooleanMF(4).fit(np.ones((3, 5)))
+
+
+def test_inverse_transform_checks_the_shape(fitted):
+    bmf, _ = fitted
+    with pytest.raises(ValueError, match="shape"):
+        bmf.inverse_transform(np.ones((3, 2)))

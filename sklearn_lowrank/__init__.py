@@ -8,4 +8,15 @@ BLAS threads are bounded by one package-wide policy, described in
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__"]
+from sklearn_lowrank.riemann import (
+    AugmentedCovarianceClassifier,
+    AugmentedCovariances,
+    TangentSpace,
+)
+
+__all__ = [
+    "AugmentedCovarianceClassifier",
+    "AugmentedCovariances",
+    "TangentSpace",
+    "__version__",
+]

@@ -11,16 +11,24 @@ from sklearn_lowrank.completion import AltMinCompleter
 from sklearn_lowrank.ebmf import CEBMF
 from sklearn_lowrank.kernel_ridge import NystromKRR
 from sklearn_lowrank.least_squares import SketchedLeastSquares
+from sklearn_lowrank.riemann import (
+    AugmentedCovarianceClassifier,
+    AugmentedCovariances,
+    TangentSpace,
+)
 from sklearn_lowrank.sensing import MatrixSensingRegressor
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
-    "AltMinCompleter",
-    "BooleanMF",
     "CEBMF",
+    "AltMinCompleter",
+    "AugmentedCovarianceClassifier",
+    "AugmentedCovariances",
+    "BooleanMF",
     "MatrixSensingRegressor",
     "NystromKRR",
     "SketchedLeastSquares",
+    "TangentSpace",
     "__version__",
 ]

@@ -74,6 +74,53 @@ def _leverage_regression_data(random_state):
     return X, y
 
 
+# --- sklearn_lowrank.riemann: EEG trials (n_trials, n_channels, n_times) ---
+# sklearn's checks pass 2-D X, which these estimators read (with a warning) as
+# single-channel trials (n_trials, n_times), so the checks run real fits.
+_TANGENT_SPD_ONLY = (
+    "TangentSpace maps stacks of SPD matrices (n_matrices, n, n); sklearn's "
+    "checks pass 2-D X, which is not a stack of matrices and is refused with a "
+    "ValueError. The property is tested on SPD stacks in tests/test_riemann.py"
+)
+_TANGENT_CHECKS = [
+    "check_fit_score_takes_y",
+    "check_estimators_overwrite_params",
+    "check_dont_overwrite_parameters",
+    "check_estimators_fit_returns_self",
+    "check_readonly_memmap_input",
+    "check_n_features_in_after_fitting",
+    "check_positive_only_tag_during_fit",
+    "check_estimators_dtypes",
+    "check_dtype_object",
+    "check_pipeline_consistency",
+    "check_estimators_nan_inf",
+    "check_estimators_pickle",
+    "check_f_contiguous_array_estimator",
+    "check_transformer_data_not_an_array",
+    "check_transformer_general",
+    "check_transformer_preserve_dtypes",
+    "check_transformer_n_iter",
+    "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance",
+    "check_fit2d_1sample",
+    "check_fit2d_1feature",
+    "check_dict_unchanged",
+    "check_fit_idempotent",
+    "check_fit_check_is_fitted",
+    "check_n_features_in",
+    "check_fit2d_predict1d",
+]
+
+
+def _make_trials(random_state):
+    from sklearn_lowrank.datasets import make_ar_classification
+
+    X, y, _ = make_ar_classification(
+        60, n_channels=4, n_times=200, random_state=random_state
+    )
+    return X, y
+
+
 def _clustered_regression(random_state):
     from sklearn_lowrank.datasets import make_clustered_regression
 
@@ -152,4 +199,44 @@ CASES["BooleanMF"] = EstimatorCase(
     params=dict(n_components=2, binarize=0.5, max_iter=50),
     make_data=_boolean_tiles,
     grid={"n_components": [2, 3]},
+)
+
+
+def _make_spd(random_state):
+    from sklearn_lowrank.riemann import AugmentedCovariances
+
+    X, y = _make_trials(random_state)
+    return AugmentedCovariances(order=2, lag=2).fit_transform(X), y
+
+
+def _transform_error(estimator, X, y=None):
+    # Transformers have no score: use the tangent vectors' spread (finite,
+    # deterministic) so GridSearchCV can rank candidates.
+    return -float(abs(estimator.transform(X)).mean())
+
+
+CASES["AugmentedCovarianceClassifier"] = EstimatorCase(
+    params=dict(order=1, lag=1),
+    make_data=_make_trials,
+    grid={"order": [1, 2]},
+    expected_failed_checks={
+        "check_classifiers_train": (
+            "covariance classifiers see only second-order statistics of each "
+            "trial, but sklearn's blobs differ in their means; read as "
+            "single-channel trials of 2-5 samples they are not separable"
+        ),
+    },
+)
+CASES["AugmentedCovariances"] = EstimatorCase(
+    params=dict(order=1, lag=1),
+    make_data=_make_trials,
+    grid={"order": [1, 2]},
+    scoring=_transform_error,
+)
+CASES["TangentSpace"] = EstimatorCase(
+    params={},
+    make_data=_make_spd,
+    grid={"max_iter": [20, 50]},
+    scoring=_transform_error,
+    expected_failed_checks=dict.fromkeys(_TANGENT_CHECKS, _TANGENT_SPD_ONLY),
 )

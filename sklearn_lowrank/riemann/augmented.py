@@ -1,0 +1,865 @@
+"""Augmented covariance matrices (ACM) for EEG classification.
+
+Implements Carrara & Papadopoulo, "Classification of BCI-EEG based on
+augmented covariance matrix", arXiv:2302.04508 (2023): each trial is delay
+embedded (``order`` copies of the channels shifted by multiples of ``lag``
+samples, exactly as MOABB's ``AugmentedDataset`` slices them), the covariance
+of the embedded signal is estimated with trace-relative shrinkage, and the SPD
+matrices are classified on the Riemannian manifold, either by a linear model
+in the tangent space at the affine-invariant mean of the training matrices or
+by minimum distance to the class means (MDM).
+
+Public building blocks, so that MOABB users can compose their own pipelines:
+
+- :class:`AugmentedCovariances`: trials -> SPD augmented covariances;
+- :class:`TangentSpace`: SPD matrices -> tangent vectors at the training mean;
+- :class:`AugmentedCovarianceClassifier`: both, plus a classifier.
+
+Input is ``(n_trials, n_channels, n_times)`` with time on the last axis, as
+MNE, MOABB and pyRiemann give it.  A 2-D ``X`` is read, with a warning, as
+single-channel trials ``(n_trials, n_times)`` (the univariate time-series
+convention): MNE's reading of 2-D input as ``(n_trials, n_channels)`` with one
+time sample leaves nothing to estimate a covariance from.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
+from sklearn_lowrank.riemann._delay import estimate_order_lag
+from sklearn_lowrank.riemann._geometry import (
+    distance_riemann,
+    log_map,
+    mean_riemann,
+    upper,
+)
+
+__all__ = ["AugmentedCovarianceClassifier", "AugmentedCovariances", "TangentSpace"]
+
+# Search ranges of the order/lag heuristics (those of the authors' code).
+_MAX_ORDER = 10
+_MAX_LAG = 30
+# Trials are embedded and reduced to covariances in chunks, so the embedded
+# copy of the data (order times larger than X) never exists all at once.
+_CHUNK_BYTES = 64 * 2**20
+
+
+# --------------------------------------------------------------------------
+# Input validation shared by the three estimators
+# --------------------------------------------------------------------------
+
+
+def _validate_trials(estimator, X, *, reset):
+    """Validate trials ``(n_trials, n_channels, n_times)``, time last.
+
+    A 2-D X is read as single-channel trials ``(n_trials, n_times)`` (the
+    univariate time-series convention of aeon/sktime), with a warning: a
+    covariance needs several time samples per trial, so the MNE reading of 2-D
+    input as ``(n_trials, n_channels)`` with one sample could only be refused.
+    4-D and higher is refused.
+    """
+    name = type(estimator).__name__
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind in "iub":
+        warnings.warn(
+            f"{name} received X of dtype {dtype}; EEG trials are expected as "
+            "floating-point values (volts). Converting to float64.",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+    ndim = getattr(X, "ndim", None)
+    if not reset and ndim is not None and ndim in (2, 3):
+        fitted_ndim = getattr(estimator, "_input_ndim", ndim)
+        if ndim != fitted_ndim:
+            raise ValueError(
+                f"{name} was fitted on {fitted_ndim}-D X but got {ndim}-D X; "
+                "pass trials in the same layout as during fit."
+            )
+        if ndim == 3 and X.shape[1] != estimator.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} channels, but {name} was fitted with "
+                f"{estimator.n_features_in_} channels."
+            )
+    X = validate_data(
+        estimator, X, reset=reset, allow_nd=True, dtype=np.float64, order="C"
+    )
+    if X.ndim > 3:
+        raise ValueError(
+            f"{name} expects X of shape (n_trials, n_channels, n_times), got "
+            f"ndim={X.ndim} with shape {X.shape}."
+        )
+    if reset:
+        estimator._input_ndim = X.ndim
+    if X.ndim == 2:
+        warnings.warn(
+            f"{name} received 2-D X of shape {X.shape}, read as single-channel "
+            "trials (n_trials, n_times). Pass EEG as a 3-D array (n_trials, "
+            "n_channels, n_times).",
+            UserWarning,
+            stacklevel=3,
+        )
+        X = X[:, np.newaxis, :]
+    if X.shape[2] < 2:
+        raise ValueError(
+            f"{name} needs at least 2 time samples per trial to estimate a "
+            f"covariance, got X of shape {X.shape} (n_times = 1; for 2-D X, "
+            "time is the 1 feature(s) axis)."
+        )
+    return X
+
+
+def _validate_spd(estimator, C, *, reset):
+    """Validate a stack of SPD matrices ``(n_matrices, n, n)``."""
+    name = type(estimator).__name__
+    C = validate_data(estimator, C, reset=reset, allow_nd=True, dtype=np.float64)
+    if C.ndim != 3 or C.shape[1] != C.shape[2]:
+        raise ValueError(
+            f"{name} expects SPD matrices of shape (n_matrices, n, n), got "
+            f"shape {C.shape}."
+        )
+    if not np.allclose(C, np.swapaxes(C, 1, 2), rtol=1e-7, atol=0):
+        raise ValueError(f"{name} expects symmetric matrices.")
+    return C
+
+
+def _check_embedding(estimator, order, lag, n_times):
+    name = type(estimator).__name__
+    if order > 1 and order * lag > n_times - 2:
+        raise ValueError(
+            f"{name}: order * lag = {order} * {lag} = {order * lag} must be at "
+            f"most n_times - 2 = {n_times - 2}, so that each embedded trial "
+            "keeps at least 2 samples."
+        )
+
+
+# --------------------------------------------------------------------------
+# Private array functions: embedding and covariance estimation
+# --------------------------------------------------------------------------
+
+
+def delay_embed(X, order, lag):
+    """Delay-embed trials exactly as MOABB's ``AugmentedDataset``.
+
+    Block ``p`` (``p = 0 .. order - 1``) holds ``x(t + p * lag)``; every block
+    keeps ``n_times - order * lag`` samples (MOABB drops the last ``lag``
+    samples that would still fit). ``order=1`` returns X unchanged.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+    order : int
+    lag : int
+
+    Returns
+    -------
+    Z : ndarray of shape (n_trials, n_channels * order, n_times - order * lag)
+        (``X`` itself when ``order == 1``).
+    """
+    if order == 1:
+        return X
+    n_times = X.shape[-1]
+    return np.concatenate(
+        [X[:, :, p * lag : n_times - (order - p) * lag] for p in range(order)],
+        axis=1,
+    )
+
+
+def _shrinkage_oas(S, n_samples):
+    """Oracle approximating shrinkage coefficient (Chen et al. 2010).
+
+    The formula of :func:`sklearn.covariance.oas`, batched over trials.
+    """
+    n = S.shape[-1]
+    alpha = np.mean(S**2, axis=(1, 2))
+    mu = np.trace(S, axis1=1, axis2=2) / n
+    num = alpha + mu**2
+    den = (n_samples + 1.0) * (alpha - mu**2 / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shrink = np.where(den > 0, np.minimum(num / den, 1.0), 1.0)
+    return shrink
+
+
+def _shrinkage_ledoit_wolf(Zc, S):
+    """Ledoit-Wolf shrinkage coefficient, batched over centred trials.
+
+    The formula of :func:`sklearn.covariance.ledoit_wolf_shrinkage`.
+    """
+    n, T = Zc.shape[1], Zc.shape[2]
+    X2 = Zc**2
+    trace = X2.sum(axis=2) / T
+    mu = trace.sum(axis=1) / n
+    beta_ = np.sum(X2.sum(axis=1) ** 2, axis=1)
+    delta_ = np.sum(S**2, axis=(1, 2))
+    beta = (beta_ / T - delta_) / (n * T)
+    delta = (delta_ - 2.0 * mu * trace.sum(axis=1) + n * mu**2) / n
+    beta = np.minimum(beta, delta)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(beta > 0, beta / delta, 0.0)
+
+
+def _shrink_to_trace(S, shrink):
+    """``(1 - s) S + s * trace(S) / n * I`` per matrix: scale-free shrinkage."""
+    n = S.shape[-1]
+    mu = np.trace(S, axis1=1, axis2=2) / n
+    S *= (1.0 - shrink)[:, np.newaxis, np.newaxis]
+    idx = np.arange(n)
+    S[:, idx, idx] += (shrink * mu)[:, np.newaxis]
+    return S
+
+
+def augmented_covariances(X, order, lag, *, estimator="oas", shrinkage=0.0):
+    """Covariance matrices of delay-embedded trials.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+    order, lag : int
+        Delay embedding (see :func:`delay_embed`).
+    estimator : {"oas", "lwf", "scm"}, default="oas"
+        Per-trial covariance estimator, on the embedded trial centred in
+        time: OAS or Ledoit-Wolf shrinkage (as sklearn computes them), or the
+        plain (biased) sample covariance.
+    shrinkage : float in [0, 1], default=0.0
+        Extra shrinkage toward ``trace(C) / n * I`` applied afterwards (as
+        pyRiemann's ``Shrinkage``).
+
+    Returns
+    -------
+    C : ndarray of shape (n_trials, n_channels * order, n_channels * order)
+    """
+    n_trials, n_channels, n_times = X.shape
+    n = n_channels * order
+    n_samples = n_times - (order * lag if order > 1 else 0)
+    C = np.empty((n_trials, n, n))
+    chunk = max(1, int(_CHUNK_BYTES // (8 * n * n_samples)))
+    for start in range(0, n_trials, chunk):
+        Z = delay_embed(X[start : start + chunk], order, lag)
+        Zc = Z - Z.mean(axis=2, keepdims=True)
+        S = Zc @ np.swapaxes(Zc, 1, 2) / n_samples
+        if estimator == "oas":
+            S = _shrink_to_trace(S, _shrinkage_oas(S, n_samples))
+        elif estimator == "lwf":
+            S = _shrink_to_trace(S, _shrinkage_ledoit_wolf(Zc, S))
+        if shrinkage > 0:
+            S = _shrink_to_trace(S, np.full(S.shape[0], float(shrinkage)))
+        C[start : start + chunk] = S
+    return C
+
+
+def _resolve_order_lag(estimator, X):
+    """``order_``, ``lag_``: the given integers, or estimated on X (training)."""
+    order, lag = estimator.order, estimator.lag
+    if order == "auto" or lag == "auto":
+        order, lag = estimate_order_lag(
+            X, order=order, lag=lag, max_order=_MAX_ORDER, max_lag=_MAX_LAG
+        )
+    _check_embedding(estimator, order, lag, X.shape[2])
+    return order, lag
+
+
+def _warn_if_rank_deficient(estimator, n_dims, n_samples, cov_estimator, shrinkage):
+    if n_dims < n_samples:
+        return
+    remedy = (
+        "the shrinkage of the covariance estimator keeps the matrices positive definite"
+        if cov_estimator != "scm" or shrinkage > 0
+        else "cov_estimator='scm' without shrinkage gives singular matrices; "
+        "use cov_estimator='oas' or shrinkage > 0"
+    )
+    warnings.warn(
+        f"{type(estimator).__name__}: the embedding dimension n_channels * "
+        f"order = {n_dims} is not smaller than the {n_samples} samples left "
+        f"per embedded trial, so the sample covariances are rank deficient; "
+        f"{remedy}.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+_COV_CONSTRAINTS = {
+    "order": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "lag": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+    "cov_estimator": [StrOptions({"oas", "lwf", "scm"})],
+    "shrinkage": [Interval(Real, 0, 1, closed="both")],
+}
+_MEAN_CONSTRAINTS = {
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+# --------------------------------------------------------------------------
+# Public estimators
+# --------------------------------------------------------------------------
+
+
+class AugmentedCovariances(TransformerMixin, BaseEstimator):
+    """Covariance matrices of delay-embedded trials (augmented covariances).
+
+    Each trial ``x(t)`` of shape ``(n_channels, n_times)`` is delay embedded
+    into ``[x(t); x(t + lag); ...; x(t + (order - 1) lag)]`` exactly as
+    MOABB's ``AugmentedDataset`` does, and the covariance of the embedded
+    signal, an SPD matrix of size ``n_channels * order``, is estimated with
+    scale-free shrinkage. ``order=1`` gives the plain spatial covariance.
+
+    Read more in :ref:`the user guide <riemann>`.
+
+    Parameters
+    ----------
+    order : int or "auto", default=4
+        Number of delayed copies (embedding dimension). ``"auto"`` estimates
+        it on the training trials with Cao's false-nearest-neighbour method.
+    lag : int or "auto", default=1
+        Delay between copies, in samples. ``"auto"`` estimates it on the
+        training trials as the first minimum of the mutual information.
+    cov_estimator : {"oas", "lwf", "scm"}, default="oas"
+        Per-trial covariance estimator: Oracle Approximating Shrinkage,
+        Ledoit-Wolf, or the sample covariance. Shrinkage is toward
+        ``trace(C) / n * I``, relative to each trial's own scale.
+    shrinkage : float in [0, 1], default=0.0
+        Additional trace-relative shrinkage applied after the estimator.
+
+    Attributes
+    ----------
+    order_ : int
+        Embedding order used (estimated if ``order="auto"``).
+    lag_ : int
+        Lag used (estimated if ``lag="auto"``).
+    n_features_in_ : int
+        Number of channels seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit. Defined only when X has feature
+        names that are all strings (2-D input, which is then refused).
+
+    See Also
+    --------
+    TangentSpace : Map the matrices to a Euclidean tangent space.
+    AugmentedCovarianceClassifier : The full classifier.
+
+    References
+    ----------
+    .. [1] I. Carrara and T. Papadopoulo, "Classification of BCI-EEG based on
+       augmented covariance matrix", arXiv:2302.04508, 2023.
+
+    Examples
+    --------
+    >>> from sklearn_lowrank.datasets import make_ar_classification
+    >>> from sklearn_lowrank import AugmentedCovariances
+    >>> X, y, _ = make_ar_classification(20, n_channels=4, n_times=200,
+    ...                                  random_state=0)
+    >>> AugmentedCovariances(order=3, lag=2).fit_transform(X).shape
+    (20, 12, 12)
+    """
+
+    _parameter_constraints: dict = dict(_COV_CONSTRAINTS)
+
+    def __init__(self, order=4, lag=1, cov_estimator="oas", shrinkage=0.0):
+        self.order = order
+        self.lag = lag
+        self.cov_estimator = cov_estimator
+        self.shrinkage = shrinkage
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit(self, X, y=None):
+        """Set the embedding (estimating ``order``/``lag`` if "auto").
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+            Training trials.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        X = _validate_trials(self, X, reset=True)
+        self.order_, self.lag_ = _resolve_order_lag(self, X)
+        return self
+
+    def transform(self, X):
+        """Augmented covariance matrix of each trial.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+
+        Returns
+        -------
+        C : ndarray of shape (n_trials, n_channels * order_, n_channels * order_)
+            SPD matrices.
+        """
+        check_is_fitted(self)
+        X = _validate_trials(self, X, reset=False)
+        return self._covariances(X)
+
+    def _covariances(self, X):
+        _check_embedding(self, self.order_, self.lag_, X.shape[2])
+        n_samples = X.shape[2] - (self.order_ * self.lag_ if self.order_ > 1 else 0)
+        _warn_if_rank_deficient(
+            self,
+            X.shape[1] * self.order_,
+            n_samples,
+            self.cov_estimator,
+            self.shrinkage,
+        )
+        with bounded_blas_threads():
+            return augmented_covariances(
+                X,
+                self.order_,
+                self.lag_,
+                estimator=self.cov_estimator,
+                shrinkage=self.shrinkage,
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class TangentSpace(TransformerMixin, BaseEstimator):
+    """Tangent-space vectors of SPD matrices at their affine-invariant mean.
+
+    ``fit`` computes the affine-invariant (Karcher) mean ``M`` of the training
+    matrices; ``transform`` maps each matrix ``C`` to
+    ``upper(logm(M^{-1/2} C M^{-1/2}))``, the upper triangle with
+    off-diagonal entries weighted by sqrt(2) (pyRiemann's convention), so the
+    Euclidean distance between vectors near ``M`` approximates the Riemannian
+    distance between matrices.
+
+    Read more in :ref:`the user guide <riemann>`.
+
+    Parameters
+    ----------
+    tol : float, default=1e-8
+        Tolerance on the norm of the Riemannian gradient of the mean
+        (dimensionless: the gradient lives in whitened coordinates).
+    max_iter : int, default=50
+        Maximum number of iterations of the mean.
+
+    Attributes
+    ----------
+    reference_ : ndarray of shape (n, n)
+        Affine-invariant mean of the training matrices.
+    n_iter_ : int
+        Number of iterations of the mean.
+    n_features_in_ : int
+        Size ``n`` of the matrices seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (never set for 3-D input).
+
+    See Also
+    --------
+    AugmentedCovariances : Produce the SPD matrices from trials.
+
+    References
+    ----------
+    .. [1] A. Barachant, S. Bonnet, M. Congedo and C. Jutten, "Classification
+       of covariance matrices using a Riemannian-based kernel for BCI
+       applications", Neurocomputing 112 (2013).
+
+    Examples
+    --------
+    >>> from sklearn_lowrank.datasets import make_ar_classification
+    >>> from sklearn_lowrank import AugmentedCovariances, TangentSpace
+    >>> X, y, _ = make_ar_classification(20, n_channels=4, n_times=200,
+    ...                                  random_state=0)
+    >>> C = AugmentedCovariances(order=2).fit_transform(X)
+    >>> TangentSpace().fit_transform(C).shape
+    (20, 36)
+    """
+
+    _parameter_constraints: dict = dict(_MEAN_CONSTRAINTS)
+
+    def __init__(self, tol=1e-8, max_iter=50):
+        self.tol = tol
+        self.max_iter = max_iter
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit(self, X, y=None):
+        """Compute the affine-invariant mean of the training matrices.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_matrices, n, n)
+            SPD matrices.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+        """
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit_transform(self, X, y=None):
+        """Fit and return the tangent vectors of the training matrices.
+
+        Cheaper than ``fit(X).transform(X)``: the last iteration of the mean
+        already holds the logarithms at the mean.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_matrices, n, n)
+            SPD matrices.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        T : ndarray of shape (n_matrices, n * (n + 1) // 2)
+        """
+        return upper(self._fit(X))
+
+    def _fit(self, X):
+        C = _validate_spd(self, X, reset=True)
+        self.reference_, logs, self.n_iter_, converged = mean_riemann(
+            C, tol=self.tol, max_iter=self.max_iter
+        )
+        if not converged:
+            warnings.warn(
+                f"{type(self).__name__}: the Riemannian mean did not reach "
+                f"tol={self.tol} in max_iter={self.max_iter} iterations.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return logs
+
+    def transform(self, X):
+        """Tangent vectors at ``reference_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_matrices, n, n)
+            SPD matrices.
+
+        Returns
+        -------
+        T : ndarray of shape (n_matrices, n * (n + 1) // 2)
+        """
+        check_is_fitted(self)
+        C = _validate_spd(self, X, reset=False)
+        with bounded_blas_threads():
+            return upper(log_map(C, self.reference_))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _classifier_has(method):
+    """``available_if`` check: MDM has every method; else ask the classifier."""
+
+    def check(self):
+        if self.method == "mdm":
+            return True
+        inner = getattr(self, "estimator_", None)
+        if inner is None:
+            inner = self.estimator if self.estimator is not None else _default_clf()
+        return hasattr(inner, method)
+
+    return check
+
+
+def _default_clf():
+    return LogisticRegression(max_iter=1000)
+
+
+class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
+    """EEG classifier on augmented covariance matrices (ACM).
+
+    Implements Carrara & Papadopoulo (2023): delay embedding of each trial
+    (MOABB's ``AugmentedDataset`` slicing), a shrunk covariance of the
+    embedded signal, and Riemannian classification of the resulting SPD
+    matrices: a linear classifier in the tangent space at the affine-invariant
+    mean of the training matrices (default), or minimum distance to the
+    Riemannian class means (``method="mdm"``). Augmentation makes the matrix
+    see the temporal dynamics (lagged cross-covariances, i.e. the
+    Yule-Walker equations of an AR model), which a plain spatial covariance
+    (``order=1``) cannot.
+
+    Read more in :ref:`the user guide <riemann>`.
+
+    Parameters
+    ----------
+    order : int or "auto", default=4
+        Number of delayed copies of the channels (embedding dimension);
+        ``order=1`` is the plain covariance. ``"auto"`` estimates it on the
+        training trials with Cao's false-nearest-neighbour method.
+    lag : int or "auto", default=1
+        Delay between copies, in samples. ``"auto"`` estimates it on the
+        training trials as the first minimum of the mutual information.
+    cov_estimator : {"oas", "lwf", "scm"}, default="oas"
+        Per-trial covariance estimator (shrinkage relative to the trace).
+    shrinkage : float in [0, 1], default=0.0
+        Additional trace-relative shrinkage.
+    method : {"tangent", "mdm"}, default="tangent"
+        Tangent space + ``estimator``, or minimum distance to mean.
+    estimator : classifier or None, default=None
+        Any scikit-learn classifier fitted on the tangent vectors;
+        ``LogisticRegression(max_iter=1000)`` if None. Ignored by MDM.
+    tol : float, default=1e-8
+        Tolerance of the Riemannian mean (norm of its gradient).
+    max_iter : int, default=50
+        Maximum iterations of the Riemannian mean.
+    verbose : int, default=0
+        Print the selected embedding and the mean's iterations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    order_ : int
+        Embedding order used (estimated if ``order="auto"``).
+    lag_ : int
+        Lag used (estimated if ``lag="auto"``).
+    covariances_ : AugmentedCovariances
+        The fitted embedding + covariance step.
+    tangent_space_ : TangentSpace
+        The fitted tangent space (``method="tangent"``).
+    estimator_ : classifier
+        The fitted classifier on the tangent vectors (``method="tangent"``).
+    reference_ : ndarray of shape (n_channels * order_, n_channels * order_)
+        Affine-invariant mean of all training matrices (``method="tangent"``).
+    class_means_ : ndarray of shape (n_classes, n, n)
+        Affine-invariant mean of each class (``method="mdm"``).
+    n_iter_ : int
+        Iterations of the (largest) Riemannian mean computation.
+    n_features_in_ : int
+        Number of channels seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit (never set for 3-D input).
+
+    See Also
+    --------
+    AugmentedCovariances : The embedding + covariance step alone.
+    TangentSpace : The tangent-space step alone.
+
+    References
+    ----------
+    .. [1] I. Carrara and T. Papadopoulo, "Classification of BCI-EEG based on
+       augmented covariance matrix", arXiv:2302.04508, 2023.
+    .. [2] A. Barachant, S. Bonnet, M. Congedo and C. Jutten, "Multiclass
+       brain-computer interface classification by Riemannian geometry", IEEE
+       Transactions on Biomedical Engineering 59 (2012).
+
+    Examples
+    --------
+    >>> from sklearn_lowrank.datasets import make_ar_classification
+    >>> from sklearn_lowrank import AugmentedCovarianceClassifier
+    >>> X, y, _ = make_ar_classification(80, n_channels=4, n_times=300,
+    ...                                  random_state=0)
+    >>> clf = AugmentedCovarianceClassifier(order=3, lag=3).fit(X[:60], y[:60])
+    >>> clf.score(X[60:], y[60:]) > 0.9
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_COV_CONSTRAINTS,
+        **_MEAN_CONSTRAINTS,
+        "method": [StrOptions({"tangent", "mdm"})],
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        order=4,
+        lag=1,
+        cov_estimator="oas",
+        shrinkage=0.0,
+        method="tangent",
+        estimator=None,
+        tol=1e-8,
+        max_iter=50,
+        verbose=0,
+    ):
+        self.order = order
+        self.lag = lag
+        self.cov_estimator = cov_estimator
+        self.shrinkage = shrinkage
+        self.method = method
+        self.estimator = estimator
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    @bounded_fit
+    def fit(self, X, y):
+        """Fit the embedding, the Riemannian mean(s) and the classifier.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+            Training trials, time on the last axis.
+        y : array-like of shape (n_trials,)
+            Class labels (at least two classes).
+
+        Returns
+        -------
+        self : object
+        """
+        X, y = _validate_trials_and_labels(self, X, y)
+        self.covariances_ = AugmentedCovariances(
+            order=self.order,
+            lag=self.lag,
+            cov_estimator=self.cov_estimator,
+            shrinkage=self.shrinkage,
+        )
+        # Reuse our validated X: fit the step without re-validating.
+        self.covariances_.n_features_in_ = self.n_features_in_
+        self.covariances_.order_, self.covariances_.lag_ = _resolve_order_lag(self, X)
+        self.order_, self.lag_ = self.covariances_.order_, self.covariances_.lag_
+        C = self.covariances_._covariances(X)
+        if self.verbose:
+            print(
+                f"[{type(self).__name__}] order={self.order_} lag={self.lag_} "
+                f"matrices {C.shape[1]}x{C.shape[2]}"
+            )
+        if self.method == "mdm":
+            means = []
+            self.n_iter_ = 0
+            for k in range(len(self.classes_)):
+                M, _, n_iter, _ = mean_riemann(
+                    C[y == k], tol=self.tol, max_iter=self.max_iter
+                )
+                means.append(M)
+                self.n_iter_ = max(self.n_iter_, n_iter)
+            self.class_means_ = np.stack(means)
+        else:
+            self.tangent_space_ = TangentSpace(tol=self.tol, max_iter=self.max_iter)
+            features = self.tangent_space_.fit_transform(C)
+            self.reference_ = self.tangent_space_.reference_
+            self.n_iter_ = self.tangent_space_.n_iter_
+            inner = self.estimator if self.estimator is not None else _default_clf()
+            self.estimator_ = clone(inner).fit(features, self.classes_[y])
+        if self.verbose:
+            print(f"[{type(self).__name__}] Riemannian mean: {self.n_iter_} iterations")
+        return self
+
+    def _matrices(self, X):
+        check_is_fitted(self)
+        X = _validate_trials(self, X, reset=False)
+        return self.covariances_._covariances(X)
+
+    def _features(self, X):
+        return self.tangent_space_.transform(self._matrices(X))
+
+    def _mdm_scores(self, X):
+        C = self._matrices(X)
+        with bounded_blas_threads():
+            dist = np.stack([distance_riemann(C, M) for M in self.class_means_], axis=1)
+        return -(dist**2)
+
+    def predict(self, X):
+        """Predict the class of each trial.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+
+        Returns
+        -------
+        y : ndarray of shape (n_trials,)
+        """
+        check_is_fitted(self)
+        if self.method == "mdm":
+            return self.classes_[np.argmax(self._mdm_scores(X), axis=1)]
+        return self.estimator_.predict(self._features(X))
+
+    @available_if(_classifier_has("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities (MDM: softmax of minus squared distances).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_trials, n_classes)
+            Columns ordered as ``classes_``.
+        """
+        check_is_fitted(self)
+        if self.method == "mdm":
+            scores = self._mdm_scores(X)
+            scores -= scores.max(axis=1, keepdims=True)
+            proba = np.exp(scores)
+            return proba / proba.sum(axis=1, keepdims=True)
+        return self.estimator_.predict_proba(self._features(X))
+
+    @available_if(_classifier_has("decision_function"))
+    def decision_function(self, X):
+        """Confidence scores; for two classes, positive favours ``classes_[1]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_trials, n_channels, n_times)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_trials,) or (n_trials, n_classes)
+            MDM: minus squared Riemannian distances to the class means
+            (their difference for two classes).
+        """
+        check_is_fitted(self)
+        if self.method == "mdm":
+            scores = self._mdm_scores(X)
+            return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+        return self.estimator_.decision_function(self._features(X))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+def _validate_trials_and_labels(estimator, X, y):
+    """Validate fit input; set ``classes_``; return X and encoded labels."""
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target "
+            "y is None."
+        )
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    X = _validate_trials(estimator, X, reset=True)
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError(
+            f"{type(estimator).__name__} needs at least two classes to train, "
+            f"got {len(classes)} class: {classes.tolist()!r}."
+        )
+    estimator.classes_ = classes
+    if X.shape[0] != y_encoded.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} trials but y has {y_encoded.shape[0]} labels."
+        )
+    return X, y_encoded

@@ -19,8 +19,8 @@ grid search it replaces.
 import numpy as np
 
 # Budget: how many (trial, channel) series and samples the heuristics look at.
-_MAX_SERIES_MI = 512
-_MAX_SERIES_FNN = 32
+_MAX_SERIES_MI = 128
+_MAX_SERIES_FNN = 16
 _MAX_TIMES_FNN = 300
 
 

@@ -308,7 +308,22 @@ _MEAN_CONSTRAINTS = {
 # --------------------------------------------------------------------------
 
 
-class AugmentedCovariances(TransformerMixin, BaseEstimator):
+class _StackedInputMixin:
+    """Tags of estimators whose samples are 2-D arrays (trials or matrices).
+
+    ``three_d_array`` says what they take; ``two_d_array`` keeps sklearn's
+    common checks running (they only generate 2-D data and would otherwise
+    skip every check), as MNE's decoders do.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class AugmentedCovariances(_StackedInputMixin, TransformerMixin, BaseEstimator):
     """Covariance matrices of delay-embedded trials (augmented covariances).
 
     Each trial ``x(t)`` of shape ``(n_channels, n_times)`` is delay embedded
@@ -429,14 +444,8 @@ class AugmentedCovariances(TransformerMixin, BaseEstimator):
                 shrinkage=self.shrinkage,
             )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        return tags
 
-
-class TangentSpace(TransformerMixin, BaseEstimator):
+class TangentSpace(_StackedInputMixin, TransformerMixin, BaseEstimator):
     """Tangent-space vectors of SPD matrices at their affine-invariant mean.
 
     ``fit`` computes the affine-invariant (Karcher) mean ``M`` of the training
@@ -565,12 +574,6 @@ class TangentSpace(TransformerMixin, BaseEstimator):
         with bounded_blas_threads():
             return upper(log_map(C, self.reference_))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        return tags
-
 
 def _classifier_has(method):
     """``available_if`` check: MDM has every method; else ask the classifier."""
@@ -590,7 +593,7 @@ def _default_clf():
     return LogisticRegression(max_iter=1000)
 
 
-class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
+class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEstimator):
     """EEG classifier on augmented covariance matrices (ACM).
 
     Implements Carrara & Papadopoulo (2023): delay embedding of each trial
@@ -833,12 +836,6 @@ class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
             scores = self._mdm_scores(X)
             return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
         return self.estimator_.decision_function(self._features(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        return tags
 
 
 def _validate_trials_and_labels(estimator, X, y):

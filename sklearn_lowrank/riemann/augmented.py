@@ -248,17 +248,66 @@ def augmented_covariances(X, order, lag, *, estimator="oas", shrinkage=0.0):
     C = np.empty((n_trials, n, n))
     chunk = max(1, int(_CHUNK_BYTES // (8 * n * n_samples)))
     for start in range(0, n_trials, chunk):
-        Z = delay_embed(X[start : start + chunk], order, lag)
-        Zc = Z - Z.mean(axis=2, keepdims=True)
-        S = Zc @ np.swapaxes(Zc, 1, 2) / n_samples
-        if estimator == "oas":
-            S = _shrink_to_trace(S, _shrinkage_oas(S, n_samples))
-        elif estimator == "lwf":
+        X_chunk = X[start : start + chunk]
+        if estimator == "lwf":
+            # Ledoit-Wolf needs the fourth moments of the embedded samples.
+            Z = delay_embed(X_chunk, order, lag)
+            Zc = Z - Z.mean(axis=2, keepdims=True)
+            S = Zc @ np.swapaxes(Zc, 1, 2) / n_samples
             S = _shrink_to_trace(S, _shrinkage_ledoit_wolf(Zc, S))
+        else:
+            S = _embedded_covariance(X_chunk, order, lag, n_samples)
+            if estimator == "oas":
+                S = _shrink_to_trace(S, _shrinkage_oas(S, n_samples))
         if shrinkage > 0:
             S = _shrink_to_trace(S, np.full(S.shape[0], float(shrinkage)))
         C[start : start + chunk] = S
     return C
+
+
+def _embedded_covariance(X, order, lag, n_samples):
+    """Biased covariance of the delay-embedded trials, without embedding them.
+
+    Block ``(p, q)`` of the scatter matrix is ``sum_s x(s + p lag) x(s + q
+    lag)^T`` over ``n_samples`` samples; block ``(p + 1, q + 1)`` is block
+    ``(p, q)`` minus its first ``lag`` outer products plus ``lag`` new ones.
+    Only the first block row needs full-length products, which divides the
+    work by ``order`` and never builds the ``order`` times larger embedded copy.
+    """
+    n_chunk, n_channels, _ = X.shape
+    c = n_channels
+    # Centring the whole trial first keeps the scatter free of large offsets;
+    # the exact per-window means are removed at the end.
+    Xc = X - X.mean(axis=2, keepdims=True)
+    Xt = np.swapaxes(Xc, 1, 2)
+    S = np.empty((n_chunk, c * order, c * order))
+    head = Xc[:, :, :n_samples]
+    for q in range(order):
+        S[:, :c, q * c : (q + 1) * c] = head @ Xt[:, q * lag : q * lag + n_samples]
+    for p in range(1, order):
+        a = (p - 1) * lag
+        for q in range(p, order):
+            b = (q - 1) * lag
+            drop = Xc[:, :, a : a + lag] @ Xt[:, b : b + lag]
+            add = (
+                Xc[:, :, a + n_samples : a + n_samples + lag]
+                @ Xt[:, b + n_samples : b + n_samples + lag]
+            )
+            S[:, p * c : (p + 1) * c, q * c : (q + 1) * c] = (
+                S[:, (p - 1) * c : p * c, (q - 1) * c : q * c] - drop + add
+            )
+    for p in range(1, order):
+        for q in range(p):
+            S[:, p * c : (p + 1) * c, q * c : (q + 1) * c] = np.swapaxes(
+                S[:, q * c : (q + 1) * c, p * c : (p + 1) * c], 1, 2
+            )
+    means = np.concatenate(
+        [Xc[:, :, p * lag : p * lag + n_samples].mean(axis=2) for p in range(order)],
+        axis=1,
+    )
+    S /= n_samples
+    S -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
+    return S
 
 
 def _resolve_order_lag(estimator, X):

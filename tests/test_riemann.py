@@ -250,7 +250,7 @@ def test_transformers_on_trials_and_matrices(trials):
     C = aug.transform(X)
     assert C.shape == (60, 12, 12)
     assert np.linalg.eigvalsh(C).min() > 0
-    ts = TangentSpace()
+    ts = TangentSpace(tol=1e-9)
     T = ts.fit_transform(C)
     np.testing.assert_allclose(T, clone(ts).fit(C).transform(C), atol=1e-9)
     # Tangent vectors at the Riemannian mean average to zero.

@@ -27,6 +27,9 @@ References
 
 import numpy as np
 
+# Number of past steps mixed by the Anderson acceleration of the mean.
+_ANDERSON_DEPTH = 3
+
 __all__ = [
     "distance_riemann",
     "exp_map",
@@ -276,8 +279,17 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
         w = np.asarray(sample_weight, dtype=np.float64)
         w = w / w.sum()
     M = np.einsum("i,ijk->jk", w, C) if init is None else np.array(init, dtype=float)
-    nu = 1.0
-    previous = np.inf
+    # Anderson acceleration of the fixed-point map M -> M^{1/2} expm(J) M^{1/2},
+    # in log coordinates x = upper(logm(B^{-1/2} M B^{-1/2})) of a fixed chart
+    # at the starting point B. The plain iteration converges linearly (rate
+    # ~0.1-0.2 on EEG covariances); mixing the last few steps makes it
+    # superlinear in practice, halving the passes over the matrices, which
+    # dominate the cost (one batched eigendecomposition each).
+    B_sqrt, B_isqrt = powm(M, 0.5), powm(M, -0.5)
+    x = np.zeros(M.shape[0] * (M.shape[0] + 1) // 2)
+    dx_hist, df_hist = [], []
+    prev_x = prev_f = None
+    best = np.inf
     logs = None
     converged = False
     n_iter = 0
@@ -293,10 +305,28 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
         if crit <= tol:
             converged = True
             break
-        if crit > previous:
-            nu *= 0.5
-        previous = crit
-        M = _sym(M_sqrt @ expm(nu * J) @ M_sqrt)
+        if crit > 2.0 * best:
+            # Acceleration went astray: forget the history, plain step.
+            dx_hist.clear()
+            df_hist.clear()
+            prev_x = None
+        best = min(best, crit)
+        M_next = _sym(M_sqrt @ expm(J) @ M_sqrt)
+        f = upper(logm(_whiten(M_next, B_isqrt))) - x
+        if prev_x is not None:
+            dx_hist.append(x - prev_x)
+            df_hist.append(f - prev_f)
+            del dx_hist[:-_ANDERSON_DEPTH], df_hist[:-_ANDERSON_DEPTH]
+        prev_x, prev_f = x, f
+        if dx_hist:
+            dF = np.stack(df_hist, axis=1)
+            dX = np.stack(dx_hist, axis=1)
+            gamma = np.linalg.lstsq(dF, f, rcond=None)[0]
+            x = x + f - (dX + dF) @ gamma
+            M = _sym(B_sqrt @ expm(unupper(x)) @ B_sqrt)
+        else:
+            x = x + f
+            M = M_next
     if not converged:
         # The loop ended on an update: recompute the logs at the final point.
         logs = log_map(C, M)

@@ -508,9 +508,11 @@ class TangentSpace(_StackedInputMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    tol : float, default=1e-8
+    tol : float, default=1e-6
         Tolerance on the norm of the Riemannian gradient of the mean
-        (dimensionless: the gradient lives in whitened coordinates).
+        (dimensionless: the gradient lives in whitened coordinates). The
+        tangent vectors are accurate to about ``tol``; pyRiemann uses 1e-8,
+        which costs one or two more passes over the matrices.
     max_iter : int, default=50
         Maximum number of iterations of the mean.
 
@@ -548,7 +550,7 @@ class TangentSpace(_StackedInputMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = dict(_MEAN_CONSTRAINTS)
 
-    def __init__(self, tol=1e-8, max_iter=50):
+    def __init__(self, tol=1e-6, max_iter=50):
         self.tol = tol
         self.max_iter = max_iter
 
@@ -675,8 +677,9 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
     estimator : classifier or None, default=None
         Any scikit-learn classifier fitted on the tangent vectors;
         ``LogisticRegression(max_iter=1000)`` if None. Ignored by MDM.
-    tol : float, default=1e-8
-        Tolerance of the Riemannian mean (norm of its gradient).
+    tol : float, default=1e-6
+        Tolerance of the Riemannian mean (norm of its gradient, in whitened
+        coordinates); the tangent vectors are accurate to about ``tol``.
     max_iter : int, default=50
         Maximum iterations of the Riemannian mean.
     verbose : int, default=0
@@ -747,7 +750,7 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
         shrinkage=0.0,
         method="tangent",
         estimator=None,
-        tol=1e-8,
+        tol=1e-6,
         max_iter=50,
         verbose=0,
     ):

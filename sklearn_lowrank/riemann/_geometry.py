@@ -289,7 +289,12 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
     x = np.zeros(M.shape[0] * (M.shape[0] + 1) // 2)
     dx_hist, df_hist = [], []
     prev_x = prev_f = None
-    best = np.inf
+    best, M_best = np.inf, M
+    # Safeguard for widely dispersed matrices, where even the unit step can
+    # overshoot: on a clear increase of the gradient, go back to the best
+    # point and continue with the damped plain iteration (step halved on
+    # every increase), as pyRiemann does.
+    accelerate, nu, previous = True, 1.0, np.inf
     logs = None
     converged = False
     n_iter = 0
@@ -305,12 +310,18 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
         if crit <= tol:
             converged = True
             break
-        if crit > 2.0 * best:
-            # Acceleration went astray: forget the history, plain step.
-            dx_hist.clear()
-            df_hist.clear()
-            prev_x = None
-        best = min(best, crit)
+        if accelerate and crit > 2.0 * best:
+            accelerate, nu, previous = False, 0.5, best
+            M = M_best
+            continue
+        if crit < best:
+            best, M_best = crit, M
+        if not accelerate:
+            if crit > previous:
+                nu *= 0.5
+            previous = crit
+            M = _sym(M_sqrt @ expm(nu * J) @ M_sqrt)
+            continue
         M_next = _sym(M_sqrt @ expm(J) @ M_sqrt)
         f = upper(logm(_whiten(M_next, B_isqrt))) - x
         if prev_x is not None:

@@ -86,6 +86,16 @@ def test_mean_is_stationary_and_exact_for_commuting_matrices():
     )
 
 
+def test_mean_converges_on_dispersed_matrices():
+    # Eigenvalues spread over e^{+-6}: the accelerated iteration must still
+    # reach the stationary point (falling back to the damped iteration).
+    rng = np.random.default_rng(3)
+    C = _spd(50, 20, rng, spread=1.5)
+    M, logs, n_iter, converged = mean_riemann(C, tol=1e-9, max_iter=200)
+    assert converged, n_iter
+    assert np.linalg.norm(logs.mean(axis=0)) < 1e-8
+
+
 def test_geometry_matches_pyriemann():
     pytest.importorskip("pyriemann")
     from pyriemann.geometry.distance import distance_riemann as pr_distance

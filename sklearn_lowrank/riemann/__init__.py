@@ -4,10 +4,18 @@
   :class:`AugmentedCovarianceClassifier` (Carrara & Papadopoulo 2023) live in
   :mod:`sklearn_lowrank.riemann.augmented`;
 - the batched affine-invariant geometry they use (mean, log/exp maps,
-  distance) lives in :mod:`sklearn_lowrank.riemann._geometry` and is
-  re-exported here.
+  distance) lives in :mod:`sklearn_lowrank.riemann._geometry` and the
+  order/lag heuristics (mutual information, Cao's FNN) in
+  :mod:`sklearn_lowrank.riemann._delay`; both are re-exported here.
 """
 
+from sklearn_lowrank.riemann._delay import (
+    cao_e1,
+    cao_order,
+    delayed_mutual_information,
+    estimate_order_lag,
+    first_minimum,
+)
 from sklearn_lowrank.riemann._geometry import (
     distance_riemann,
     exp_map,
@@ -26,8 +34,13 @@ __all__ = [
     "AugmentedCovarianceClassifier",
     "AugmentedCovariances",
     "TangentSpace",
+    "cao_e1",
+    "cao_order",
+    "delayed_mutual_information",
     "distance_riemann",
+    "estimate_order_lag",
     "exp_map",
+    "first_minimum",
     "log_map",
     "mean_riemann",
     "unupper",

@@ -19,9 +19,9 @@ grid search it replaces.
 import numpy as np
 
 # Budget: how many (trial, channel) series and samples the heuristics look at.
-_MAX_SERIES_MI = 512
-_MAX_SERIES_FNN = 48
-_MAX_TIMES_FNN = 400
+_MAX_SERIES_MI = 128
+_MAX_SERIES_FNN = 16
+_MAX_TIMES_FNN = 300
 
 
 def _pick_series(X, max_series):
@@ -137,14 +137,14 @@ def cao_e1(X, lag, max_order):
     return e[2:] / e[1:-1]
 
 
-def cao_order(e1, threshold=0.95):
+def cao_order(e1, threshold=0.9):
     """Smallest dimension ``d`` at which ``E1(d) >= threshold``.
 
     Parameters
     ----------
     e1 : ndarray of shape (max_order,)
         Output of :func:`cao_e1`.
-    threshold : float, default=0.95
+    threshold : float, default=0.9
 
     Returns
     -------

@@ -27,6 +27,9 @@ References
 
 import numpy as np
 
+# Number of past steps mixed by the Anderson acceleration of the mean.
+_ANDERSON_DEPTH = 3
+
 __all__ = [
     "distance_riemann",
     "exp_map",
@@ -233,10 +236,13 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
 
     Minimises ``sum_i w_i d(M, C_i)^2`` by the Riemannian gradient iteration
     ``M <- M^{1/2} expm(nu J) M^{1/2}``, ``J = sum_i w_i logm(M^{-1/2} C_i
-    M^{-1/2})`` (Pennec et al. 2006). The step ``nu`` starts at 1 (the
-    fixed-point iteration, which converges in a few steps for matrices as
-    concentrated as EEG covariances) and is halved whenever the gradient norm
-    grows, the safeguard of Congedo et al. (2015).
+    M^{-1/2})`` (Pennec et al. 2006). With ``nu = 1`` this is a fixed-point
+    iteration that converges linearly on concentrated matrices such as EEG
+    covariances; it is Anderson-accelerated (the last 3 steps mixed in the
+    log coordinates of a chart at the starting point). If the gradient norm
+    more than doubles, the iteration returns to its best point and continues
+    without acceleration, halving ``nu`` whenever the gradient norm grows,
+    the safeguard of Congedo et al. (2015).
 
     The iteration stops when ``||J||_F <= tol``. ``J`` is the gradient in
     whitened coordinates, so the criterion is scale-free. Because the test is
@@ -276,8 +282,22 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
         w = np.asarray(sample_weight, dtype=np.float64)
         w = w / w.sum()
     M = np.einsum("i,ijk->jk", w, C) if init is None else np.array(init, dtype=float)
-    nu = 1.0
-    previous = np.inf
+    # Anderson acceleration of the fixed-point map M -> M^{1/2} expm(J) M^{1/2},
+    # in log coordinates x = upper(logm(B^{-1/2} M B^{-1/2})) of a fixed chart
+    # at the starting point B. The plain iteration converges linearly (rate
+    # ~0.1-0.2 on EEG covariances); mixing the last few steps makes it
+    # superlinear in practice, halving the passes over the matrices, which
+    # dominate the cost (one batched eigendecomposition each).
+    B_sqrt, B_isqrt = powm(M, 0.5), powm(M, -0.5)
+    x = np.zeros(M.shape[0] * (M.shape[0] + 1) // 2)
+    dx_hist, df_hist = [], []
+    prev_x = prev_f = None
+    best, M_best = np.inf, M
+    # Safeguard for widely dispersed matrices, where even the unit step can
+    # overshoot: on a clear increase of the gradient, go back to the best
+    # point and continue with the damped plain iteration (step halved on
+    # every increase), as pyRiemann does.
+    accelerate, nu, previous = True, 1.0, np.inf
     logs = None
     converged = False
     n_iter = 0
@@ -293,10 +313,34 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
         if crit <= tol:
             converged = True
             break
-        if crit > previous:
-            nu *= 0.5
-        previous = crit
-        M = _sym(M_sqrt @ expm(nu * J) @ M_sqrt)
+        if accelerate and crit > 2.0 * best:
+            accelerate, nu, previous = False, 0.5, best
+            M = M_best
+            continue
+        if crit < best:
+            best, M_best = crit, M
+        if not accelerate:
+            if crit > previous:
+                nu *= 0.5
+            previous = crit
+            M = _sym(M_sqrt @ expm(nu * J) @ M_sqrt)
+            continue
+        M_next = _sym(M_sqrt @ expm(J) @ M_sqrt)
+        f = upper(logm(_whiten(M_next, B_isqrt))) - x
+        if prev_x is not None:
+            dx_hist.append(x - prev_x)
+            df_hist.append(f - prev_f)
+            del dx_hist[:-_ANDERSON_DEPTH], df_hist[:-_ANDERSON_DEPTH]
+        prev_x, prev_f = x, f
+        if dx_hist:
+            dF = np.stack(df_hist, axis=1)
+            dX = np.stack(dx_hist, axis=1)
+            gamma = np.linalg.lstsq(dF, f, rcond=None)[0]
+            x = x + f - (dX + dF) @ gamma
+            M = _sym(B_sqrt @ expm(unupper(x)) @ B_sqrt)
+        else:
+            x = x + f
+            M = M_next
     if not converged:
         # The loop ended on an update: recompute the logs at the final point.
         logs = log_map(C, M)

@@ -248,17 +248,66 @@ def augmented_covariances(X, order, lag, *, estimator="oas", shrinkage=0.0):
     C = np.empty((n_trials, n, n))
     chunk = max(1, int(_CHUNK_BYTES // (8 * n * n_samples)))
     for start in range(0, n_trials, chunk):
-        Z = delay_embed(X[start : start + chunk], order, lag)
-        Zc = Z - Z.mean(axis=2, keepdims=True)
-        S = Zc @ np.swapaxes(Zc, 1, 2) / n_samples
-        if estimator == "oas":
-            S = _shrink_to_trace(S, _shrinkage_oas(S, n_samples))
-        elif estimator == "lwf":
+        X_chunk = X[start : start + chunk]
+        if estimator == "lwf":
+            # Ledoit-Wolf needs the fourth moments of the embedded samples.
+            Z = delay_embed(X_chunk, order, lag)
+            Zc = Z - Z.mean(axis=2, keepdims=True)
+            S = Zc @ np.swapaxes(Zc, 1, 2) / n_samples
             S = _shrink_to_trace(S, _shrinkage_ledoit_wolf(Zc, S))
+        else:
+            S = _embedded_covariance(X_chunk, order, lag, n_samples)
+            if estimator == "oas":
+                S = _shrink_to_trace(S, _shrinkage_oas(S, n_samples))
         if shrinkage > 0:
             S = _shrink_to_trace(S, np.full(S.shape[0], float(shrinkage)))
         C[start : start + chunk] = S
     return C
+
+
+def _embedded_covariance(X, order, lag, n_samples):
+    """Biased covariance of the delay-embedded trials, without embedding them.
+
+    Block ``(p, q)`` of the scatter matrix is ``sum_s x(s + p lag) x(s + q
+    lag)^T`` over ``n_samples`` samples; block ``(p + 1, q + 1)`` is block
+    ``(p, q)`` minus its first ``lag`` outer products plus ``lag`` new ones.
+    Only the first block row needs full-length products, which divides the
+    work by ``order`` and never builds the ``order`` times larger embedded copy.
+    """
+    n_chunk, n_channels, _ = X.shape
+    c = n_channels
+    # Centring the whole trial first keeps the scatter free of large offsets;
+    # the exact per-window means are removed at the end.
+    Xc = X - X.mean(axis=2, keepdims=True)
+    Xt = np.swapaxes(Xc, 1, 2)
+    S = np.empty((n_chunk, c * order, c * order))
+    head = Xc[:, :, :n_samples]
+    for q in range(order):
+        S[:, :c, q * c : (q + 1) * c] = head @ Xt[:, q * lag : q * lag + n_samples]
+    for p in range(1, order):
+        a = (p - 1) * lag
+        for q in range(p, order):
+            b = (q - 1) * lag
+            drop = Xc[:, :, a : a + lag] @ Xt[:, b : b + lag]
+            add = (
+                Xc[:, :, a + n_samples : a + n_samples + lag]
+                @ Xt[:, b + n_samples : b + n_samples + lag]
+            )
+            S[:, p * c : (p + 1) * c, q * c : (q + 1) * c] = (
+                S[:, (p - 1) * c : p * c, (q - 1) * c : q * c] - drop + add
+            )
+    for p in range(1, order):
+        for q in range(p):
+            S[:, p * c : (p + 1) * c, q * c : (q + 1) * c] = np.swapaxes(
+                S[:, q * c : (q + 1) * c, p * c : (p + 1) * c], 1, 2
+            )
+    means = np.concatenate(
+        [Xc[:, :, p * lag : p * lag + n_samples].mean(axis=2) for p in range(order)],
+        axis=1,
+    )
+    S /= n_samples
+    S -= means[:, :, np.newaxis] * means[:, np.newaxis, :]
+    return S
 
 
 def _resolve_order_lag(estimator, X):
@@ -308,7 +357,22 @@ _MEAN_CONSTRAINTS = {
 # --------------------------------------------------------------------------
 
 
-class AugmentedCovariances(TransformerMixin, BaseEstimator):
+class _StackedInputMixin:
+    """Tags of estimators whose samples are 2-D arrays (trials or matrices).
+
+    ``three_d_array`` says what they take; ``two_d_array`` keeps sklearn's
+    common checks running (they only generate 2-D data and would otherwise
+    skip every check), as MNE's decoders do.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class AugmentedCovariances(_StackedInputMixin, TransformerMixin, BaseEstimator):
     """Covariance matrices of delay-embedded trials (augmented covariances).
 
     Each trial ``x(t)`` of shape ``(n_channels, n_times)`` is delay embedded
@@ -429,14 +493,8 @@ class AugmentedCovariances(TransformerMixin, BaseEstimator):
                 shrinkage=self.shrinkage,
             )
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        return tags
 
-
-class TangentSpace(TransformerMixin, BaseEstimator):
+class TangentSpace(_StackedInputMixin, TransformerMixin, BaseEstimator):
     """Tangent-space vectors of SPD matrices at their affine-invariant mean.
 
     ``fit`` computes the affine-invariant (Karcher) mean ``M`` of the training
@@ -450,9 +508,11 @@ class TangentSpace(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    tol : float, default=1e-8
+    tol : float, default=1e-6
         Tolerance on the norm of the Riemannian gradient of the mean
-        (dimensionless: the gradient lives in whitened coordinates).
+        (dimensionless: the gradient lives in whitened coordinates). The
+        tangent vectors are accurate to about ``tol``; pyRiemann uses 1e-8,
+        which costs one or two more passes over the matrices.
     max_iter : int, default=50
         Maximum number of iterations of the mean.
 
@@ -490,7 +550,7 @@ class TangentSpace(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = dict(_MEAN_CONSTRAINTS)
 
-    def __init__(self, tol=1e-8, max_iter=50):
+    def __init__(self, tol=1e-6, max_iter=50):
         self.tol = tol
         self.max_iter = max_iter
 
@@ -565,12 +625,6 @@ class TangentSpace(TransformerMixin, BaseEstimator):
         with bounded_blas_threads():
             return upper(log_map(C, self.reference_))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        return tags
-
 
 def _classifier_has(method):
     """``available_if`` check: MDM has every method; else ask the classifier."""
@@ -590,7 +644,7 @@ def _default_clf():
     return LogisticRegression(max_iter=1000)
 
 
-class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
+class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEstimator):
     """EEG classifier on augmented covariance matrices (ACM).
 
     Implements Carrara & Papadopoulo (2023): delay embedding of each trial
@@ -623,8 +677,9 @@ class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
     estimator : classifier or None, default=None
         Any scikit-learn classifier fitted on the tangent vectors;
         ``LogisticRegression(max_iter=1000)`` if None. Ignored by MDM.
-    tol : float, default=1e-8
-        Tolerance of the Riemannian mean (norm of its gradient).
+    tol : float, default=1e-6
+        Tolerance of the Riemannian mean (norm of its gradient, in whitened
+        coordinates); the tangent vectors are accurate to about ``tol``.
     max_iter : int, default=50
         Maximum iterations of the Riemannian mean.
     verbose : int, default=0
@@ -695,7 +750,7 @@ class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
         shrinkage=0.0,
         method="tangent",
         estimator=None,
-        tol=1e-8,
+        tol=1e-6,
         max_iter=50,
         verbose=0,
     ):
@@ -833,12 +888,6 @@ class AugmentedCovarianceClassifier(ClassifierMixin, BaseEstimator):
             scores = self._mdm_scores(X)
             return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
         return self.estimator_.decision_function(self._features(X))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = True
-        tags.input_tags.three_d_array = True
-        return tags
 
 
 def _validate_trials_and_labels(estimator, X, y):

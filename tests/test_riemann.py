@@ -1,0 +1,376 @@
+"""Tests for sklearn_lowrank.riemann: geometry, ACM behaviour, MOABB workflow."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.svm import SVC
+
+from sklearn_lowrank.datasets import make_ar_classification
+from sklearn_lowrank.riemann import (
+    AugmentedCovarianceClassifier,
+    AugmentedCovariances,
+    TangentSpace,
+    distance_riemann,
+    exp_map,
+    log_map,
+    mean_riemann,
+    unupper,
+    upper,
+)
+from sklearn_lowrank.riemann._delay import (
+    delayed_mutual_information,
+    estimate_order_lag,
+    first_minimum,
+)
+from sklearn_lowrank.riemann.augmented import augmented_covariances, delay_embed
+
+
+def _spd(n_matrices, n, rng, spread=0.5):
+    A = rng.standard_normal((n_matrices, n, n)) * spread
+    S = 0.5 * (A + np.swapaxes(A, 1, 2))
+    w, V = np.linalg.eigh(S)
+    return (V * np.exp(w)[:, None, :]) @ np.swapaxes(V, 1, 2) * 1e-10
+
+
+@pytest.fixture(scope="module")
+def trials():
+    X, y, _ = make_ar_classification(60, n_channels=4, n_times=200, random_state=0)
+    return X, y
+
+
+# ----------------------------------------------------------------- geometry
+
+
+def test_log_exp_maps_are_inverse_and_distance_is_norm():
+    rng = np.random.default_rng(0)
+    C = _spd(10, 5, rng)
+    ref = _spd(1, 5, rng)[0]
+    S = log_map(C, ref)
+    np.testing.assert_allclose(exp_map(S, ref), C, rtol=1e-9)
+    np.testing.assert_allclose(
+        np.linalg.norm(S, axis=(1, 2)), distance_riemann(C, ref), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        np.linalg.norm(upper(S), axis=1), distance_riemann(C, ref)
+    )
+    np.testing.assert_allclose(unupper(upper(S)), S, rtol=1e-12, atol=1e-15)
+    # Affine invariance: d(A C A^T, A R A^T) = d(C, R).
+    A = rng.standard_normal((5, 5))
+    np.testing.assert_allclose(
+        distance_riemann(A @ C @ A.T, A @ ref @ A.T),
+        distance_riemann(C, ref),
+        rtol=1e-7,
+    )
+
+
+def test_mean_is_stationary_and_exact_for_commuting_matrices():
+    rng = np.random.default_rng(1)
+    C = _spd(30, 6, rng)
+    M, logs, n_iter, converged = mean_riemann(C, tol=1e-12)
+    assert converged and n_iter < 50
+    # The Karcher mean makes the tangent vectors average to zero.
+    assert np.linalg.norm(logs.mean(axis=0)) < 1e-11
+    np.testing.assert_allclose(logs, log_map(C, M), atol=1e-9)
+    # Diagonal (commuting) matrices: the mean is the geometric mean.
+    D = np.stack([np.diag(rng.uniform(0.1, 10, 4)) for _ in range(7)])
+    Md, *_ = mean_riemann(D, tol=1e-13)
+    np.testing.assert_allclose(
+        np.diag(Md),
+        np.exp(np.log(np.diagonal(D, axis1=1, axis2=2)).mean(0)),
+        rtol=1e-10,
+    )
+
+
+def test_mean_converges_on_dispersed_matrices():
+    # Eigenvalues spread over e^{+-6}: the accelerated iteration must still
+    # reach the stationary point (falling back to the damped iteration).
+    rng = np.random.default_rng(3)
+    C = _spd(50, 20, rng, spread=1.5)
+    M, logs, n_iter, converged = mean_riemann(C, tol=1e-9, max_iter=200)
+    assert converged, n_iter
+    assert np.linalg.norm(logs.mean(axis=0)) < 1e-8
+
+
+def test_geometry_matches_pyriemann():
+    pytest.importorskip("pyriemann")
+    from pyriemann.geometry.distance import distance_riemann as pr_distance
+    from pyriemann.geometry.mean import mean_riemann as pr_mean
+    from pyriemann.geometry.tangentspace import exp_map as pr_exp
+    from pyriemann.geometry.tangentspace import log_map as pr_log
+    from pyriemann.geometry.tangentspace import upper as pr_upper
+
+    rng = np.random.default_rng(2)
+    C = _spd(25, 6, rng) * 1e10  # pyriemann's tolerances are absolute
+    ref = _spd(1, 6, rng)[0] * 1e10
+    ours, *_ = mean_riemann(C, tol=1e-12)
+    theirs = pr_mean(C, tol=1e-12, maxiter=200)
+    np.testing.assert_allclose(ours, theirs, atol=1e-8 * np.abs(theirs).max())
+    np.testing.assert_allclose(distance_riemann(C, ref), pr_distance(C, ref), atol=1e-8)
+    np.testing.assert_allclose(
+        log_map(C, ref), pr_log(C, ref, metric="riemann"), atol=1e-8
+    )
+    S = log_map(C, ref)
+    np.testing.assert_allclose(
+        exp_map(S, ref), pr_exp(S, ref, metric="riemann"), atol=1e-8
+    )
+    np.testing.assert_allclose(upper(S), pr_upper(S), atol=1e-12)
+
+
+# ------------------------------------------------------ embedding + parity
+
+
+def test_delay_embedding_matches_moabb(trials):
+    features = pytest.importorskip("moabb.pipelines.features")
+    X, _ = trials
+    for order, lag in [(1, 1), (2, 3), (4, 5)]:
+        expected = features.AugmentedDataset(order=order, lag=lag).transform(X)
+        np.testing.assert_array_equal(delay_embed(X, order, lag), expected)
+
+
+@pytest.mark.parametrize("cov_estimator", ["oas", "lwf", "scm"])
+def test_tangent_features_match_moabb_and_pyriemann(trials, cov_estimator):
+    pytest.importorskip("pyriemann")
+    features = pytest.importorskip("moabb.pipelines.features")
+    from pyriemann.estimation import Covariances
+    from pyriemann.tangentspace import TangentSpace as PrTangentSpace
+
+    X, _ = trials
+    order, lag = 3, 2
+    Z = features.AugmentedDataset(order=order, lag=lag).transform(X)
+    C_ref = Covariances(cov_estimator).transform(Z)
+    T_ref = PrTangentSpace().fit(C_ref).transform(C_ref)
+
+    C = AugmentedCovariances(order=order, lag=lag, cov_estimator=cov_estimator)
+    C = C.fit_transform(X)
+    np.testing.assert_allclose(C, C_ref, rtol=1e-9, atol=1e-12 * np.abs(C_ref).max())
+    T = TangentSpace(tol=1e-10).fit_transform(C)
+    assert np.abs(T - T_ref).max() < 1e-8
+
+
+# ------------------------------------------------- what the paper claims
+
+
+def _held_out_accuracy(clf, X, y, n_train):
+    return clf.fit(X[:n_train], y[:n_train]).score(X[n_train:], y[n_train:])
+
+
+@pytest.mark.parametrize("method", ["tangent", "mdm"])
+def test_dynamics_only_difference_needs_augmentation(method):
+    # Same zero-lag spatial covariance in both classes, different AR dynamics.
+    X, y, _ = make_ar_classification(200, n_channels=8, n_times=400, random_state=3)
+    plain = AugmentedCovarianceClassifier(order=1, method=method)
+    augmented = AugmentedCovarianceClassifier(order=3, lag=3, method=method)
+    acc_plain = _held_out_accuracy(plain, X, y, 120)
+    acc_aug = _held_out_accuracy(augmented, X, y, 120)
+    assert acc_aug >= 0.95, acc_aug
+    assert acc_plain <= 0.7, acc_plain
+
+
+def test_power_only_difference_costs_little_to_augment():
+    X, y, _ = make_ar_classification(
+        200, n_channels=8, n_times=400, difference="power", random_state=4
+    )
+    acc_plain = _held_out_accuracy(AugmentedCovarianceClassifier(order=1), X, y, 120)
+    acc_aug = _held_out_accuracy(
+        AugmentedCovarianceClassifier(order=3, lag=3), X, y, 120
+    )
+    assert acc_plain >= 0.9, acc_plain
+    assert acc_aug >= acc_plain - 0.05, (acc_aug, acc_plain)
+
+
+def test_mutual_information_lag_is_a_quarter_period():
+    # A noisy oscillation with period 20 samples: the delayed MI first dips
+    # near a quarter period, where x(t + tau) is least predictable from x(t).
+    rng = np.random.default_rng(5)
+    t = np.arange(600)
+    phase = rng.uniform(0, 2 * np.pi, size=(20, 2, 1))
+    X = np.sin(2 * np.pi * t / 20 + phase) + 0.05 * rng.standard_normal((20, 2, 600))
+    lag = first_minimum(delayed_mutual_information(X, 15))
+    assert 4 <= lag <= 6, lag
+
+
+def test_auto_order_lag_use_training_data_only(trials):
+    X, y = trials
+    clf = AugmentedCovarianceClassifier(order="auto", lag="auto").fit(X, y)
+    assert (clf.order_, clf.lag_) == estimate_order_lag(X)
+    assert 1 <= clf.order_ <= 10 and 1 <= clf.lag_ <= 30
+    before = (clf.order_, clf.lag_)
+    clf.predict(X[:, :, ::-1].copy())  # unrelated test data changes nothing
+    assert (clf.order_, clf.lag_) == before
+    assert clf.score(X, y) > 0.9
+
+
+# -------------------------------------------- estimator behaviour on 3-D
+
+
+@pytest.mark.parametrize("method", ["tangent", "mdm"])
+def test_classifier_contract_on_trials(trials, method):
+    X, y = trials
+    labels = np.array(["left", "right"])[y]
+    clf = AugmentedCovarianceClassifier(order=2, lag=2, method=method)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert clf.fit(X, labels) is clf
+    np.testing.assert_array_equal(clf.classes_, ["left", "right"])
+    pred = clf.predict(X)
+    proba = clf.predict_proba(X)
+    dec = clf.decision_function(X)
+    assert dec.shape == (len(X),) and proba.shape == (len(X), 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # Positive decision values favour classes_[1].
+    np.testing.assert_array_equal(pred == "right", dec > 0)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], pred)
+    # Idempotent fit, pickle, clone, sample order, float32, read-only input.
+    again = clone(clf).fit(X, labels)
+    np.testing.assert_allclose(again.decision_function(X), dec, rtol=1e-9)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.decision_function(X), dec)
+    perm = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(clf.decision_function(X[perm]), dec[perm], rtol=1e-9)
+    np.testing.assert_allclose(
+        clf.decision_function(X.astype(np.float32)), dec, rtol=1e-3, atol=1e-3
+    )
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    np.testing.assert_array_equal(clf.predict(read_only), pred)
+
+
+def test_three_classes_and_plugged_in_estimator():
+    X, y, _ = make_ar_classification(
+        90, n_channels=4, n_times=300, n_classes=3, random_state=6
+    )
+    clf = AugmentedCovarianceClassifier(order=3, lag=3, estimator=SVC(kernel="linear"))
+    clf.fit(X[:60], y[:60])
+    assert clf.decision_function(X).shape == (90, 3)
+    assert not hasattr(clf, "predict_proba")  # SVC without probability=True
+    assert clf.score(X[60:], y[60:]) > 0.9
+    mdm = AugmentedCovarianceClassifier(order=3, lag=3, method="mdm").fit(X, y)
+    assert mdm.class_means_.shape == (3, 12, 12)
+    assert mdm.decision_function(X).shape == (90, 3)
+
+
+def test_transformers_on_trials_and_matrices(trials):
+    X, _ = trials
+    aug = AugmentedCovariances(order=3, lag=2).fit(X)
+    C = aug.transform(X)
+    assert C.shape == (60, 12, 12)
+    assert np.linalg.eigvalsh(C).min() > 0
+    ts = TangentSpace(tol=1e-9)
+    T = ts.fit_transform(C)
+    np.testing.assert_allclose(T, clone(ts).fit(C).transform(C), atol=1e-9)
+    # Tangent vectors at the Riemannian mean average to zero.
+    assert np.linalg.norm(T.mean(axis=0)) < 1e-7
+    perm = np.random.default_rng(1).permutation(len(C))
+    np.testing.assert_allclose(ts.transform(C[perm]), T[perm], atol=1e-9)
+    with pytest.raises(ValueError, match="expecting 12 features"):
+        ts.transform(X)
+
+
+# ----------------------------------------------------------- bad input
+
+
+def test_bad_input_is_named(trials):
+    X, y = trials
+    clf = AugmentedCovarianceClassifier(order=2, lag=2)
+    with pytest.raises(ValueError, match="ndim=4"):
+        clf.fit(X[:, :, :, None], y)
+    bad = X.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(bad, y)
+    bad[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        clf.fit(bad, y)
+    with pytest.raises(ValueError, match=r"order \* lag"):
+        AugmentedCovarianceClassifier(order=50, lag=4).fit(X, y)
+    with pytest.raises(ValueError, match="at least two classes"):
+        clf.fit(X, np.zeros(len(X)))
+    with pytest.warns(DataConversionWarning, match="dtype int64"):
+        clf.fit((X * 1e7).astype(np.int64), y)
+    with pytest.raises(ValueError, match="Complex"):
+        clf.fit(X + 1j, y)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="3 channels, but .* fitted with 4 channels"):
+        clf.predict(X[:, :3])
+    with pytest.raises(ValueError, match="fitted on 3-D X but got 2-D"):
+        clf.predict(X[:, 0])
+
+
+def test_two_d_input_is_single_channel_trials_with_a_warning(trials):
+    X, y = trials
+    with pytest.warns(UserWarning, match="single-channel trials"):
+        clf = AugmentedCovarianceClassifier(order=2, lag=2).fit(X[:, 0], y)
+    assert clf.n_features_in_ == X.shape[2]
+    with pytest.warns(UserWarning, match="single-channel"):
+        np.testing.assert_array_equal(
+            clf.predict(X[:, 0]),
+            AugmentedCovarianceClassifier(order=2, lag=2)
+            .fit(X[:, :1], y)
+            .predict(X[:, :1]),
+        )
+
+
+def test_too_few_samples_warns_and_stays_finite():
+    # 8 channels x order 4 = 32 dimensions from 30 - 4*2 = 22 samples.
+    X, y, _ = make_ar_classification(40, n_channels=8, n_times=30, random_state=7)
+    for kwargs in [{}, {"cov_estimator": "scm"}]:
+        clf = AugmentedCovarianceClassifier(order=4, lag=2, **kwargs)
+        with pytest.warns(UserWarning, match="rank deficient"):
+            clf.fit(X, y)
+        with pytest.warns(UserWarning, match="rank deficient"):
+            assert np.all(np.isfinite(clf.decision_function(X)))
+    C = augmented_covariances(X, 4, 2, estimator="oas")
+    assert np.linalg.eigvalsh(C).min() > 0
+
+
+# ---------------------------------------------------------------- MOABB
+
+
+def test_moabb_within_and_cross_session(tmp_path, monkeypatch):
+    pytest.importorskip("moabb")
+    monkeypatch.setenv("MNE_DATA", str(tmp_path))
+    monkeypatch.setenv("MOABB_RESULTS", str(tmp_path))
+    from moabb.datasets.fake import FakeDataset
+    from moabb.evaluations import CrossSessionEvaluation, WithinSessionEvaluation
+    from moabb.paradigms import LeftRightImagery
+
+    dataset = FakeDataset(
+        ["left_hand", "right_hand"],
+        n_subjects=1,
+        n_sessions=2,
+        n_runs=1,
+        duration=60,
+        n_events=30,
+        seed=12,
+    )
+    paradigm = LeftRightImagery(resample=64)
+    pipelines = {
+        "ACM": Pipeline([("acm", AugmentedCovarianceClassifier(order=2, lag=2))])
+    }
+    grid = {"ACM": {"acm__order": [1, 2], "acm__lag": [1, 3]}}
+    for evaluation in (WithinSessionEvaluation, CrossSessionEvaluation):
+        results = evaluation(
+            paradigm=paradigm,
+            datasets=[dataset],
+            overwrite=True,
+            hdf5_path=str(tmp_path),
+            random_state=0,
+        ).process(pipelines, param_grid=grid)
+        assert len(results) > 0
+        assert set(results["pipeline"]) == {"ACM"}
+        # FakeDataset is pure noise: ROC AUC near chance, but finite.
+        assert np.all(np.isfinite(results["score"]))
+        assert np.all(np.abs(results["score"] - 0.5) <= 0.35)
+
+
+def test_grid_search_over_order_and_lag(trials):
+    X, y = trials
+    search = GridSearchCV(
+        AugmentedCovarianceClassifier(), {"order": [1, 3], "lag": [1, 3]}, cv=3
+    ).fit(X, y)
+    assert search.best_params_["order"] == 3

@@ -40,6 +40,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk as _syrk
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
@@ -55,7 +56,9 @@ __all__ = ["NystromKRR"]
 _UNIT_DIAGONAL_KERNELS = {"rbf", "laplacian"}
 # Rows of X per kernel block when streaming K(X, X_D): ~64 MB per block.
 _BLOCK_BYTES = 64 * 2**20
-# Factor by which the RLS ridge grows when the dictionary overflows its budget.
+# Chunk length of the stream, in multiples of the budget.
+_CHUNK_FACTOR = 4
+# Smallest factor by which the RLS ridge grows when the dictionary overflows.
 _RIDGE_GROWTH = 1.25
 
 
@@ -157,8 +160,8 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     n_samples_seen_ : int
         Number of samples seen by ``fit`` / ``partial_fit``.
     n_iter_ : int
-        Number of INK-ESTIMATE dictionary updates (one per chunk of at most
-        ``max(n_components, 256)`` points) performed so far.
+        Number of dictionary updates (one per chunk of the stream, at most
+        ``4 * max(n_components, 64)`` points each) performed so far.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -409,10 +412,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             self._n_targets = 1 if y.ndim == 1 else y.shape[1]
         old = self._dictionary
         order = rng.permutation(n)
-        chunk = max(self.n_components, 256)
         dictionary, ridge = old, self._ridge
-        for start in range(0, n, chunk):
-            rows = order[start : start + chunk]
+        start = 0
+        while start < n:
+            # Chunks of 4 m points amortize the O(m^3) factorization of each
+            # update over many points; the first chunk of an empty dictionary
+            # is kept to m points, since all of them are scored against
+            # nothing and most get admitted.
+            size = _CHUNK_FACTOR * max(self.n_components, 64)
+            if dictionary.size == 0:
+                size = max(self.n_components, 64)
+            rows = order[start : start + size]
             X_chunk = X[rows]
             ids = self.n_samples_seen_ + rows
             if self.sampling == "uniform":
@@ -437,6 +447,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
                     budget=self.n_components,
                     rng=rng,
                 )
+            start += size
             self.n_iter_ += 1
             if self.verbose:
                 print(
@@ -593,7 +604,10 @@ def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
     M = sw[:, None] * gram * sw[None, :]
     M[np.diag_indices_from(M)] += ridge
     L = _cholesky_with_jitter(M)
-    L_inv = linalg.solve_triangular(L, np.eye(m), lower=True, check_finite=False)
+    L_inv, info = lapack.dtrtri(L, lower=1)
+    if info != 0:
+        raise linalg.LinAlgError("singular sketch matrix in the leverage estimate")
+    L_inv = np.tril(L_inv)
     diag_inv = np.einsum("ij,ij->j", L_inv, L_inv)
     tau_dict = np.clip((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights, 0.0, 1.0)
     if diag_new is not None:
@@ -677,31 +691,37 @@ def _ink_estimate_step(
         dictionary, _ = _shrink(dictionary, tau, rng)
         if dictionary.size <= budget:
             break
-        ridge *= _RIDGE_GROWTH
+        # d_eff(c * gamma) >= d_eff(gamma) / c, so growing the ridge by the
+        # overflow ratio cannot push the expected size far below the budget,
+        # and it avoids many small steps when the ridge starts far too small.
+        ridge *= max(_RIDGE_GROWTH, dictionary.size / budget)
     return dictionary, ridge
 
 
 def _reservoir_step(dictionary, X_new, ids, n_seen, budget, rng):
-    """Uniform reservoir sampling (Vitter's algorithm R) over one chunk."""
-    points = list(dictionary.points)
-    kept_ids = list(dictionary.ids)
-    for j in range(X_new.shape[0]):
-        t = n_seen + j
-        if len(points) < budget:
-            points.append(X_new[j])
-            kept_ids.append(ids[j])
-        else:
-            slot = rng.randint(0, t + 1)
-            if slot < budget:
-                points[slot] = X_new[j]
-                kept_ids[slot] = ids[j]
-    points = np.asarray(points).reshape(len(points), X_new.shape[1])
+    """Uniform reservoir sampling (Vitter's algorithm R) over one chunk.
+
+    The t-th point of the stream (0-based) fills a free slot while
+    ``t < budget``, and otherwise replaces slot ``j ~ U{0..t}`` if ``j <
+    budget``; after the chunk the reservoir is a uniform sample of everything
+    seen.
+    """
+    points = np.vstack([dictionary.points, X_new[: max(0, budget - dictionary.size)]])
+    kept_ids = np.concatenate(
+        [dictionary.ids, ids[: points.shape[0] - dictionary.size]]
+    )
+    first_replacing = points.shape[0] - dictionary.size
+    t = n_seen + np.arange(first_replacing, X_new.shape[0])
+    slots = rng.randint(0, t + 1) if t.size else np.zeros(0, dtype=np.int64)
+    # Later points overwrite earlier ones in the same slot, as in the loop.
+    for j, slot in zip(
+        np.flatnonzero(slots < budget) + first_replacing, slots[slots < budget]
+    ):
+        points[slot] = X_new[j]
+        kept_ids[slot] = ids[j]
+    m = points.shape[0]
     return _Dictionary(
-        points,
-        np.asarray(kept_ids, dtype=np.int64),
-        np.ones(len(points)),
-        np.ones(len(points), dtype=np.int64),
-        np.zeros((0, 0)),
+        points, kept_ids, np.ones(m), np.ones(m, dtype=np.int64), np.zeros((0, 0))
     )
 
 

@@ -41,8 +41,8 @@ from _harness import Contender, compare, parser
 from sklearn_lowrank import NystromKRR
 from sklearn_lowrank.datasets import make_clustered_regression
 
-# Memory a contender may use on the shared machine (bytes).
-MEMORY_CAP = 6 * 2**30
+# Memory a contender may use on the shared machine (bytes): ~3 GB a process.
+MEMORY_CAP = 3 * 2**30
 
 
 def _rmse(pred, target):

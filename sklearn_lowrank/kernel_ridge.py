@@ -279,15 +279,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            multi_output=True,
-            y_numeric=True,
-            dtype=np.float64,
-        )
+        X, y = self._validate_training_data(X, y, reset=True)
         n_samples = X.shape[0]
         if self.n_components > n_samples:
             raise ValueError(
@@ -321,15 +313,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             Updated estimator.
         """
         first = not hasattr(self, "dual_coef_")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=first,
-            multi_output=True,
-            y_numeric=True,
-            dtype=np.float64,
-        )
+        X, y = self._validate_training_data(X, y, reset=first)
         if first:
             self._reset_state()
         elif (y.ndim == 1) != (self._y_ndim == 1) or (
@@ -368,6 +352,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ internals
+    def _validate_training_data(self, X, y, reset):
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            multi_output=True,
+            y_numeric=True,
+            dtype=np.float64,
+        )
+
     def _kernel(self, X, Y):
         if X.shape[0] == 0 or Y.shape[0] == 0:
             return np.zeros((X.shape[0], Y.shape[0]))

@@ -247,7 +247,7 @@ def main():
         cases = {
             "exact": lambda: exact_reference(5000, [100, 200, 400], args.seed),
             "coherent": lambda: coherent(5000, [50, 100, 200], seeds),
-            "equal": lambda: equal_rmse(50_000, 100, args.seed),
+            "equal": lambda: equal_rmse(50_000, 200, args.seed),
             "scale": lambda: scale([(100_000, 500)], args.seed),
         }
     with threadpool_limits(limits=args.blas_threads, user_api="blas"):

@@ -366,6 +366,11 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     def _kernel(self, X, Y):
         if X.shape[0] == 0 or Y.shape[0] == 0:
             return np.zeros((X.shape[0], Y.shape[0]))
+        if self.kernel == "rbf":
+            # The hot path: called once per chunk and per row block, where
+            # pairwise_kernels' input validation costs more than the kernel.
+            gamma = 1.0 / X.shape[1] if self.gamma is None else self.gamma
+            return _rbf_kernel(X, Y, gamma)
         if callable(self.kernel):
             params = self.kernel_params or {}
         else:
@@ -802,6 +807,21 @@ def _stream_predict(kernel, X, landmarks, dual_coef):
     for rows in _row_blocks(X.shape[0], landmarks.shape[0]):
         out[rows] = kernel(X[rows], landmarks) @ dual_coef
     return out
+
+
+def _rbf_kernel(X, Y, gamma):
+    """``exp(-gamma ||x - y||^2)`` as sklearn's ``rbf_kernel``, without validation.
+
+    Squared distances by the same expansion ``|x|^2 + |y|^2 - 2 x.y`` that
+    sklearn uses for float64 input, clipped at 0, then exponentiated in place.
+    """
+    K = X @ Y.T
+    K *= -2.0
+    K += np.einsum("ij,ij->i", X, X)[:, None]
+    K += np.einsum("ij,ij->i", Y, Y)[None, :]
+    np.maximum(K, 0.0, out=K)
+    K *= -gamma
+    return np.exp(K, out=K)
 
 
 def _blockwise_diagonal(kernel, X, block=256):

@@ -291,3 +291,14 @@ def test_uniform_reservoir_keeps_every_point_with_equal_probability():
         np.testing.assert_array_equal(d.points[:, 0], d.ids)
         counts[d.ids] += 1
     np.testing.assert_allclose(counts / 2000, 5 / 20, atol=0.04)
+
+
+def test_fast_rbf_path_matches_sklearn_rbf_kernel():
+    from sklearn_lowrank.kernel_ridge import _rbf_kernel
+
+    rng = np.random.RandomState(0)
+    X, Y = rng.standard_normal((50, 4)), rng.standard_normal((30, 4))
+    np.testing.assert_allclose(
+        _rbf_kernel(X, Y, 0.3), rbf_kernel(X, Y, gamma=0.3), rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(np.diag(_rbf_kernel(X, X, 2.0)), 1.0)

@@ -36,6 +36,7 @@ the dictionary but not against each other, which over-estimates their scores,
 the safe direction).
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -43,6 +44,7 @@ from scipy import linalg
 from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk as _syrk
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -123,6 +125,20 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         estimates are scaled by ``1 - epsilon`` so that, when the dictionary
         is an epsilon-accurate sketch, ``tau / a <= tau_est <= tau`` with
         ``a = (1 + epsilon) / (1 - epsilon)``.
+    solver : {"direct", "cg"}, default="direct"
+        How ``fit`` solves the normal equations on the dictionary.
+        ``"direct"`` accumulates ``Phi^T Phi`` over row blocks of ``K_nm``
+        (``2 n m^2`` flops, ``O(n d + m^2)`` memory) and solves by Cholesky;
+        it is the only choice for ``partial_fit``.  ``"cg"`` is FALKON-style
+        conjugate gradient preconditioned by the weighted dictionary
+        (``O(n m)`` per iteration, ``K_nm`` recomputed block by block and
+        never stored): cheaper than ``"direct"`` when ``m`` is large
+        (a few thousand) and the kernel cheap to evaluate.
+    tol : float, default=1e-8
+        Relative residual at which ``solver="cg"`` stops.
+    max_iter : int, default=100
+        Iteration limit of ``solver="cg"``; a ``ConvergenceWarning`` is raised
+        when it is reached.
     random_state : int, RandomState instance or None, default=None
         Seeds the processing order and every Binomial draw.
     verbose : int, default=0
@@ -159,6 +175,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         dual_coef_``.
     n_samples_seen_ : int
         Number of samples seen by ``fit`` / ``partial_fit``.
+    n_cg_iter_ : int
+        Conjugate-gradient iterations of the last ``fit`` (0 for
+        ``solver="direct"``).
     n_iter_ : int
         Number of dictionary updates (one per chunk of the stream, at most
         ``4 * max(n_components, 64)`` points each) performed so far.
@@ -225,6 +244,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         "sampling": [StrOptions({"ink_estimate", "uniform"})],
         "leverage_ridge": [Interval(Real, 0, None, closed="neither"), None],
         "n_copies": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"direct", "cg"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -244,6 +266,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         leverage_ridge=None,
         n_copies=4,
         epsilon=0.5,
+        solver="direct",
+        tol=1e-8,
+        max_iter=100,
         random_state=None,
         verbose=0,
     ):
@@ -258,6 +283,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.leverage_ridge = leverage_ridge
         self.n_copies = n_copies
         self.epsilon = epsilon
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
 
@@ -287,7 +315,26 @@ class NystromKRR(RegressorMixin, BaseEstimator):
                 f"be <= n_samples={n_samples}."
             )
         self._reset_state()
-        self._absorb_batch(X, y)
+        self._absorb_batch(X, y, solve=self.solver == "direct")
+        if self.solver == "cg":
+            R = _whitening_factor(self._dictionary.gram)
+            self._set_fitted_attributes(solve=False)
+            beta, self.n_cg_iter_ = _preconditioned_cg(
+                self._kernel,
+                X,
+                y,
+                self.components_,
+                R,
+                self.component_weights_,
+                self.alpha,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                verbose=self.verbose,
+            )
+            self.dual_coef_ = linalg.solve_triangular(R, beta, check_finite=False)
+            # The streamed statistics were not accumulated: partial_fit must
+            # not continue from this fit.
+            self._rhs = None
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -313,6 +360,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             Updated estimator.
         """
         first = not hasattr(self, "dual_coef_")
+        if self.solver != "direct":
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit needs solver='direct' "
+                f"(got solver={self.solver!r}): conjugate gradient needs all the "
+                "data at once."
+            )
+        if not first and self._rhs is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with solver='cg'; refit with "
+                "solver='direct' before calling partial_fit."
+            )
         X, y = self._validate_training_data(X, y, reset=first)
         if first:
             self._reset_state()
@@ -403,7 +461,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.n_samples_seen_ = 0
         self.n_iter_ = 0
 
-    def _absorb_batch(self, X, y):
+    def _absorb_batch(self, X, y, solve=True):
         """One pass of INK-ESTIMATE over the batch, then refresh the solution."""
         rng = self._rng
         n = X.shape[0]
@@ -464,6 +522,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             dictionary.probabilities = np.full(m, m / self.n_samples_seen_)
 
         # Carry the earlier batches' normal equations over to the new basis.
+        self._dictionary = dictionary
+        if not solve:
+            return
         R_new = _whitening_factor(dictionary.gram)
         if self._rhs is not None and self._gram.size:
             M = _change_of_basis(
@@ -480,10 +541,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self._gram = gram + batch_gram
         self._rhs = rhs + batch_rhs
         self._whitening = R_new
-        self._dictionary = dictionary
         self._set_fitted_attributes()
 
-    def _set_fitted_attributes(self):
+    def _set_fitted_attributes(self, solve=True):
         d = self._dictionary
         self.components_ = d.points
         self.component_indices_ = d.ids
@@ -502,9 +562,11 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.effective_dimension_ = float(
             weights @ self.leverage_scores_ / (1.0 - self.epsilon)
         )
-        self.dual_coef_ = _solve_whitened(
-            self._gram, self._rhs, self._whitening, self.alpha
-        )
+        if solve:
+            self.n_cg_iter_ = 0
+            self.dual_coef_ = _solve_whitened(
+                self._gram, self._rhs, self._whitening, self.alpha
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -800,6 +862,74 @@ def _solve_whitened(gram, rhs, R, alpha):
     H = gram + alpha * np.eye(gram.shape[0])
     beta = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), rhs)
     return linalg.solve_triangular(R, beta, check_finite=False)
+
+
+def _preconditioned_cg(
+    kernel, X, y, landmarks, R, weights, alpha, *, tol, max_iter, verbose=0
+):
+    """Solve ``(Phi^T Phi + alpha I) beta = Phi^T y``, ``Phi = K(X, D) R^-1``, by PCG.
+
+    FALKON-style (Rudi, Carratino, Rosasco 2017): every product with
+    ``Phi^T Phi`` streams row blocks of ``K(X, D)``, so ``K_nm`` is never
+    stored and an iteration costs ``O(n m)``.  The preconditioner uses the
+    weighted dictionary as a sketch of the data: ``C^T C = sum_i k_i k_i^T ~
+    W diag(w) W``, hence ``Phi^T Phi ~ R diag(w) R^T`` and we precondition
+    with ``P = R diag(w) R^T + alpha I`` (for uniform landmarks ``w = n/m``,
+    FALKON's preconditioner).  Columns of a 2-d ``y`` are solved together.
+
+    Returns ``(beta, n_iter)``.
+    """
+    m = R.shape[0]
+    Y = y.reshape(len(y), -1)
+    blocks = list(_row_blocks(X.shape[0], m))
+
+    def normal_matvec(V):
+        U = linalg.solve_triangular(R, V, check_finite=False)
+        out = alpha * V
+        acc = np.zeros_like(V)
+        for rows in blocks:
+            Kb = kernel(X[rows], landmarks)
+            acc += Kb.T @ (Kb @ U)
+        return out + linalg.solve_triangular(R, acc, trans="T", check_finite=False)
+
+    rhs = np.zeros((m, Y.shape[1]))
+    for rows in blocks:
+        rhs += kernel(X[rows], landmarks).T @ Y[rows]
+    rhs = linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
+
+    P = (R * weights[None, :]) @ R.T
+    P[np.diag_indices_from(P)] += alpha
+    P_factor = linalg.cho_factor(P, check_finite=False)
+
+    beta = np.zeros_like(rhs)
+    resid = rhs.copy()
+    z = linalg.cho_solve(P_factor, resid, check_finite=False)
+    direction = z.copy()
+    rz = np.einsum("ij,ij->j", resid, z)
+    rhs_norm = np.maximum(np.linalg.norm(rhs, axis=0), np.finfo(float).tiny)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        Ad = normal_matvec(direction)
+        step = rz / np.maximum(np.einsum("ij,ij->j", direction, Ad), 1e-300)
+        beta += step * direction
+        resid -= step * Ad
+        rel = np.linalg.norm(resid, axis=0) / rhs_norm
+        if verbose:
+            print(f"[NystromKRR] cg iteration {n_iter}: residual {rel.max():.2e}")
+        if rel.max() <= tol:
+            break
+        z = linalg.cho_solve(P_factor, resid, check_finite=False)
+        rz_new = np.einsum("ij,ij->j", resid, z)
+        direction = z + (rz_new / np.maximum(rz, 1e-300)) * direction
+        rz = rz_new
+    else:
+        warnings.warn(
+            f"NystromKRR: conjugate gradient reached max_iter={max_iter} with "
+            f"relative residual {rel.max():.2e} > tol={tol}. Increase max_iter "
+            "or use solver='direct'.",
+            ConvergenceWarning,
+        )
+    return beta.reshape((m,) + y.shape[1:]), n_iter
 
 
 def _stream_predict(kernel, X, landmarks, dual_coef):

@@ -302,3 +302,29 @@ def test_fast_rbf_path_matches_sklearn_rbf_kernel():
         _rbf_kernel(X, Y, 0.3), rbf_kernel(X, Y, gamma=0.3), rtol=1e-12, atol=1e-14
     )
     np.testing.assert_allclose(np.diag(_rbf_kernel(X, X, 2.0)), 1.0)
+
+
+@pytest.mark.parametrize("sampling", ["ink_estimate", "uniform"])
+def test_cg_solver_converges_to_the_direct_solution(sampling):
+    X, y, _, _ = make_clustered_regression(1500, 2, random_state=0)
+    Y = np.column_stack([y, np.sin(X[:, 0])])
+    params = dict(n_components=60, alpha=0.1, sampling=sampling, random_state=0)
+    direct = NystromKRR(**params).fit(X, Y)
+    cg = NystromKRR(solver="cg", tol=1e-10, max_iter=500, **params).fit(X, Y)
+    assert 0 < cg.n_cg_iter_ < 500 and direct.n_cg_iter_ == 0
+    np.testing.assert_array_equal(cg.component_indices_, direct.component_indices_)
+    np.testing.assert_allclose(cg.predict(X), direct.predict(X), rtol=1e-6, atol=1e-7)
+
+
+def test_cg_solver_warns_at_max_iter_and_refuses_partial_fit():
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y, _, _ = make_clustered_regression(500, 2, random_state=0)
+    model = NystromKRR(40, alpha=1e-3, solver="cg", tol=1e-14, max_iter=2)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        model.fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit needs solver='direct'"):
+        model.partial_fit(X, y)
+    model.set_params(solver="direct")
+    with pytest.raises(ValueError, match="fitted with solver='cg'"):
+        model.partial_fit(X, y)

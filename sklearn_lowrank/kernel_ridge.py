@@ -146,22 +146,22 @@ class NystromKRR(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (n_landmarks, n_features)
         The dictionary (landmark) points.
-    component_indices_ : ndarray of shape (n_components_,)
+    component_indices_ : ndarray of shape (n_landmarks,)
         Position of each landmark in the stream of samples seen by ``fit`` /
         ``partial_fit`` (row of ``X`` for a single ``fit``).
     n_components_ : int
-        Number of landmarks actually used.
-    leverage_scores_ : ndarray of shape (n_components_,)
+        Number of landmarks actually used (``n_landmarks`` above).
+    leverage_scores_ : ndarray of shape (n_landmarks,)
         Estimated ridge leverage scores ``tau_i(leverage_ridge_)`` of the
         landmarks on all the data seen, from the final dictionary.
-    sampling_probabilities_ : ndarray of shape (n_components_,)
+    sampling_probabilities_ : ndarray of shape (n_landmarks,)
         INK-ESTIMATE's non-increasing sampling probabilities ``p_i``
         (``n_components_ / n_samples_seen_`` for uniform sampling).
-    component_copies_ : ndarray of shape (n_components_,)
+    component_copies_ : ndarray of shape (n_landmarks,)
         Surviving copies ``q_i`` of each landmark (1 for uniform sampling).
-    component_weights_ : ndarray of shape (n_components_,)
+    component_weights_ : ndarray of shape (n_landmarks,)
         Importance weights ``q_i / (q_bar p_i)`` of the landmarks: the
         weighted dictionary estimates sums over all samples seen.
     leverage_ridge_ : float
@@ -170,7 +170,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Estimated effective dimension ``d_eff(gamma) = sum_i tau_i`` of the
         data seen: the importance-weighted sum of the landmarks' leverage
         score estimates, divided by ``1 - epsilon``.
-    dual_coef_ : ndarray of shape (n_components_,) or (n_components_, n_targets)
+    dual_coef_ : ndarray of shape (n_landmarks,) or (n_landmarks, n_targets)
         Coefficients of the landmarks: ``predict(x) = k(x, components_) @
         dual_coef_``.
     n_samples_seen_ : int
@@ -183,7 +183,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         ``4 * max(n_components, 64)`` points each) performed so far.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit; only defined when ``X`` has
         feature names that are all strings.
 

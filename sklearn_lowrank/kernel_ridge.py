@@ -36,12 +36,15 @@ the dictionary but not against each other, which over-estimates their scores,
 the safe direction).
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk as _syrk
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -55,7 +58,9 @@ __all__ = ["NystromKRR"]
 _UNIT_DIAGONAL_KERNELS = {"rbf", "laplacian"}
 # Rows of X per kernel block when streaming K(X, X_D): ~64 MB per block.
 _BLOCK_BYTES = 64 * 2**20
-# Factor by which the RLS ridge grows when the dictionary overflows its budget.
+# Chunk length of the stream, in multiples of the budget.
+_CHUNK_FACTOR = 4
+# Smallest factor by which the RLS ridge grows when the dictionary overflows.
 _RIDGE_GROWTH = 1.25
 
 
@@ -120,6 +125,20 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         estimates are scaled by ``1 - epsilon`` so that, when the dictionary
         is an epsilon-accurate sketch, ``tau / a <= tau_est <= tau`` with
         ``a = (1 + epsilon) / (1 - epsilon)``.
+    solver : {"direct", "cg"}, default="direct"
+        How ``fit`` solves the normal equations on the dictionary.
+        ``"direct"`` accumulates ``Phi^T Phi`` over row blocks of ``K_nm``
+        (``2 n m^2`` flops, ``O(n d + m^2)`` memory) and solves by Cholesky;
+        it is the only choice for ``partial_fit``.  ``"cg"`` is FALKON-style
+        conjugate gradient preconditioned by the weighted dictionary
+        (``O(n m)`` per iteration, ``K_nm`` recomputed block by block and
+        never stored): cheaper than ``"direct"`` when ``m`` is large
+        (a few thousand) and the kernel cheap to evaluate.
+    tol : float, default=1e-8
+        Relative residual at which ``solver="cg"`` stops.
+    max_iter : int, default=100
+        Iteration limit of ``solver="cg"``; a ``ConvergenceWarning`` is raised
+        when it is reached.
     random_state : int, RandomState instance or None, default=None
         Seeds the processing order and every Binomial draw.
     verbose : int, default=0
@@ -127,22 +146,22 @@ class NystromKRR(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (n_landmarks, n_features)
         The dictionary (landmark) points.
-    component_indices_ : ndarray of shape (n_components_,)
+    component_indices_ : ndarray of shape (n_landmarks,)
         Position of each landmark in the stream of samples seen by ``fit`` /
         ``partial_fit`` (row of ``X`` for a single ``fit``).
     n_components_ : int
-        Number of landmarks actually used.
-    leverage_scores_ : ndarray of shape (n_components_,)
+        Number of landmarks actually used (``n_landmarks`` above).
+    leverage_scores_ : ndarray of shape (n_landmarks,)
         Estimated ridge leverage scores ``tau_i(leverage_ridge_)`` of the
         landmarks on all the data seen, from the final dictionary.
-    sampling_probabilities_ : ndarray of shape (n_components_,)
+    sampling_probabilities_ : ndarray of shape (n_landmarks,)
         INK-ESTIMATE's non-increasing sampling probabilities ``p_i``
         (``n_components_ / n_samples_seen_`` for uniform sampling).
-    component_copies_ : ndarray of shape (n_components_,)
+    component_copies_ : ndarray of shape (n_landmarks,)
         Surviving copies ``q_i`` of each landmark (1 for uniform sampling).
-    component_weights_ : ndarray of shape (n_components_,)
+    component_weights_ : ndarray of shape (n_landmarks,)
         Importance weights ``q_i / (q_bar p_i)`` of the landmarks: the
         weighted dictionary estimates sums over all samples seen.
     leverage_ridge_ : float
@@ -151,17 +170,20 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Estimated effective dimension ``d_eff(gamma) = sum_i tau_i`` of the
         data seen: the importance-weighted sum of the landmarks' leverage
         score estimates, divided by ``1 - epsilon``.
-    dual_coef_ : ndarray of shape (n_components_,) or (n_components_, n_targets)
+    dual_coef_ : ndarray of shape (n_landmarks,) or (n_landmarks, n_targets)
         Coefficients of the landmarks: ``predict(x) = k(x, components_) @
         dual_coef_``.
     n_samples_seen_ : int
         Number of samples seen by ``fit`` / ``partial_fit``.
+    n_cg_iter_ : int
+        Conjugate-gradient iterations of the last ``fit`` (0 for
+        ``solver="direct"``).
     n_iter_ : int
-        Number of INK-ESTIMATE dictionary updates (one per chunk of at most
-        ``max(n_components, 256)`` points) performed so far.
+        Number of dictionary updates (one per chunk of the stream, at most
+        ``4 * max(n_components, 64)`` points each) performed so far.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit; only defined when ``X`` has
         feature names that are all strings.
 
@@ -222,6 +244,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         "sampling": [StrOptions({"ink_estimate", "uniform"})],
         "leverage_ridge": [Interval(Real, 0, None, closed="neither"), None],
         "n_copies": [Interval(Integral, 1, None, closed="left")],
+        "solver": [StrOptions({"direct", "cg"})],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -241,6 +266,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         leverage_ridge=None,
         n_copies=4,
         epsilon=0.5,
+        solver="direct",
+        tol=1e-8,
+        max_iter=100,
         random_state=None,
         verbose=0,
     ):
@@ -255,6 +283,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.leverage_ridge = leverage_ridge
         self.n_copies = n_copies
         self.epsilon = epsilon
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
 
@@ -276,15 +307,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            multi_output=True,
-            y_numeric=True,
-            dtype=np.float64,
-        )
+        X, y = self._validate_training_data(X, y, reset=True)
         n_samples = X.shape[0]
         if self.n_components > n_samples:
             raise ValueError(
@@ -292,7 +315,26 @@ class NystromKRR(RegressorMixin, BaseEstimator):
                 f"be <= n_samples={n_samples}."
             )
         self._reset_state()
-        self._absorb_batch(X, y)
+        self._absorb_batch(X, y, solve=self.solver == "direct")
+        if self.solver == "cg":
+            R = _whitening_factor(self._dictionary.gram)
+            self._set_fitted_attributes(solve=False)
+            beta, self.n_cg_iter_ = _preconditioned_cg(
+                self._kernel,
+                X,
+                y,
+                self.components_,
+                R,
+                self.component_weights_,
+                self.alpha,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                verbose=self.verbose,
+            )
+            self.dual_coef_ = linalg.solve_triangular(R, beta, check_finite=False)
+            # The streamed statistics were not accumulated: partial_fit must
+            # not continue from this fit.
+            self._rhs = None
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -318,15 +360,18 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             Updated estimator.
         """
         first = not hasattr(self, "dual_coef_")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=first,
-            multi_output=True,
-            y_numeric=True,
-            dtype=np.float64,
-        )
+        if self.solver != "direct":
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit needs solver='direct' "
+                f"(got solver={self.solver!r}): conjugate gradient needs all the "
+                "data at once."
+            )
+        if not first and self._rhs is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted with solver='cg'; refit with "
+                "solver='direct' before calling partial_fit."
+            )
+        X, y = self._validate_training_data(X, y, reset=first)
         if first:
             self._reset_state()
         elif (y.ndim == 1) != (self._y_ndim == 1) or (
@@ -365,9 +410,25 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ internals
+    def _validate_training_data(self, X, y, reset):
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            multi_output=True,
+            y_numeric=True,
+            dtype=np.float64,
+        )
+
     def _kernel(self, X, Y):
         if X.shape[0] == 0 or Y.shape[0] == 0:
             return np.zeros((X.shape[0], Y.shape[0]))
+        if self.kernel == "rbf":
+            # The hot path: called once per chunk and per row block, where
+            # pairwise_kernels' input validation costs more than the kernel.
+            gamma = 1.0 / X.shape[1] if self.gamma is None else self.gamma
+            return _rbf_kernel(X, Y, gamma)
         if callable(self.kernel):
             params = self.kernel_params or {}
         else:
@@ -400,7 +461,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.n_samples_seen_ = 0
         self.n_iter_ = 0
 
-    def _absorb_batch(self, X, y):
+    def _absorb_batch(self, X, y, solve=True):
         """One pass of INK-ESTIMATE over the batch, then refresh the solution."""
         rng = self._rng
         n = X.shape[0]
@@ -409,10 +470,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             self._n_targets = 1 if y.ndim == 1 else y.shape[1]
         old = self._dictionary
         order = rng.permutation(n)
-        chunk = max(self.n_components, 256)
         dictionary, ridge = old, self._ridge
-        for start in range(0, n, chunk):
-            rows = order[start : start + chunk]
+        start = 0
+        while start < n:
+            # Chunks of 4 m points amortize the O(m^3) factorization of each
+            # update over many points; the first chunk of an empty dictionary
+            # is kept to m points, since all of them are scored against
+            # nothing and most get admitted.
+            size = _CHUNK_FACTOR * max(self.n_components, 64)
+            if dictionary.size == 0:
+                size = max(self.n_components, 64)
+            rows = order[start : start + size]
             X_chunk = X[rows]
             ids = self.n_samples_seen_ + rows
             if self.sampling == "uniform":
@@ -437,6 +505,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
                     budget=self.n_components,
                     rng=rng,
                 )
+            start += size
             self.n_iter_ += 1
             if self.verbose:
                 print(
@@ -453,6 +522,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             dictionary.probabilities = np.full(m, m / self.n_samples_seen_)
 
         # Carry the earlier batches' normal equations over to the new basis.
+        self._dictionary = dictionary
+        if not solve:
+            return
         R_new = _whitening_factor(dictionary.gram)
         if self._rhs is not None and self._gram.size:
             M = _change_of_basis(
@@ -469,10 +541,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self._gram = gram + batch_gram
         self._rhs = rhs + batch_rhs
         self._whitening = R_new
-        self._dictionary = dictionary
         self._set_fitted_attributes()
 
-    def _set_fitted_attributes(self):
+    def _set_fitted_attributes(self, solve=True):
         d = self._dictionary
         self.components_ = d.points
         self.component_indices_ = d.ids
@@ -491,9 +562,11 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.effective_dimension_ = float(
             weights @ self.leverage_scores_ / (1.0 - self.epsilon)
         )
-        self.dual_coef_ = _solve_whitened(
-            self._gram, self._rhs, self._whitening, self.alpha
-        )
+        if solve:
+            self.n_cg_iter_ = 0
+            self.dual_coef_ = _solve_whitened(
+                self._gram, self._rhs, self._whitening, self.alpha
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -593,7 +666,10 @@ def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
     M = sw[:, None] * gram * sw[None, :]
     M[np.diag_indices_from(M)] += ridge
     L = _cholesky_with_jitter(M)
-    L_inv = linalg.solve_triangular(L, np.eye(m), lower=True, check_finite=False)
+    L_inv, info = lapack.dtrtri(L, lower=1)
+    if info != 0:
+        raise linalg.LinAlgError("singular sketch matrix in the leverage estimate")
+    L_inv = np.tril(L_inv)
     diag_inv = np.einsum("ij,ij->j", L_inv, L_inv)
     tau_dict = np.clip((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights, 0.0, 1.0)
     if diag_new is not None:
@@ -677,31 +753,37 @@ def _ink_estimate_step(
         dictionary, _ = _shrink(dictionary, tau, rng)
         if dictionary.size <= budget:
             break
-        ridge *= _RIDGE_GROWTH
+        # d_eff(c * gamma) >= d_eff(gamma) / c, so growing the ridge by the
+        # overflow ratio cannot push the expected size far below the budget,
+        # and it avoids many small steps when the ridge starts far too small.
+        ridge *= max(_RIDGE_GROWTH, dictionary.size / budget)
     return dictionary, ridge
 
 
 def _reservoir_step(dictionary, X_new, ids, n_seen, budget, rng):
-    """Uniform reservoir sampling (Vitter's algorithm R) over one chunk."""
-    points = list(dictionary.points)
-    kept_ids = list(dictionary.ids)
-    for j in range(X_new.shape[0]):
-        t = n_seen + j
-        if len(points) < budget:
-            points.append(X_new[j])
-            kept_ids.append(ids[j])
-        else:
-            slot = rng.randint(0, t + 1)
-            if slot < budget:
-                points[slot] = X_new[j]
-                kept_ids[slot] = ids[j]
-    points = np.asarray(points).reshape(len(points), X_new.shape[1])
+    """Uniform reservoir sampling (Vitter's algorithm R) over one chunk.
+
+    The t-th point of the stream (0-based) fills a free slot while
+    ``t < budget``, and otherwise replaces slot ``j ~ U{0..t}`` if ``j <
+    budget``; after the chunk the reservoir is a uniform sample of everything
+    seen.
+    """
+    points = np.vstack([dictionary.points, X_new[: max(0, budget - dictionary.size)]])
+    kept_ids = np.concatenate(
+        [dictionary.ids, ids[: points.shape[0] - dictionary.size]]
+    )
+    first_replacing = points.shape[0] - dictionary.size
+    t = n_seen + np.arange(first_replacing, X_new.shape[0])
+    slots = rng.randint(0, t + 1) if t.size else np.zeros(0, dtype=np.int64)
+    # Later points overwrite earlier ones in the same slot, as in the loop.
+    for j, slot in zip(
+        np.flatnonzero(slots < budget) + first_replacing, slots[slots < budget]
+    ):
+        points[slot] = X_new[j]
+        kept_ids[slot] = ids[j]
+    m = points.shape[0]
     return _Dictionary(
-        points,
-        np.asarray(kept_ids, dtype=np.int64),
-        np.ones(len(points)),
-        np.ones(len(points), dtype=np.int64),
-        np.zeros((0, 0)),
+        points, kept_ids, np.ones(m), np.ones(m, dtype=np.int64), np.zeros((0, 0))
     )
 
 
@@ -782,11 +864,94 @@ def _solve_whitened(gram, rhs, R, alpha):
     return linalg.solve_triangular(R, beta, check_finite=False)
 
 
+def _preconditioned_cg(
+    kernel, X, y, landmarks, R, weights, alpha, *, tol, max_iter, verbose=0
+):
+    """Solve ``(Phi^T Phi + alpha I) beta = Phi^T y``, ``Phi = K(X, D) R^-1``, by PCG.
+
+    FALKON-style (Rudi, Carratino, Rosasco 2017): every product with
+    ``Phi^T Phi`` streams row blocks of ``K(X, D)``, so ``K_nm`` is never
+    stored and an iteration costs ``O(n m)``.  The preconditioner uses the
+    weighted dictionary as a sketch of the data: ``C^T C = sum_i k_i k_i^T ~
+    W diag(w) W``, hence ``Phi^T Phi ~ R diag(w) R^T`` and we precondition
+    with ``P = R diag(w) R^T + alpha I`` (for uniform landmarks ``w = n/m``,
+    FALKON's preconditioner).  Columns of a 2-d ``y`` are solved together.
+
+    Returns ``(beta, n_iter)``.
+    """
+    m = R.shape[0]
+    Y = y.reshape(len(y), -1)
+    blocks = list(_row_blocks(X.shape[0], m))
+
+    def normal_matvec(V):
+        U = linalg.solve_triangular(R, V, check_finite=False)
+        out = alpha * V
+        acc = np.zeros_like(V)
+        for rows in blocks:
+            Kb = kernel(X[rows], landmarks)
+            acc += Kb.T @ (Kb @ U)
+        return out + linalg.solve_triangular(R, acc, trans="T", check_finite=False)
+
+    rhs = np.zeros((m, Y.shape[1]))
+    for rows in blocks:
+        rhs += kernel(X[rows], landmarks).T @ Y[rows]
+    rhs = linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
+
+    P = (R * weights[None, :]) @ R.T
+    P[np.diag_indices_from(P)] += alpha
+    P_factor = linalg.cho_factor(P, check_finite=False)
+
+    beta = np.zeros_like(rhs)
+    resid = rhs.copy()
+    z = linalg.cho_solve(P_factor, resid, check_finite=False)
+    direction = z.copy()
+    rz = np.einsum("ij,ij->j", resid, z)
+    rhs_norm = np.maximum(np.linalg.norm(rhs, axis=0), np.finfo(float).tiny)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        Ad = normal_matvec(direction)
+        step = rz / np.maximum(np.einsum("ij,ij->j", direction, Ad), 1e-300)
+        beta += step * direction
+        resid -= step * Ad
+        rel = np.linalg.norm(resid, axis=0) / rhs_norm
+        if verbose:
+            print(f"[NystromKRR] cg iteration {n_iter}: residual {rel.max():.2e}")
+        if rel.max() <= tol:
+            break
+        z = linalg.cho_solve(P_factor, resid, check_finite=False)
+        rz_new = np.einsum("ij,ij->j", resid, z)
+        direction = z + (rz_new / np.maximum(rz, 1e-300)) * direction
+        rz = rz_new
+    else:
+        warnings.warn(
+            f"NystromKRR: conjugate gradient reached max_iter={max_iter} with "
+            f"relative residual {rel.max():.2e} > tol={tol}. Increase max_iter "
+            "or use solver='direct'.",
+            ConvergenceWarning,
+        )
+    return beta.reshape((m,) + y.shape[1:]), n_iter
+
+
 def _stream_predict(kernel, X, landmarks, dual_coef):
     out = np.empty((X.shape[0],) + dual_coef.shape[1:])
     for rows in _row_blocks(X.shape[0], landmarks.shape[0]):
         out[rows] = kernel(X[rows], landmarks) @ dual_coef
     return out
+
+
+def _rbf_kernel(X, Y, gamma):
+    """``exp(-gamma ||x - y||^2)`` as sklearn's ``rbf_kernel``, without validation.
+
+    Squared distances by the same expansion ``|x|^2 + |y|^2 - 2 x.y`` that
+    sklearn uses for float64 input, clipped at 0, then exponentiated in place.
+    """
+    K = X @ Y.T
+    K *= -2.0
+    K += np.einsum("ij,ij->i", X, X)[:, None]
+    K += np.einsum("ij,ij->i", Y, Y)[None, :]
+    np.maximum(K, 0.0, out=K)
+    K *= -gamma
+    return np.exp(K, out=K)
 
 
 def _blockwise_diagonal(kernel, X, block=256):

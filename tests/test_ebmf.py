@@ -63,8 +63,8 @@ PRIORS = [
 
 @pytest.mark.parametrize("prior", PRIORS, ids=lambda p: p.family)
 def test_posterior_moments_match_numerical_integration(prior):
-    x = np.array([-6.0, 0.1, 1.5, 5.0])
-    s = np.array([1.0, 2.0, 0.5, 1.5])
+    x = np.array([-6.0, 0.1, 2.5])
+    s = np.array([1.0, 2.0, 0.5])
     mean, mean2, loglik = posterior_moments(x, s, prior, np.ones((x.size, 1)))
     null_weight = prior_weights(prior, np.ones((1, 1)))[0, 0]
     for i in range(x.size):
@@ -187,6 +187,15 @@ def tiling():
     return make_tiling_covariates(500, 100, noise=2.0, random_state=0)
 
 
+@pytest.fixture(scope="module")
+def tiling_fits(tiling):
+    """EBMF and cEBMF fitted once on the tiling data, shared by several tests."""
+    X, _, coords, _, _ = tiling
+    ebmf = CEBMF(n_components=4, random_state=0).fit(X)
+    cebmf = CEBMF(n_components=4, random_state=0).fit(X, row_covariates=coords)
+    return ebmf, cebmf
+
+
 @pytest.mark.parametrize(
     "prior, noise, covariates, missing",
     [
@@ -209,10 +218,9 @@ def test_elbo_never_decreases(prior, noise, covariates, missing):
     assert est.elbo_ == curve[-1]
 
 
-def test_informative_covariates_beat_ebmf_svd_and_fa(tiling):
+def test_informative_covariates_beat_ebmf_svd_and_fa(tiling, tiling_fits):
     X, signal, coords, _, _ = tiling
-    ebmf = CEBMF(n_components=4, random_state=0).fit(X)
-    cebmf = CEBMF(n_components=4, random_state=0).fit(X, row_covariates=coords)
+    ebmf, cebmf = tiling_fits
     svd = TruncatedSVD(3, random_state=0).fit(X)
     fa = FactorAnalysis(3, random_state=0).fit(X)
     err = {
@@ -227,10 +235,10 @@ def test_informative_covariates_beat_ebmf_svd_and_fa(tiling):
     assert cebmf.n_components_ == 3 and ebmf.n_components_ == 3
 
 
-def test_uninformative_covariates_cost_little(tiling):
+def test_uninformative_covariates_cost_little(tiling, tiling_fits):
     X, signal, _, _, _ = tiling
     noise_covariates = np.random.default_rng(0).uniform(size=(X.shape[0], 2))
-    ebmf = CEBMF(n_components=4, random_state=0).fit(X)
+    ebmf = tiling_fits[0]
     cebmf = CEBMF(n_components=4, random_state=0).fit(
         X, row_covariates=noise_covariates
     )
@@ -272,9 +280,11 @@ def test_extra_components_shrink_to_zero_and_noise_gives_none(capsys):
     assert out.shape == (5, 0) and not np.isnan(out).any()
 
 
-def test_transform_reproduces_training_loadings_and_uses_covariates(tiling):
+def test_transform_reproduces_training_loadings_and_uses_covariates(
+    tiling, tiling_fits
+):
     X, signal, coords, _, _ = tiling
-    est = CEBMF(n_components=4, random_state=0).fit(X, row_covariates=coords)
+    est = tiling_fits[1]
     with_cov = est.transform(X, row_covariates=coords)
     # Same fixed point up to the backfitting tolerance (measured 3e-3).
     np.testing.assert_allclose(with_cov, est.loadings_, atol=1e-2)

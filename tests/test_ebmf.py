@@ -94,11 +94,14 @@ def test_laplace_moments_are_stable_far_in_the_tails():
     assert np.all(np.isfinite(loglik))
 
 
+def _spike_and_normal_sample(seed, n=10_000, pi0=0.7, scale=2.0):
+    rng = np.random.default_rng(seed)
+    theta = np.where(rng.random(n) < pi0, 0.0, rng.normal(0.0, scale, n))
+    return theta, theta + rng.standard_normal(n)
+
+
 def test_point_normal_recovers_its_prior():
-    rng = np.random.default_rng(0)
-    n = 10_000
-    theta = np.where(rng.random(n) < 0.7, 0.0, rng.normal(0.0, 2.0, n))
-    x = theta + rng.standard_normal(n)
+    theta, x = _spike_and_normal_sample(0)
     result = ebnm(x, 1.0, "point_normal")
     pi0 = prior_weights(result.prior, np.ones((1, 1)))[0, 0]
     assert abs(pi0 - 0.7) < 0.03
@@ -119,10 +122,7 @@ def test_point_laplace_recovers_its_prior():
 
 
 def test_ash_recovers_null_proportion_and_variance():
-    rng = np.random.default_rng(2)
-    n = 10_000
-    theta = np.where(rng.random(n) < 0.7, 0.0, rng.normal(0.0, 2.0, n))
-    x = theta + rng.standard_normal(n)
+    _, x = _spike_and_normal_sample(2)
     result = ebnm(x, 1.0, "ash")
     w = prior_weights(result.prior, np.ones((1, 1)))[0]
     # The null component plus grid points far below the noise level are

@@ -65,6 +65,8 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     prior mixture weights of each loading (factor) depend on them through a
     multinomial-logistic model fitted inside every update (cEBMF); without
     covariates this is plain EBMF (flashier's ``flash(backfit=TRUE)``).
+    With covariates, EBMF is fitted first and the covariate model starts
+    from it, so the final ELBO is never below EBMF's.
 
     Missing entries (NaN) are allowed and simply left out of the likelihood.
 

@@ -13,9 +13,10 @@ Three problems (one run each, same data for every contender):
 
 The error is the RMSE between the fitted low-rank matrix and the true signal.
 NMF needs non-negative data: it is fitted to ``X - min(X)`` and shifted back.
-cmfrec (collective MF with row side information) is used if installed;
-mofapy2 and biosofa are skipped (see the closing notes: not installable here
-in reasonable time / no side-information API for this setting).
+cmfrec (collective MF with row side information) is used if installed; its
+adapter below has not been exercised yet: cmfrec ships only an sdist for this
+Python and its build did not finish within 20 minutes on the 2-core machine.
+mofapy2 and biosofa were not tried (no time left; biosofa pulls in torch).
 
     python benchmarks/bench_ebmf.py [--full] [--seed N]
 """

@@ -117,9 +117,9 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (`n_components_`, n_features)
         Posterior means of the factors ``F^T``.
-    loadings_ : ndarray of shape (n_samples, n_components_)
+    loadings_ : ndarray of shape (n_samples, `n_components_`)
         Posterior means of the training loadings ``L``.
     n_components_ : int
         Number of factors kept.
@@ -141,7 +141,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Number of backfitting sweeps run.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`. Defined only when `X`
         has feature names that are all strings.
 
@@ -342,7 +342,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        loadings : ndarray of shape (n_samples, n_components_)
+        loadings : ndarray of shape (n_samples, `n_components_`)
             Posterior means of the loadings (as :meth:`transform`).
         """
         return self.fit(X, row_covariates=row_covariates).transform(
@@ -370,7 +370,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        loadings : ndarray of shape (n_samples, n_components_)
+        loadings : ndarray of shape (n_samples, `n_components_`)
             Posterior means of the loadings.
         """
         check_is_fitted(self)
@@ -409,7 +409,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Loadings, e.g. from :meth:`transform`.
 
         Returns

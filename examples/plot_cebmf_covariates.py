@@ -81,7 +81,7 @@ axes[0, 3].bar(range(3), list(errors.values()), color=["grey", "C0", "C3"])
 axes[0, 3].set_xticks(range(3), list(errors), rotation=20)
 axes[0, 3].set_title("RMSE vs true signal (lower is better)")
 axes[1, 3].plot(cebmf.elbo_curve_, color="C3")
-axes[1, 3].set_title("cEBMF ELBO per update (non-decreasing)")
+axes[1, 3].set_title("cEBMF ELBO per update:\nEBMF phase, then covariates")
 axes[1, 3].set_xlabel("update")
 axes[2, 3].axis("off")
 axes[2, 3].text(

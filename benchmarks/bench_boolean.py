@@ -349,10 +349,23 @@ def run_scaling(seed):
 
 
 def main():
-    args = parser(__doc__.splitlines()[0]).parse_args()
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument(
+        "--skip-slow",
+        action="store_true",
+        help="leave out pybmf GreConD and ELBMF (minutes each)",
+    )
+    p.add_argument(
+        "--scaling-only",
+        action="store_true",
+        help="only the issue's speed targets (2000 x 2000, sparse 100000 x 10000)",
+    )
+    args = p.parse_args()
     seed = args.seed
-    if args.full:  # the speed targets first
+    if args.full or args.scaling_only:  # the speed targets first
         run_scaling(seed)
+        if args.scaling_only:
+            return
     size = (1000, 1000, 10) if args.full else (500, 400, 5)
     n, m, k = size
     for label, frac in (("light overlap", 0.1), ("heavy overlap", 0.35)):
@@ -370,10 +383,10 @@ def main():
             X.astype(float),
             k,
             truth=(U, V),
-            slow_peers=not args.full,
+            slow_peers=not (args.full or args.skip_slow),
         )
     for title, X in real_binary_matrices():
-        run_case(f"real: {title}, k=10", X, 10)
+        run_case(f"real: {title}, k=10", X, 10, slow_peers=not args.skip_slow)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
 from sklearn_lowrank import BooleanMF
+from sklearn_lowrank.boolean import _balance_components
 from sklearn_lowrank.datasets import make_boolean_tiles
 
 THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.1), 2)
@@ -64,11 +65,7 @@ def tile_scores(U_true, V_true, U, V):
 
 def best_threshold(X, W, H):
     """Rescale real factors per component, cut at the best threshold."""
-    w_max, h_max = W.max(axis=0), H.max(axis=1)
-    ok = (w_max > 0) & (h_max > 0)
-    scale = np.ones(W.shape[1])
-    scale[ok] = np.sqrt(h_max[ok] / w_max[ok])
-    W, H = W * scale, H / scale[:, None]
+    W, H = _balance_components(W, H)
     best = None
     for t in THRESHOLDS:
         U, V = (W > t).astype(np.uint8), (H > t).astype(np.uint8)

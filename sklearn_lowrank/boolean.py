@@ -411,15 +411,18 @@ def _nmf_start(X, k, random_state):
         # user's concern.
         warnings.simplefilter("ignore", ConvergenceWarning)
         W = nmf.fit_transform(X)
-    H = nmf.components_
-    w_max = W.max(axis=0)
-    h_max = H.max(axis=1)
+    return _balance_components(W, nmf.components_)
+
+
+def _balance_components(W, H):
+    """Rescale each component so that ``W[:, k]`` and ``H[k]`` share the same
+    maximum (the product ``W H`` is unchanged): a constant block then comes
+    out as two indicator vectors, ready to be cut at 1/2."""
+    w_max, h_max = W.max(axis=0), H.max(axis=1)
     ok = (w_max > 0) & (h_max > 0)
-    scale = np.ones(k)
+    scale = np.ones(W.shape[1])
     scale[ok] = np.sqrt(h_max[ok] / w_max[ok])
-    W = W * scale
-    H = H / scale[:, None]
-    return W, H
+    return W * scale, H / scale[:, None]
 
 
 # --------------------------------------------------------------------------

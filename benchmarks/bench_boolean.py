@@ -363,20 +363,26 @@ def main():
         run_scaling(seed)
         if args.scaling_only:
             return
-    size = (1000, 1000, 10) if args.full else (500, 400, 5)
-    n, m, k = size
-    for label, frac in (("light overlap", 0.1), ("heavy overlap", 0.35)):
+    n, m = (1000, 1000) if args.full else (500, 400)
+    # light: few, small tiles; heavy: many large tiles (most covered cells
+    # covered by several) and more noise, where relaxations struggle.
+    cases = (
+        ("light overlap", 10 if args.full else 5, 0.1, 0.05),
+        ("heavy overlap", 10 if args.full else 8, 0.4, 0.10),
+    )
+    for label, k, frac, noise in cases:
         X, U, V = make_boolean_tiles(
             n,
             m,
             k,
             row_fraction=frac,
             col_fraction=frac,
-            noise=0.05,
+            noise=noise,
             random_state=seed,
         )
         run_case(
-            f"{label}: {n} x {m}, k={k}, tiles {frac:.0%} of rows/cols, 5% flips",
+            f"{label}: {n} x {m}, k={k}, tiles {frac:.0%} of rows/cols, "
+            f"{noise:.0%} flips",
             X.astype(float),
             k,
             truth=(U, V),

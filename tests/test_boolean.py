@@ -292,3 +292,27 @@ def test_inverse_transform_checks_the_shape(fitted):
     bmf, _ = fitted
     with pytest.raises(ValueError, match="shape"):
         bmf.inverse_transform(np.ones((3, 2)))
+
+
+def test_sparse_fit_never_forms_a_dense_n_by_m_array():
+    import tracemalloc
+
+    X, _, _ = make_boolean_tiles(
+        40_000,
+        5_000,
+        5,
+        row_fraction=0.01,
+        col_fraction=0.02,
+        noise=0.05,
+        sparse=True,
+        random_state=0,
+    )
+    dense_bytes = X.shape[0] * X.shape[1] * 4  # even float32 would be 800 MB
+    tracemalloc.start()
+    try:
+        bmf = BooleanMF(5, random_state=0).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < dense_bytes / 8
+    assert bmf.relative_reconstruction_err_ < 0.1

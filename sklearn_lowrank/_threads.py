@@ -109,13 +109,20 @@ _before_first = None  # {library: n_threads} before the first open region
 
 
 @contextmanager
-def bounded_blas_threads(n_workers=1):
+def bounded_blas_threads(n_workers=1, max_threads=None):
     """Run a block with BLAS threads bounded by the package policy.
 
     Parameters
     ----------
     n_workers : int, default=1
         Workers the block runs concurrently (``n_jobs`` of a thread pool).
+    max_threads : int or None, default=None
+        A further cap chosen by the caller.  Solvers whose dense work is on
+        thin matrices or tiny systems (level-1/2 BLAS, k x k solves, L-BFGS on
+        a few dozen parameters) pass ``max_threads=1``: extra BLAS threads buy
+        nothing there and their wake-up/spin latency costs a lot (measured
+        2-100x slower with 2 threads on a loaded 2-core box).  Like every
+        bound here it only lowers the ceiling, never raises it.
 
     Yields
     ------
@@ -131,6 +138,8 @@ def bounded_blas_threads(n_workers=1):
             _before_first = previous
         _depth[me] = _depth.get(me, 0) + 1
         budget = blas_thread_budget(n_workers)
+        if max_threads is not None:
+            budget = max(1, min(budget, int(max_threads)))
         _set_blas_threads({lib: budget for lib in libraries})
     try:
         if _fit_probe is not None:

@@ -120,3 +120,11 @@ def test_concurrent_regions_do_not_leak_a_limit():
         t.join()
     assert seen_by_b == [1]
     assert _blas_threads() == before
+
+
+def test_max_threads_caps_the_budget_and_never_raises_it():
+    with threadpool_limits(limits=1, user_api="blas"):
+        with bounded_blas_threads(max_threads=4) as budget:
+            assert budget == 1 and _blas_threads() == 1
+    with bounded_blas_threads(max_threads=1) as budget:
+        assert budget == 1 and _blas_threads() == 1

@@ -38,7 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_lowrank._threads import _controller, bounded_fit
+from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 from sklearn_lowrank._validation import check_side_data
 from sklearn_lowrank.ebmf._cebnm import CovariateBasis, cebnm
 from sklearn_lowrank.ebmf._ebnm import (
@@ -284,7 +284,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         # Every step is level-1/2 BLAS (memory bound), where extra threads only
         # add wake-up latency: measured 2-10x slower with 2 threads on a
         # loaded 2-core machine, so the solver runs on one BLAS thread.
-        with _controller().limit(limits=1, user_api="blas"):
+        with bounded_blas_threads(max_threads=1):
             result = _fit_ebmf(
                 X,
                 observed,
@@ -392,7 +392,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             design = np.ones((n, 1))
             priors = self._marginal_loadings_priors
         tau_r, tau_c = self._tau
-        with _controller().limit(limits=1, user_api="blas"):
+        with bounded_blas_threads(max_threads=1):
             return _embed_rows(
                 X,
                 self.components_.T,

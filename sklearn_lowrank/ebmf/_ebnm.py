@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_ndtr, logsumexp
 
-from sklearn_lowrank._threads import _controller
+from sklearn_lowrank._threads import bounded_blas_threads
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
@@ -491,7 +491,7 @@ def fit_mixture_prior(
     start_value = objective(start)[0]
     # L-BFGS on a few dozen parameters: BLAS threads only add wake-up
     # latency (14x slower on a loaded 2-core machine), so use one.
-    with _controller().limit(limits=1, user_api="blas"):
+    with bounded_blas_threads(max_threads=1):
         res = minimize(
             objective,
             start,

@@ -617,10 +617,11 @@ def _solve_exact(obs, other, alpha):
     return np.linalg.solve(gram, rhs[:, :, np.newaxis])[:, :, 0]
 
 
-def _count_sketch_preconditioner(obs, other, rng):
+def _count_sketch_preconditioner(obs, design, rng):
     """Inverse QR factors ``R_i^{-1}`` of CountSketches of each row's design.
 
-    Row i's design matrix ``A_i = other[Omega_i]`` (d_i x k) is compressed to
+    Row i's design matrix ``A_i`` (d_i x k; the rows of ``design`` from
+    ``obs.indptr[i]`` to ``obs.indptr[i + 1]``) is compressed to
     ``S_i A_i`` with ``s = 4 k`` rows by a CountSketch (each observed entry
     hashed to one sketch row with a random sign), in O(|Omega| k) with k
     bincounts.  ``R_i`` of its QR satisfies ``R_i^T R_i ~ A_i^T A_i``, so
@@ -628,14 +629,14 @@ def _count_sketch_preconditioner(obs, other, rng):
     sketch-and-precondition regression solver).
     """
     n_rows = obs.shape[0]
-    k = other.shape[1]
+    k = design.shape[1]
     s = 4 * k
     rows = _row_of_entry(obs)
     bucket = rows * s + rng.randint(0, s, size=obs.nnz)
     sign = rng.choice([-1.0, 1.0], size=obs.nnz)
     sketch = np.empty((n_rows, s, k))
     for c in range(k):
-        weights = sign * other[obs.indices, c]
+        weights = sign * design[:, c]
         sketch[:, :, c] = np.bincount(
             bucket, weights=weights, minlength=n_rows * s
         ).reshape(n_rows, s)
@@ -649,14 +650,14 @@ def _count_sketch_preconditioner(obs, other, rng):
     return np.linalg.inv(R)
 
 
-def _solve_cg(obs, other, alpha, x0, n_steps, precond=None):
+def _solve_cg(obs, other, alpha, x0, n_steps, sketch_rng=None):
     """A few warm-started (preconditioned) CG steps on every row at once.
 
     Each step applies all rows' normal matrices through one sampled product
     (``t_e = p_{row(e)} . other_{col(e)}``) and one sparse product
     (``sum_e t_e other_{col(e)}``): O(|Omega| k), never O(|Omega| k^2).
-    ``precond`` holds per-row ``R_i^{-1}``; the preconditioner applied is
-    ``(R_i^T R_i)^{-1}``.
+    With ``sketch_rng``, each row is preconditioned by ``(R_i^T R_i)^{-1}``
+    from a CountSketch of its design matrix (the paper's solver).
     """
     k = other.shape[1]
     counts = np.diff(obs.indptr)
@@ -665,6 +666,11 @@ def _solve_cg(obs, other, alpha, x0, n_steps, precond=None):
     design = np.take(other, obs.indices, axis=0)
     trace = np.asarray(_pattern(obs, np.ones(obs.nnz)) @ np.sum(other**2, axis=1))
     lam = _ridge(trace, k, alpha)
+    precond = (
+        None
+        if sketch_rng is None
+        else _count_sketch_preconditioner(obs, design, sketch_rng)
+    )
 
     def apply_normal(P):
         # Rows are sorted in CSR order, so P's row of each entry is a repeat.
@@ -797,12 +803,8 @@ def _altmin(
     def half_step(mat, basis, warm):
         if solver == "exact":
             return _solve_exact(mat, basis, alpha)
-        precond = (
-            _count_sketch_preconditioner(mat, basis, rng)
-            if solver == "sketch"
-            else None
-        )
-        return _solve_cg(mat, basis, alpha, warm, n_inner_iter, precond)
+        sketch_rng = rng if solver == "sketch" else None
+        return _solve_cg(mat, basis, alpha, warm, n_inner_iter, sketch_rng)
 
     previous = None
     converged = False

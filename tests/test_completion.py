@@ -278,3 +278,21 @@ def test_orthonormalize_is_a_thin_qr():
     Q, R = _orthonormalize(F)
     np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
     np.testing.assert_allclose(Q @ R, F, rtol=1e-10, atol=1e-10)
+
+
+def test_sketch_preconditioner_helps_ill_conditioned_rows():
+    rng = np.random.RandomState(3)
+    X = rng.standard_normal((40, 200))
+    X[rng.uniform(size=X.shape) < 0.5] = np.nan
+    obs = _observed_csr(X)
+    # A badly scaled design (condition number ~1e4): plain CG stalls.
+    other = rng.standard_normal((200, 6)) * np.geomspace(1, 1e4, 6)
+    exact = _solve_exact(obs, other, alpha=0.0)
+    start = np.zeros_like(exact)
+    plain = _solve_cg(obs, other, 0.0, start, n_steps=4)
+    sketched = _solve_cg(
+        obs, other, 0.0, start, n_steps=4, sketch_rng=np.random.RandomState(0)
+    )
+    plain_err = np.linalg.norm(plain - exact) / np.linalg.norm(exact)
+    sketch_err = np.linalg.norm(sketched - exact) / np.linalg.norm(exact)
+    assert sketch_err < 0.05 * plain_err, (sketch_err, plain_err)

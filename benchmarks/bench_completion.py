@@ -104,7 +104,7 @@ def quiet(func):
     return run
 
 
-def dense_table(n, rank, fraction, seed):
+def dense_table(n, rank, fraction, seed, iterative_imputer=True):
     X, M, mask = make_completion_problem(
         n, n, rank, observed_fraction=fraction, random_state=seed
     )
@@ -152,19 +152,22 @@ def dense_table(n, rank, fraction, seed):
         ]
     else:
         contenders.append(Contender("fancyimpute", None, error, requires="fancyimpute"))
-    contenders += [
-        Contender("sklearn KNNImputer", lambda: KNNImputer().fit_transform(X), error),
-        Contender(
-            "sklearn IterativeImputer(n_nearest_features=50, max_iter=5)",
-            quiet(
-                lambda: IterativeImputer(
-                    n_nearest_features=50, max_iter=5, random_state=seed
-                ).fit_transform(X)
-            ),
-            error,
-            track_memory=False,
-        ),
-    ]
+    contenders.append(
+        Contender("sklearn KNNImputer", lambda: KNNImputer().fit_transform(X), error)
+    )
+    if iterative_imputer:
+        contenders.append(
+            Contender(
+                "sklearn IterativeImputer(n_nearest_features=50, max_iter=5)",
+                quiet(
+                    lambda: IterativeImputer(
+                        n_nearest_features=50, max_iter=5, random_state=seed
+                    ).fit_transform(X)
+                ),
+                error,
+                track_memory=False,
+            )
+        )
     compare(
         f"dense {n} x {n}, rank {rank}, {fraction:.0%} observed "
         f"(|Omega| = {int(mask.sum()):,})",
@@ -223,15 +226,34 @@ def sweep_scaling(n, rank, observed_counts, seed):
 
 
 def main():
-    args = parser(__doc__.splitlines()[0]).parse_args()
-    if args.full:
-        dense_table(2000, 10, 0.10, args.seed)
-        sparse_table(50_000, 10, 5_000_000, args.seed)
-        sweep_scaling(5000, 10, [250_000, 500_000, 1_000_000, 2_000_000], args.seed)
-    else:
-        dense_table(1000, 10, 0.10, args.seed)
-        sparse_table(20_000, 10, 2_000_000, args.seed)
-        sweep_scaling(5000, 10, [250_000, 500_000, 1_000_000], args.seed)
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument(
+        "--only",
+        choices=["dense", "sparse", "scaling"],
+        help="run one of the three tables",
+    )
+    p.add_argument(
+        "--skip-iterative-imputer",
+        action="store_true",
+        help="leave out IterativeImputer (over 10 minutes at 1000 x 1000)",
+    )
+    args = p.parse_args()
+    run = {args.only} if args.only else {"dense", "sparse", "scaling"}
+    full = args.full
+    if "dense" in run:
+        dense_table(
+            2000 if full else 1000,
+            10,
+            0.10,
+            args.seed,
+            iterative_imputer=not args.skip_iterative_imputer,
+        )
+    if "sparse" in run:
+        n, n_observed = (50_000, 5_000_000) if full else (20_000, 2_000_000)
+        sparse_table(n, 10, n_observed, args.seed)
+    if "scaling" in run:
+        counts = [250_000, 500_000, 1_000_000] + ([2_000_000] if full else [])
+        sweep_scaling(5000, 10, counts, args.seed)
 
 
 if __name__ == "__main__":

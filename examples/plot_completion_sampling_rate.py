@@ -59,7 +59,7 @@ altmin_err, mean_err = [], []
 for fraction in image_fractions:
     mask = make_observation_mask(image.shape, fraction, random_state=0)
     X = np.where(mask, image, np.nan)
-    est = AltMinCompleter(n_components=20, alpha=1.0, center=True, random_state=0)
+    est = AltMinCompleter(n_components=20, alpha=0.05, center=True, random_state=0)
     altmin_err.append(unobserved_error(est.fit_transform(X), image, mask))
     mean_err.append(unobserved_error(SimpleImputer().fit_transform(X), image, mask))
 

@@ -62,7 +62,7 @@ _JITTER = 1e-12
 class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Low-rank matrix completion by robust alternating minimization.
 
-    Fits ``X ~ mean_ + row_factors_ @ components_`` of rank ``n_components``
+    Fits ``X ~ offsets + row_factors_ @ components_`` of rank ``n_components``
     on the observed entries of X only, by alternating least squares on the
     row factor and the column factor (Jain, Netrapalli and Sanghavi, 2013)
     with the fast, approximate per-row solves of Gu, Song, Yin and Zhang
@@ -105,13 +105,13 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         ``"sketch"``).
 
     alpha : float, default=0.0
-        Ridge regularization of each row's (column's) least-squares problem,
-        *relative* to the mean eigenvalue of that problem's normal matrix, so
-        the same value fits any scale and sampling rate.  It shrinks the
-        completion by about ``alpha`` in relative terms, so keep it below
-        the relative noise level (e.g. 1e-2 for ratings, 0 for exact
-        recovery); it mostly helps rows and columns with few observations
-        and an over-estimated ``n_components``.
+        Ridge regularization of every row's (column's) least-squares problem,
+        relative to the normal matrix of an *average* row (``p I`` with
+        orthonormal factors, ``p`` the observed fraction), so the same value
+        fits any scale and sampling rate.  Rows and columns with few
+        observations are shrunk most.  0 for exact recovery; for noisy data
+        or ratings try 0.1 to 10 (choose it with ``GridSearchCV``, which uses
+        :meth:`score`).
 
     max_iter : int, default=100
         Maximum number of sweeps (one sweep updates the column factor, then
@@ -122,10 +122,14 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         sweeps, ``||M_t - M_{t-1}||_F / ||M_t||_F`` (computed from the factors
         in ``O((n_rows + n_cols) k^2)``), falls below ``tol``.
 
-    center : bool, default=False
-        If True, subtract the mean of the observed entries before fitting
-        and add it back when completing (``mean_``).  Useful for ratings;
-        leave False for data that is exactly low rank without its mean.
+    center : bool or "biases", default=False
+        What is removed before the low-rank fit and added back when
+        completing.  False: nothing.  True: the mean of the observed entries
+        (``mean_``).  ``"biases"``: the mean plus shrunken row and column
+        biases (``row_biases_``, ``column_biases_``; each a mean of the
+        residuals shrunk towards 0 as ``sum / (count + 10)``), the usual
+        baseline of rating data, where biases carry much of the signal.
+        Leave False for matrices that are exactly low rank.
 
     incoherence : float or None, default=None
         If given (the incoherence parameter ``mu`` of the theory), rows of
@@ -145,11 +149,22 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Column factor with orthonormal rows.
 
     row_factors_ : ndarray of shape (n_samples, n_components)
-        Row factor of the training data: the completion of training row
-        ``i`` is ``mean_ + row_factors_[i] @ components_``.
+        Row factor of the training data: the completion of training entry
+        ``(i, j)`` is ``mean_ + row_biases_[i] + column_biases_[j] +
+        row_factors_[i] @ components_[:, j]``.
 
     mean_ : float
-        Mean subtracted before fitting (0.0 unless ``center=True``).
+        Mean subtracted before fitting (0.0 unless ``center`` is set).
+
+    row_biases_ : ndarray of shape (n_samples,)
+        Row biases of the training rows (zeros unless ``center="biases"``).
+
+    column_biases_ : ndarray of shape (n_features,)
+        Column biases (zeros unless ``center="biases"``).
+
+    observed_fraction_ : float
+        Fraction of the training entries that were observed; sets the scale
+        of the ridge (see ``alpha``) when folding new rows in.
 
     reconstruction_err_ : float
         Frobenius norm of the residual on the observed training entries.
@@ -158,10 +173,10 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Number of sweeps run.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings.
 
     See Also
@@ -212,7 +227,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "center": ["boolean"],
+        "center": ["boolean", StrOptions({"biases"})],
         "incoherence": [Interval(Real, 0, None, closed="neither"), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -313,8 +328,13 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "alpha > 0.",
                 UserWarning,
             )
+        self.observed_fraction_ = rows_obs.nnz / (n_rows * n_cols)
         self.mean_ = float(rows_obs.data.mean()) if self.center else 0.0
-        rows_obs.data -= self.mean_
+        self.column_biases_ = np.zeros(n_cols)
+        if self.center == "biases":
+            self.column_biases_ = _fit_column_biases(rows_obs, self.mean_)
+        self.row_biases_ = self._row_biases(rows_obs)
+        rows_obs.data -= self._offsets_at(rows_obs, self.row_biases_)
 
         rng = check_random_state(self.random_state)
         with _one_blas_thread():
@@ -360,38 +380,71 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         return self.fit(X).transform(X)
 
-    def fold_in(self, X):
+    def fold_in(self, X, return_biases=False):
         """Row factors of (new) rows, fitted to their observed entries.
 
         Each row's factor is the (ridge) least-squares fit of its observed
         entries with ``components_`` fixed: one half-step of alternating
         minimization.  Rows without observed entries get the mean training
         row factor.  Works on sparse input without densifying, so a
-        recommender can score items for new users as
-        ``model.mean_ + model.fold_in(X_new) @ model.components_``.
+        recommender can score every column for new rows as
+        ``model.mean_ + b[:, None] + model.column_biases_ + F @
+        model.components_`` with ``F, b = model.fold_in(X_new,
+        return_biases=True)``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Partially observed rows, with the training columns.
+        return_biases : bool, default=False
+            Also return the rows' biases (zeros unless ``center="biases"``).
 
         Returns
         -------
         factors : ndarray of shape (n_samples, n_components)
             Row factors.
+        biases : ndarray of shape (n_samples,)
+            Row biases; only if ``return_biases`` is True.
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._fold_in(_observed_csr(X))
+        factors, biases = self._fold_in(_observed_csr(X))
+        return (factors, biases) if return_biases else factors
+
+    def _row_biases(self, rows_obs):
+        if self.center != "biases":
+            return np.zeros(rows_obs.shape[0])
+        return _shrunken_row_means(
+            rows_obs, rows_obs.data - self.mean_ - self.column_biases_[rows_obs.indices]
+        )
+
+    def _offsets_at(self, rows_obs, row_biases):
+        """Mean plus biases at the stored entries of ``rows_obs``."""
+        return (
+            self.mean_
+            + np.repeat(row_biases, np.diff(rows_obs.indptr))
+            + self.column_biases_[rows_obs.indices]
+        )
 
     def _fold_in(self, rows_obs):
+        biases = self._row_biases(rows_obs)
         rows_obs = rows_obs.copy()
-        rows_obs.data -= self.mean_
+        rows_obs.data -= self._offsets_at(rows_obs, biases)
         with _one_blas_thread():
-            factors = _solve_exact(rows_obs, self.components_.T, self.alpha)
+            factors = _solve_exact(
+                rows_obs, self.components_.T, self.alpha * self.observed_fraction_
+            )
         empty = np.diff(rows_obs.indptr) == 0
         factors[empty] = self.row_factors_.mean(axis=0)
-        return factors
+        return factors, biases
+
+    def _predict(self, factors, biases, rows, cols):
+        return (
+            self.mean_
+            + biases[rows]
+            + self.column_biases_[cols]
+            + _rowwise_dot(factors, self.components_.T, rows, cols)
+        )
 
     def transform(self, X):
         """Return X with its missing entries completed by the fitted model.
@@ -420,7 +473,9 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "components_, or predict_entries, to score the entries you need."
             )
         rows_obs = _observed_csr(X)
-        filled = self.mean_ + self._fold_in(rows_obs) @ self.components_
+        factors, biases = self._fold_in(rows_obs)
+        filled = factors @ self.components_
+        filled += self.mean_ + biases[:, np.newaxis] + self.column_biases_
         # Keep the observed entries, as an imputer does.
         coo = rows_obs.tocoo()
         filled[coo.row, coo.col] = coo.data
@@ -439,7 +494,8 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         values : ndarray of shape (n_entries,)
-            ``mean_ + row_factors_[rows] . components_[:, cols]``.
+            ``mean_ + row_biases_[rows] + column_biases_[cols] +
+            row_factors_[rows] . components_[:, cols]``.
         """
         check_is_fitted(self)
         rows = np.asarray(rows, dtype=np.intp)
@@ -455,9 +511,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"indices out of range for the fitted {n_rows} x {n_cols} matrix."
             )
-        return self.mean_ + _rowwise_dot(
-            self.row_factors_, self.components_.T, rows, cols
-        )
+        return self._predict(self.row_factors_, self.row_biases_, rows, cols)
 
     def score(self, X, y=None):
         """Negative RMSE on held-out observed entries of X (higher is better).
@@ -502,10 +556,10 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             (rows_obs.data[keep], rows_obs.indices[keep], _kept_indptr(rows_obs, keep)),
             shape=rows_obs.shape,
         )
-        factors = self._fold_in(seen)
+        factors, biases = self._fold_in(seen)
         row_of_entry = np.repeat(np.arange(rows_obs.shape[0]), counts)
-        pred = self.mean_ + _rowwise_dot(
-            factors, self.components_.T, row_of_entry[hidden], rows_obs.indices[hidden]
+        pred = self._predict(
+            factors, biases, row_of_entry[hidden], rows_obs.indices[hidden]
         )
         return -float(np.sqrt(np.mean((pred - rows_obs.data[hidden]) ** 2)))
 
@@ -550,6 +604,36 @@ def _observed_csr(X):
     return sp.csr_matrix((X[rows, cols], cols, indptr), shape=X.shape)
 
 
+# Shrinkage of the bias estimates: a bias is ``sum / (count + 10)``, so a row
+# or column seen a few times stays close to 0 (cf. the baseline estimates of
+# Koren, "Factor in the neighbors", 2010, and Surprise's reg_u / reg_i).
+_BIAS_SHRINKAGE = 10.0
+
+
+def _shrunken_row_means(csr, values):
+    """Per-row ``sum(values) / (count + _BIAS_SHRINKAGE)`` over stored entries."""
+    counts = np.diff(csr.indptr)
+    sums = np.bincount(_row_of_entry(csr), weights=values, minlength=csr.shape[0])
+    return sums / (counts + _BIAS_SHRINKAGE)
+
+
+def _fit_column_biases(obs, mean, n_rounds=10):
+    """Column biases of the baseline ``mean + b_i + c_j``, fitted alternately.
+
+    The row biases are re-derived from the columns' by the caller, so that
+    fitting and folding in compute them the same way.
+    """
+    rows, cols = _row_of_entry(obs), obs.indices
+    col_counts = np.bincount(cols, minlength=obs.shape[1])
+    row_biases = np.zeros(obs.shape[0])
+    for _ in range(n_rounds):
+        residual = obs.data - mean - row_biases[rows]
+        col_sums = np.bincount(cols, weights=residual, minlength=obs.shape[1])
+        col_biases = col_sums / (col_counts + _BIAS_SHRINKAGE)
+        row_biases = _shrunken_row_means(obs, obs.data - mean - col_biases[cols])
+    return col_biases
+
+
 def _kept_indptr(csr, keep):
     """Row pointer of ``csr`` after dropping the stored entries where ~keep."""
     kept_before = np.concatenate([[0], np.cumsum(keep)])
@@ -584,20 +668,20 @@ def _sampled_products(U, V, csr):
     return _rowwise_dot(U, V, _row_of_entry(csr), csr.indices)
 
 
-def _ridge(trace, k, alpha):
-    """Per-row ridge: ``alpha`` times the mean eigenvalue of the normal matrix."""
-    lam = (alpha + _JITTER) * trace / k
+def _ridge(trace, k, ridge):
+    """Per-row ridge: ``ridge`` plus a tiny jitter relative to each row's scale."""
+    lam = ridge + _JITTER * trace / k
     # A row with no observation has a zero normal matrix: any positive ridge
     # makes its (zero right-hand side) system solvable, with solution 0.
     lam[trace == 0] = 1.0
     return lam
 
 
-def _solve_exact(obs, other, alpha):
+def _solve_exact(obs, other, ridge):
     """Solve every row's ridge least squares exactly (batched normal equations).
 
     Row ``i`` solves ``min_x sum_{j in Omega_i} (obs_ij - other_j . x)^2 +
-    lam_i ||x||^2``.  The k x k normal matrices of all rows come out of one
+    ridge ||x||^2``.  The k x k normal matrices of all rows come out of one
     sparse product of the observation pattern with the n x k(k+1)/2 table of
     pairwise products of ``other``'s columns, so no |Omega| x k^2 temporary
     is formed; then one batched dense solve.
@@ -613,14 +697,15 @@ def _solve_exact(obs, other, alpha):
     rhs = obs @ other
     trace = np.einsum("ijj->i", gram)
     diag = np.arange(k)
-    gram[:, diag, diag] += _ridge(trace, k, alpha)[:, np.newaxis]
+    gram[:, diag, diag] += _ridge(trace, k, ridge)[:, np.newaxis]
     return np.linalg.solve(gram, rhs[:, :, np.newaxis])[:, :, 0]
 
 
-def _count_sketch_preconditioner(obs, other, rng):
+def _count_sketch_preconditioner(obs, design, rng):
     """Inverse QR factors ``R_i^{-1}`` of CountSketches of each row's design.
 
-    Row i's design matrix ``A_i = other[Omega_i]`` (d_i x k) is compressed to
+    Row i's design matrix ``A_i`` (d_i x k; the rows of ``design`` from
+    ``obs.indptr[i]`` to ``obs.indptr[i + 1]``) is compressed to
     ``S_i A_i`` with ``s = 4 k`` rows by a CountSketch (each observed entry
     hashed to one sketch row with a random sign), in O(|Omega| k) with k
     bincounts.  ``R_i`` of its QR satisfies ``R_i^T R_i ~ A_i^T A_i``, so
@@ -628,14 +713,14 @@ def _count_sketch_preconditioner(obs, other, rng):
     sketch-and-precondition regression solver).
     """
     n_rows = obs.shape[0]
-    k = other.shape[1]
+    k = design.shape[1]
     s = 4 * k
     rows = _row_of_entry(obs)
     bucket = rows * s + rng.randint(0, s, size=obs.nnz)
     sign = rng.choice([-1.0, 1.0], size=obs.nnz)
     sketch = np.empty((n_rows, s, k))
     for c in range(k):
-        weights = sign * other[obs.indices, c]
+        weights = sign * design[:, c]
         sketch[:, :, c] = np.bincount(
             bucket, weights=weights, minlength=n_rows * s
         ).reshape(n_rows, s)
@@ -649,14 +734,14 @@ def _count_sketch_preconditioner(obs, other, rng):
     return np.linalg.inv(R)
 
 
-def _solve_cg(obs, other, alpha, x0, n_steps, precond=None):
+def _solve_cg(obs, other, ridge, x0, n_steps, sketch_rng=None):
     """A few warm-started (preconditioned) CG steps on every row at once.
 
     Each step applies all rows' normal matrices through one sampled product
     (``t_e = p_{row(e)} . other_{col(e)}``) and one sparse product
     (``sum_e t_e other_{col(e)}``): O(|Omega| k), never O(|Omega| k^2).
-    ``precond`` holds per-row ``R_i^{-1}``; the preconditioner applied is
-    ``(R_i^T R_i)^{-1}``.
+    With ``sketch_rng``, each row is preconditioned by ``(R_i^T R_i)^{-1}``
+    from a CountSketch of its design matrix (the paper's solver).
     """
     k = other.shape[1]
     counts = np.diff(obs.indptr)
@@ -664,7 +749,12 @@ def _solve_cg(obs, other, alpha, x0, n_steps, precond=None):
     # the steps (|Omega| x k floats).
     design = np.take(other, obs.indices, axis=0)
     trace = np.asarray(_pattern(obs, np.ones(obs.nnz)) @ np.sum(other**2, axis=1))
-    lam = _ridge(trace, k, alpha)
+    lam = _ridge(trace, k, ridge)
+    precond = (
+        None
+        if sketch_rng is None
+        else _count_sketch_preconditioner(obs, design, sketch_rng)
+    )
 
     def apply_normal(P):
         # Rows are sorted in CSR order, so P's row of each entry is a repeat.
@@ -793,16 +883,16 @@ def _altmin(
     # M ~ U_hat V^T, V ~ M^T U_hat, estimated unbiasedly by obs^T U_hat / p.
     p = obs.nnz / (obs.shape[0] * obs.shape[1])
     V = np.asarray(obs_t @ U_hat) / p
+    # With an orthonormal basis the average row's (column's) normal matrix is
+    # about p * I: alpha is relative to that, one ridge for every row, so rows
+    # with few observations are shrunk more than well-observed ones.
+    ridge = alpha * p
 
     def half_step(mat, basis, warm):
         if solver == "exact":
-            return _solve_exact(mat, basis, alpha)
-        precond = (
-            _count_sketch_preconditioner(mat, basis, rng)
-            if solver == "sketch"
-            else None
-        )
-        return _solve_cg(mat, basis, alpha, warm, n_inner_iter, precond)
+            return _solve_exact(mat, basis, ridge)
+        sketch_rng = rng if solver == "sketch" else None
+        return _solve_cg(mat, basis, ridge, warm, n_inner_iter, sketch_rng)
 
     previous = None
     converged = False
@@ -826,7 +916,7 @@ def _altmin(
     if solver != "exact":
         # The row factor is what transform reproduces by folding the training
         # rows in; make it the exact least-squares fit (one O(|Omega| k^2) pass).
-        U = _fill_empty(_solve_exact(obs, V_hat, alpha), row_counts)
+        U = _fill_empty(_solve_exact(obs, V_hat, ridge), row_counts)
     return U, V_hat, n_iter, converged
 
 

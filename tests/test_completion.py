@@ -253,7 +253,7 @@ def _small_least_squares(rng):
 def test_exact_solver_matches_per_row_lstsq():
     rng = np.random.RandomState(0)
     obs, other = _small_least_squares(rng)
-    solution = _solve_exact(obs, other, alpha=0.0)
+    solution = _solve_exact(obs, other, ridge=0.0)
     for i in range(obs.shape[0]):
         lo, hi = obs.indptr[i], obs.indptr[i + 1]
         if hi - lo < 3:
@@ -267,7 +267,7 @@ def test_exact_solver_matches_per_row_lstsq():
 def test_cg_solver_converges_to_the_exact_solution():
     rng = np.random.RandomState(1)
     obs, other = _small_least_squares(rng)
-    exact = _solve_exact(obs, other, alpha=0.1)
+    exact = _solve_exact(obs, other, ridge=0.1)
     # k = 3 unknowns per row: CG is exact after 3 steps (up to rounding).
     approx = _solve_cg(obs, other, 0.1, np.zeros_like(exact), n_steps=3)
     np.testing.assert_allclose(approx, exact, rtol=1e-6, atol=1e-8)
@@ -278,3 +278,40 @@ def test_orthonormalize_is_a_thin_qr():
     Q, R = _orthonormalize(F)
     np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
     np.testing.assert_allclose(Q @ R, F, rtol=1e-10, atol=1e-10)
+
+
+def test_sketch_preconditioner_helps_ill_conditioned_rows():
+    rng = np.random.RandomState(3)
+    X = rng.standard_normal((40, 200))
+    X[rng.uniform(size=X.shape) < 0.5] = np.nan
+    obs = _observed_csr(X)
+    # A badly scaled design (condition number ~1e4): plain CG stalls.
+    other = rng.standard_normal((200, 6)) * np.geomspace(1, 1e4, 6)
+    exact = _solve_exact(obs, other, ridge=0.0)
+    start = np.zeros_like(exact)
+    plain = _solve_cg(obs, other, 0.0, start, n_steps=4)
+    sketched = _solve_cg(
+        obs, other, 0.0, start, n_steps=4, sketch_rng=np.random.RandomState(0)
+    )
+    plain_err = np.linalg.norm(plain - exact) / np.linalg.norm(exact)
+    sketch_err = np.linalg.norm(sketched - exact) / np.linalg.norm(exact)
+    assert sketch_err < 0.05 * plain_err, (sketch_err, plain_err)
+
+
+def test_bias_centering_is_consistent_between_fit_and_fold_in():
+    X, M, mask = make_completion_problem(
+        150, 100, 3, observed_fraction=0.3, noise=0.1, random_state=6
+    )
+    rng = np.random.RandomState(0)
+    X = X + rng.normal(size=(150, 1)) + rng.normal(size=(1, 100)) + 3.0
+    est = AltMinCompleter(n_components=3, center="biases", alpha=1.0, random_state=0)
+    filled = est.fit_transform(X)
+    factors, biases = est.fold_in(X, return_biases=True)
+    np.testing.assert_allclose(factors, est.row_factors_, atol=1e-10)
+    np.testing.assert_allclose(biases, est.row_biases_, atol=1e-12)
+    rows, cols = np.nonzero(~mask)
+    np.testing.assert_allclose(est.predict_entries(rows, cols), filled[rows, cols])
+    # Row and column offsets are found (up to the shrinkage).
+    assert np.corrcoef(est.row_biases_, np.nanmean(X, axis=1))[0, 1] > 0.9
+    plain = AltMinCompleter(n_components=3, alpha=1.0, random_state=0).fit(X)
+    assert est.score(X) > plain.score(X)

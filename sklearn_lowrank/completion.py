@@ -38,8 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_lowrank import _threads
-from sklearn_lowrank._threads import bounded_fit
+from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 from sklearn_lowrank._validation import check_rank
 
 __all__ = ["AltMinCompleter"]
@@ -337,7 +336,9 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rows_obs.data -= self._offsets_at(rows_obs, self.row_biases_)
 
         rng = check_random_state(self.random_state)
-        with _one_blas_thread():
+        # Thin n x k matrices and batches of k x k systems: one BLAS thread
+        # (see bounded_blas_threads); the sparse products are serial anyway.
+        with bounded_blas_threads(max_threads=1):
             U, V, n_iter, converged = _altmin(
                 rows_obs,
                 k,
@@ -430,7 +431,9 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         biases = self._row_biases(rows_obs)
         rows_obs = rows_obs.copy()
         rows_obs.data -= self._offsets_at(rows_obs, biases)
-        with _one_blas_thread():
+        # Thin n x k matrices and batches of k x k systems: one BLAS thread
+        # (see bounded_blas_threads); the sparse products are serial anyway.
+        with bounded_blas_threads(max_threads=1):
             factors = _solve_exact(
                 rows_obs, self.components_.T, self.alpha * self.observed_fraction_
             )
@@ -573,17 +576,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 # --------------------------------------------------------------------------
 # Private solvers: arrays in, arrays out.
 # --------------------------------------------------------------------------
-
-
-def _one_blas_thread():
-    """Run the solvers with one BLAS thread (never more than the ceiling).
-
-    Every dense operation here is on thin n x k matrices or batches of k x k
-    systems, where BLAS threads buy nothing, while on a loaded machine their
-    spin-waiting makes a 2000 x 20 GEMM or QR up to 100x slower [measured];
-    the sparse products doing the real work are single-threaded anyway.
-    """
-    return _threads._controller().limit(limits=1, user_api="blas")
 
 
 def _observed_csr(X):

@@ -66,6 +66,11 @@ _REBALANCE_FACTOR = 2.0
 # fires when the automatic step was too optimistic.
 _INCREASE_TOLERANCE = 1e-6
 
+# Damping of the preconditioner (G^T G + lambda I)^{-1} of solver="scaled_gd":
+# lambda = _DAMPING_FACTOR * ||A(F G^T) - y|| / sqrt(m L), an estimate of
+# the distance ||F G^T - M||_F (PrecGD's choice).
+_DAMPING_FACTOR = 1.0
+
 # Stagnation window: stop when F G^T moved by less than ``tol`` (relative)
 # over this many iterations (noisy data: the noise floor is reached).
 _STAGNATION_WINDOW = 10
@@ -580,7 +585,7 @@ def _solve_sensing(
             # d/dX of (1/2m)||A(X X^T) - y||^2 is (E + E^T) X.
             grad = (E + E.T) @ F
             if solver == "scaled_gd":
-                damping = np.sqrt(2.0 * loss / op_norm)
+                damping = _DAMPING_FACTOR * np.sqrt(2.0 * loss / op_norm)
                 grad = np.linalg.solve(F.T @ F + damping * eye, grad.T).T
                 grad *= 0.5  # E + E^T counts the residual twice
         else:
@@ -589,7 +594,7 @@ def _solve_sensing(
             if solver == "scaled_gd":
                 # Damping ~ ||F G^T - M||_F (PrecGD): large far away (a plain
                 # GD step), vanishing near the solution (a ScaledGD step).
-                damping = np.sqrt(2.0 * loss / op_norm)
+                damping = _DAMPING_FACTOR * np.sqrt(2.0 * loss / op_norm)
                 grad_F = np.linalg.solve(G.T @ G + damping * eye, grad_F.T).T
                 grad_G = np.linalg.solve(F.T @ F + damping * eye, grad_G.T).T
 

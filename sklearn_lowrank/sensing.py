@@ -487,9 +487,7 @@ def _rebalance(F, G):
     sigma_1(M) I instead of alpha^2 I, which removes alpha from the rate.
     Directions in which F is (numerically) zero are left as they are.
     """
-    W, Lam = None, None
-    gram = F.T @ F
-    Lam, W = np.linalg.eigh(gram)
+    Lam, W = np.linalg.eigh(F.T @ F)
     floor = Lam.max() * 1e-12 if Lam.size and Lam.max() > 0 else 0.0
     keep = Lam > floor
     if not np.any(keep):

@@ -61,12 +61,18 @@ _REBALANCE_RESIDUAL = 1e-2
 # F^T F - G^T G is of the order of sigma_1(M*), free of alpha.
 _REBALANCE_FACTOR = 2.0
 
-# A step that multiplies the loss by more than this is rejected and the step
-# size halved (only a blow-up triggers it: GD with a safe step is monotone).
-_DIVERGENCE_FACTOR = 2.0
+# A step that increases the loss by more than this fraction is rejected and
+# the step size halved: GD with a safe step decreases the loss, so this only
+# fires when the automatic step was too optimistic.
+_INCREASE_TOLERANCE = 1e-6
 
-# Stagnation window: stop when the loss decreased by less than ``tol`` (in
-# relative terms) over this many iterations (noisy data: the noise floor).
+# Damping of the preconditioner (G^T G + lambda I)^{-1} of solver="scaled_gd":
+# lambda = _DAMPING_FACTOR * ||A(F G^T) - y|| / sqrt(m L), an estimate of
+# the distance ||F G^T - M||_F (PrecGD's choice).
+_DAMPING_FACTOR = 1.0
+
+# Stagnation window: stop when F G^T moved by less than ``tol`` (relative)
+# over this many iterations (noisy data: the noise floor is reached).
 _STAGNATION_WINDOW = 10
 
 
@@ -135,17 +141,19 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         the restricted operator norm of ``(1 / m) A^* A`` (a few power
         iterations on low-rank matrices) and ``s`` the largest singular
         value of ``M``.  ``"auto"`` is 0.25 for the plain solvers and 0.5
-        for ``"scaled_gd"``.  If the loss blows up (more than doubles in
-        one step), the step is rejected and the step size halved.
+        for ``"scaled_gd"``.  A step that increases the loss is rejected
+        and the step size halved (with a safe step, GD decreases the loss).
 
     max_iter : int, default=1000
         Maximum number of iterations.
 
     tol : float, default=1e-6
         Stop when the relative training residual
-        ``||X @ coef_ - y|| / ||y||`` is below ``tol``, or when the loss
-        decreased by less than a fraction ``tol`` over the last 10
-        iterations (the noise floor of noisy data).
+        ``||X @ coef_ - y|| / ||y||`` is below ``tol`` (noiseless data), or
+        when the fitted matrix moved by less than a fraction ``tol`` over the
+        last 10 iterations (the noise floor of noisy data).  Symmetric
+        over-parameterized ``"gd"`` crawls sublinearly and may meet the
+        second test long before it is accurate: that is the paper's point.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the random initialization and of the power iterations.
@@ -435,52 +443,39 @@ def _top_singular_triplet(M, rng, n_iter=30):
     return s, u, v
 
 
-def _restricted_operator_norm(X, shape, rng, n_iter=8):
-    """Estimate max ||A(M)||^2 / (m ||M||_F^2) over rank-one M.
+def _operator_scales(X, y, shape, rng):
+    """Scales that set the step size: the operator's gain and sigma_1(M).
 
-    Power iteration on rank-one matrices: M <- top rank-one part of
-    (1/m) A^* A (M).  For Gaussian A_i this is close to 1 (restricted
-    isometry); for entry sampling it is about 1 / (n1 n2); for a vector
-    shape it is the largest eigenvalue of X^T X / m.  It sets the step size,
-    so a rough value is enough (the divergence guard covers the rest).
-    """
-    n1, n2 = shape
-    u = rng.standard_normal(n1)
-    v = rng.standard_normal(n2)
-    u /= np.linalg.norm(u)
-    v /= np.linalg.norm(v)
-    value = 0.0
-    for _ in range(n_iter):
-        Av = np.asarray(X @ np.outer(u, v).ravel()).ravel()
-        value = float(Av @ Av) / X.shape[0]
-        if value == 0.0:
-            break
-        _, u, v = _top_singular_triplet(_adjoint(X, Av, shape), rng)
-    return max(value, np.finfo(float).tiny)
+    Both are read along the top singular pair (u, v) of the spectral
+    estimate (1/m) A^* y:
 
+    - ``gain = ||A(u v^T)||^2 / m``, the restricted norm of (1/m) A^* A on
+      that rank-one direction: about 1 for Gaussian A_i (restricted
+      isometry) and about 1 / (n1 n2) for entry sampling, so one rule serves
+      every operator and any normalisation of the rows of X;
+    - ``sigma1 = <A(u v^T), y> / ||A(u v^T)||^2``, the least-squares size of
+      the measurements along u v^T (the top singular value of the target
+      when the operator is an isometry, an over-estimate otherwise).
 
-def _estimate_top_singular_value(X, y, shape, op_norm, rng):
-    """Rough sigma_1 of the unknown matrix from the spectral estimate.
-
-    Two estimates, the larger one kept (a too large value only means a
-    smaller, safe step): the top singular value of (1/m) A^* y / L, and the
-    least-squares scale of the measurements along its top singular pair.
+    A rough value is enough: a step that turns out too large is halved by
+    the guard in the solver loop.
     """
     B = _adjoint(X, y, shape)
     s, u, v = _top_singular_triplet(B, rng)
-    direct = s / op_norm
     Auv = np.asarray(X @ np.outer(u, v).ravel()).ravel()
-    denom = float(Auv @ Auv)
-    fitted = abs(float(Auv @ y)) / denom if denom > 0 else 0.0
-    return max(direct, fitted)
+    gain = float(Auv @ Auv) / X.shape[0]
+    tiny = np.finfo(float).tiny
+    if gain <= tiny or s <= tiny:
+        return 1.0, max(s, tiny)
+    return gain, s / gain
 
 
 def _loss(residual):
     return 0.5 * float(residual @ residual) / residual.shape[0]
 
 
-def _residual(X, F, G, y):
-    return np.asarray(X @ (F @ G.T).ravel()).ravel() - y
+def _residual(X, M, y):
+    return np.asarray(X @ M.ravel()).ravel() - y
 
 
 def _rebalance(F, G):
@@ -492,9 +487,7 @@ def _rebalance(F, G):
     sigma_1(M) I instead of alpha^2 I, which removes alpha from the rate.
     Directions in which F is (numerically) zero are left as they are.
     """
-    W, Lam = None, None
-    gram = F.T @ F
-    Lam, W = np.linalg.eigh(gram)
+    Lam, W = np.linalg.eigh(F.T @ F)
     floor = Lam.max() * 1e-12 if Lam.size and Lam.max() > 0 else 0.0
     keep = Lam > floor
     if not np.any(keep):
@@ -548,9 +541,7 @@ def _solve_sensing(
         )
         return F, G, info
 
-    op_norm = _restricted_operator_norm(X, shape, rng)
-    sigma1 = _estimate_top_singular_value(X, y, shape, op_norm, rng)
-    sigma1 = max(sigma1, np.finfo(float).tiny)
+    op_norm, sigma1 = _operator_scales(X, y, shape, rng)
     rel = _AUTO_STEP[solver] if learning_rate == "auto" else float(learning_rate)
     step = rel / op_norm if solver == "scaled_gd" else rel / (op_norm * sigma1)
 
@@ -560,9 +551,13 @@ def _solve_sensing(
     F = std * rng.standard_normal((n1, rank))
     G = F if symmetric else (std / 3.0) * rng.standard_normal((n2, rank))
 
-    residual = _residual(X, F, G, y)
+    M = F @ G.T
+    residual = _residual(X, M, y)
     loss = _loss(residual)
     losses = [loss]
+    # Round-off level of the loss: changes below it are not increases.
+    loss_floor = 0.5 * (1e-13 * y_norm) ** 2 / X.shape[0]
+    recent = [M]  # the last _STAGNATION_WINDOW + 1 iterates
     converged = False
     rebalanced = False
     eye = np.eye(rank)
@@ -572,10 +567,10 @@ def _solve_sensing(
         if rel_res <= tol:
             converged = True
             break
-        if (
-            len(losses) > _STAGNATION_WINDOW
-            and losses[-1 - _STAGNATION_WINDOW] - loss <= tol * loss
-        ):
+        if len(recent) > _STAGNATION_WINDOW and np.linalg.norm(
+            M - recent[0]
+        ) <= tol * np.linalg.norm(M):
+            # The iterate no longer moves: the noise floor of noisy data.
             converged = True
             break
         if solver == "gd_one_step" and not rebalanced and rel_res < _REBALANCE_RESIDUAL:
@@ -588,7 +583,7 @@ def _solve_sensing(
             # d/dX of (1/2m)||A(X X^T) - y||^2 is (E + E^T) X.
             grad = (E + E.T) @ F
             if solver == "scaled_gd":
-                damping = np.sqrt(2.0 * loss / op_norm)
+                damping = _DAMPING_FACTOR * np.sqrt(2.0 * loss / op_norm)
                 grad = np.linalg.solve(F.T @ F + damping * eye, grad.T).T
                 grad *= 0.5  # E + E^T counts the residual twice
         else:
@@ -597,7 +592,7 @@ def _solve_sensing(
             if solver == "scaled_gd":
                 # Damping ~ ||F G^T - M||_F (PrecGD): large far away (a plain
                 # GD step), vanishing near the solution (a ScaledGD step).
-                damping = np.sqrt(2.0 * loss / op_norm)
+                damping = _DAMPING_FACTOR * np.sqrt(2.0 * loss / op_norm)
                 grad_F = np.linalg.solve(G.T @ G + damping * eye, grad_F.T).T
                 grad_G = np.linalg.solve(F.T @ F + damping * eye, grad_G.T).T
 
@@ -608,14 +603,20 @@ def _solve_sensing(
             else:
                 F_new = F - step * grad_F
                 G_new = G - step * grad_G
-            new_residual = _residual(X, F_new, G_new, y)
+            M_new = F_new @ G_new.T
+            new_residual = _residual(X, M_new, y)
             new_loss = _loss(new_residual)
-            if np.isfinite(new_loss) and new_loss <= _DIVERGENCE_FACTOR * loss:
+            if np.isfinite(new_loss) and (
+                new_loss <= (1.0 + _INCREASE_TOLERANCE) * loss + loss_floor
+            ):
                 break
             step *= 0.5
             if verbose:
-                print(f"[MatrixSensingRegressor] loss blew up; step -> {step:.3g}")
-        F, G, residual, loss = F_new, G_new, new_residual, new_loss
+                print(f"[MatrixSensingRegressor] loss went up; step -> {step:.3g}")
+        F, G, M, residual, loss = F_new, G_new, M_new, new_residual, new_loss
+        recent.append(M)
+        if len(recent) > _STAGNATION_WINDOW + 1:
+            recent.pop(0)
         n_iter += 1
         losses.append(loss)
         if verbose and (verbose >= 2 or n_iter % 50 == 0):

@@ -1,0 +1,294 @@
+"""MatrixSensingRegressor: the behaviour Xiong, Ding & Du (2024) prove.
+
+Convergence claims are asserted on the slopes of ``loss_curve_`` (decades of
+loss per iteration) and on iteration counts, never on wall time.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sklearn_lowrank import MatrixSensingRegressor
+from sklearn_lowrank.datasets import make_matrix_sensing
+from sklearn_lowrank.sensing import _rebalance, _solve_sensing
+
+N, R, M_SAMPLES = 20, 2, 400  # 20x20, rank 2, 400 Gaussian measurements
+
+
+def _relative_error(est, M):
+    return np.linalg.norm(est.matrix_ - M) / np.linalg.norm(M)
+
+
+def _slope(curve, start, stop):
+    """Decades of loss gained per iteration between two iterations."""
+    return (np.log10(curve[stop]) - np.log10(curve[start])) / (stop - start)
+
+
+def _fit(X, y, **params):
+    params = {"shape": (N, N), "random_state": 0, **params}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return MatrixSensingRegressor(**params).fit(X, y)
+
+
+@pytest.fixture(scope="module", params=[0, 1])
+def gaussian_problem(request):
+    return make_matrix_sensing(M_SAMPLES, (N, N), R, random_state=request.param)
+
+
+@pytest.fixture(scope="module", params=[0, 1])
+def psd_problem(request):
+    return make_matrix_sensing(
+        M_SAMPLES, (N, N), R, symmetric=True, random_state=request.param
+    )
+
+
+@pytest.mark.parametrize("rank, init_scale", [(R, 0.1), (2 * R, 0.5)])
+def test_asymmetric_gd_recovers_linearly(gaussian_problem, rank, init_scale):
+    # Exact (k = r) and over-parameterized (k = 2r) asymmetric GD: exact
+    # recovery from O(n r) measurements, at a geometric rate.
+    X, y, M = gaussian_problem
+    est = _fit(X, y, rank=rank, solver="gd", init_scale=init_scale, tol=1e-9)
+    assert _relative_error(est, M) < 1e-6
+    assert est.n_iter_ < 1500
+    curve = est.loss_curve_
+    # Linear convergence: the loss falls by a steady number of decades per
+    # iteration (the second half of the run is not slower than a third of
+    # the first half's pace) down to the tolerance.
+    half = est.n_iter_ // 2
+    early = _slope(curve, half // 2, half)
+    late = _slope(curve, half, est.n_iter_)
+    assert early < 0 and late < early / 3
+
+
+def test_symmetric_over_parameterization_is_sublinear(psd_problem):
+    # The curse of symmetry: X X^T with k > r crawls (Omega(1/T^2)), while
+    # F G^T with the same k on the same PSD problem converges linearly.
+    X, y, M = psd_problem
+    common = dict(rank=2 * R, solver="gd", max_iter=1200, tol=0)
+    sym = _fit(X, y, parameterization="symmetric", init_scale=0.1, **common)
+    asym = _fit(X, y, init_scale=0.5, **common)
+    assert sym.n_iter_ == asym.n_iter_ == 1200
+    sym_early, sym_late = (
+        _slope(sym.loss_curve_, 100, 300),
+        _slope(sym.loss_curve_, 600, 1200),
+    )
+    asym_late = _slope(asym.loss_curve_, 600, 1200)
+    # Sublinear: the pace keeps dropping (a 1/T^2 loss gains about
+    # 0.87/T decades per iteration) ...
+    assert sym_late > 0.5 * sym_early
+    assert sym_late > -1.5e-3
+    # ... while the asymmetric pace stays at least 4x faster.
+    assert asym_late < 4 * sym_late
+    assert _relative_error(sym, M) > 1e-4
+    assert _relative_error(asym, M) < 1e-5
+    # Exact parameterization: the symmetric curse disappears.
+    exact = _fit(X, y, parameterization="symmetric", rank=R, solver="gd", tol=1e-9)
+    assert _relative_error(exact, M) < 1e-6 and exact.n_iter_ < 1000
+
+
+def test_smaller_init_slows_gd_and_one_step_removes_it(gaussian_problem):
+    X, y, M = gaussian_problem
+    common = dict(rank=2 * R, max_iter=1200, tol=0)
+    fast = _fit(X, y, solver="gd", init_scale=0.5, **common)
+    slow = _fit(X, y, solver="gd", init_scale=0.1, **common)
+    # Rate exp(-Omega(alpha^2 T)): a 5x smaller alpha is markedly slower.
+    assert _slope(slow.loss_curve_, 600, 1200) > 3 * _slope(fast.loss_curve_, 600, 1200)
+    assert _relative_error(slow, M) > 1e-4
+    # The one-step modification: the number of iterations to a 1e-8 relative
+    # residual no longer depends on alpha, and beats plain GD at alpha = 0.5.
+    iters = {}
+    for alpha in (0.1, 0.02):
+        est = _fit(X, y, solver="gd_one_step", init_scale=alpha, rank=2 * R, tol=1e-8)
+        assert est.rebalance_iter_ is not None
+        assert _relative_error(est, M) < 1e-7
+        iters[alpha] = est.n_iter_
+    assert max(iters.values()) < 1.6 * min(iters.values())
+    plain = _fit(X, y, solver="gd", init_scale=0.5, rank=2 * R, tol=1e-8)
+    assert max(iters.values()) < plain.n_iter_
+
+
+def test_one_step_rebalancing_keeps_the_product_and_fixes_the_imbalance():
+    rng = np.random.RandomState(0)
+    F = 0.01 * rng.standard_normal((12, 4))
+    G = rng.standard_normal((9, 4))
+    F2, G2 = _rebalance(F, G)
+    np.testing.assert_allclose(F2 @ G2.T, F @ G.T, atol=1e-12)
+    beta2 = 2 * np.linalg.norm(F @ G.T, 2)
+    np.testing.assert_allclose(np.linalg.svd(F2, compute_uv=False) ** 2, beta2)
+    # The imbalance F^T F - G^T G is now positive, of the order of sigma_1.
+    assert np.linalg.eigvalsh(F2.T @ F2 - G2.T @ G2).min() > 0.5 * beta2 / 2
+
+
+def test_scaled_gd_is_insensitive_to_ill_conditioning():
+    X, y, M = make_matrix_sensing(
+        M_SAMPLES, (N, N), R, condition_number=100, random_state=0
+    )
+    pre = _fit(X, y, rank=2 * R, solver="scaled_gd", tol=1e-8, max_iter=600)
+    plain = _fit(X, y, rank=2 * R, solver="gd", init_scale=0.5, tol=1e-8, max_iter=600)
+    assert _relative_error(pre, M) < 1e-6
+    assert pre.n_iter_ < 300
+    assert plain.n_iter_ == 600 and _relative_error(plain, M) > 1e-3
+
+
+def test_default_solver_recovers_over_parameterized():
+    X, y, M = make_matrix_sensing(M_SAMPLES, (N, N), R, random_state=3)
+    est = MatrixSensingRegressor(shape=(N, N), rank=3 * R, random_state=0, tol=1e-9)
+    est.fit(X, y)
+    assert _relative_error(est, M) < 1e-6
+    np.testing.assert_allclose(est.coef_, est.matrix_.ravel())
+    np.testing.assert_allclose(
+        est.left_factor_ @ est.right_factor_.T, est.matrix_, atol=1e-12
+    )
+    assert est.loss_curve_.shape == (est.n_iter_ + 1,)
+    np.testing.assert_allclose(est.predict(X), X @ est.coef_)
+    assert est.score(X, y) > 1 - 1e-10
+
+
+def test_symmetric_fit_is_psd(psd_problem):
+    X, y, M = psd_problem
+    est = _fit(X, y, parameterization="symmetric", rank=R, tol=1e-9)
+    np.testing.assert_array_equal(est.left_factor_, est.right_factor_)
+    assert np.linalg.eigvalsh(est.matrix_).min() > -1e-12
+    assert _relative_error(est, M) < 1e-6
+
+
+class _NoDensifyCSR(sp.csr_matrix):
+    """A CSR matrix that refuses to become dense."""
+
+    def toarray(self, *args, **kwargs):
+        raise AssertionError("X was densified")
+
+    todense = toarray
+
+
+@pytest.mark.parametrize("solver", ["scaled_gd", "gd_one_step"])
+def test_sparse_entry_sampling_is_never_densified(solver):
+    X, y, M = make_matrix_sensing(
+        int(0.6 * N * N), (N, N), R, operator="entries", random_state=0
+    )
+    X = _NoDensifyCSR(X)
+    F, G, info = _solve_sensing(
+        X,
+        y,
+        (N, N),
+        R,
+        symmetric=False,
+        solver=solver,
+        init_scale=0.1,
+        learning_rate="auto",
+        max_iter=3000,
+        tol=1e-9,
+        rng=np.random.RandomState(0),
+    )
+    assert info["converged"]
+    assert np.linalg.norm(F @ G.T - M) / np.linalg.norm(M) < 1e-6
+    # The estimator accepts sparse X and gives the same fit as dense X.
+    sparse_fit = _fit(sp.csr_matrix(X), y, rank=R, solver=solver, max_iter=3000)
+    dense_fit = _fit(
+        sp.csr_matrix(X).toarray(), y, rank=R, solver=solver, max_iter=3000
+    )
+    np.testing.assert_allclose(sparse_fit.coef_, dense_fit.coef_, atol=1e-10)
+    np.testing.assert_allclose(
+        sparse_fit.predict(sp.csr_matrix(X)),
+        sparse_fit.predict(sp.csr_matrix(X).toarray()),
+    )
+
+
+@pytest.mark.parametrize("solver, rank", [("scaled_gd", R), ("gd_one_step", 2 * R)])
+def test_noisy_measurements_stop_at_the_noise_floor(solver, rank):
+    X, y, M = make_matrix_sensing(M_SAMPLES, (N, N), R, noise=1e-3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est = MatrixSensingRegressor(
+            shape=(N, N), rank=rank, solver=solver, random_state=0
+        ).fit(X, y)
+    # The iterate stops moving at an error of the order of the noise
+    # (per-measurement noise 1e-3 on measurements of unit size).
+    assert _relative_error(est, M) < 2e-3
+
+
+def test_vector_shape_is_least_squares():
+    # n_features that is not a perfect square: a (n_features, 1) matrix, i.e.
+    # ordinary least squares fitted by factored gradient descent.
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((80, 6)) * np.array([1, 2, 5, 1, 1, 3])
+    y = X @ rng.standard_normal(6)
+    est = MatrixSensingRegressor(rank=1, tol=1e-10, max_iter=5000, random_state=0)
+    est.fit(X, y)
+    assert est.shape_ == (6, 1)
+    np.testing.assert_allclose(est.coef_, np.linalg.lstsq(X, y)[0], atol=1e-6)
+
+
+def test_scale_invariance_of_the_defaults(gaussian_problem):
+    # Step size and alpha are relative to the data's scale.
+    X, y, M = gaussian_problem
+    a = _fit(X, y, rank=2 * R, tol=1e-9)
+    b = _fit(X, 1e4 * y, rank=2 * R, tol=1e-9)
+    assert a.n_iter_ == b.n_iter_
+    np.testing.assert_allclose(b.matrix_, 1e4 * a.matrix_, rtol=1e-6, atol=1e-8)
+
+
+def test_max_iter_gives_convergence_warning(gaussian_problem):
+    X, y, _ = gaussian_problem
+    with pytest.warns(ConvergenceWarning, match="max_iter"):
+        MatrixSensingRegressor(shape=(N, N), rank=R, max_iter=3).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(shape=(5, 5)), "shape=\\(5, 5\\) holds 25 entries but X has"),
+        (dict(shape=(N, N), rank=N + 1), "rank=21 is too large"),
+        (dict(shape=(N, N, 1)), "shape must be a pair"),
+        (
+            dict(shape=(40, 10), parameterization="symmetric"),
+            "symmetric' needs a square shape",
+        ),
+        (
+            dict(shape=(N, N), solver="gd_one_step", parameterization="symmetric"),
+            "needs parameterization='asymmetric'",
+        ),
+    ],
+)
+def test_bad_parameters_are_named(gaussian_problem, params, match):
+    X, y, _ = gaussian_problem
+    params = {"rank": R, **params}
+    with pytest.raises(ValueError, match=match):
+        MatrixSensingRegressor(**params).fit(X, y)
+
+
+def test_rank_below_one_is_rejected(gaussian_problem):
+    X, y, _ = gaussian_problem
+    with pytest.raises(InvalidParameterError, match="'rank' parameter"):
+        MatrixSensingRegressor(rank=0).fit(X, y)
+
+
+def test_symmetric_needs_a_square_number_of_features():
+    X = np.ones((30, 12))
+    with pytest.raises(ValueError, match="n_features=12 is not a perfect square"):
+        MatrixSensingRegressor(rank=1, parameterization="symmetric").fit(X, X[:, 0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_input_is_rejected(gaussian_problem, bad):
+    X, y, _ = gaussian_problem
+    X = X.copy()
+    X[3, 7] = bad
+    with pytest.raises(ValueError, match="Input X contains"):
+        MatrixSensingRegressor(rank=R).fit(X, y)
+    X, y = gaussian_problem[0], gaussian_problem[1].copy()
+    y[0] = bad
+    with pytest.raises(ValueError, match="Input y contains"):
+        MatrixSensingRegressor(rank=R).fit(X, y)
+
+
+def test_too_few_measurements_warn(gaussian_problem):
+    X, y, _ = gaussian_problem
+    # rank 2 of a 20x20 matrix has 2 * (40 - 2) = 76 degrees of freedom.
+    with pytest.warns(UserWarning, match="fewer than the 76 degrees of freedom"):
+        _fit(X[:50], y[:50], rank=R, max_iter=5)

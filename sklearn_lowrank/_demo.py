@@ -82,7 +82,7 @@ def _demo_sketched_least_squares(random_state):
     from sklearn_lowrank.least_squares import SketchedLeastSquares
 
     X, y, _ = make_leverage_regression(
-        40_000,
+        20_000,
         50,
         condition_number=1e6,
         n_heavy_rows=5,
@@ -93,7 +93,7 @@ def _demo_sketched_least_squares(random_state):
     residual = np.linalg.norm(y - reg.predict(X))
     lapack = np.linalg.norm(y - X @ exact[:-1] - exact[-1])
     return (
-        "exact LS 40000x50, cond 1e6 (precondition)",
+        "exact LS 20000x50, cond 1e6 (precondition)",
         "residual / LAPACK residual - 1",
         residual / lapack - 1,
     )

@@ -91,7 +91,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         ``20 * n_features``; in sketch-and-solve mode the smallest ``m`` for
         which the Gaussian-sketch bound gives accuracy ``epsilon`` with
         probability ``1 - delta``, ``m = (sqrt(d) + sqrt(2 log(2/delta)) +
-        sqrt(2 d log(4 d/delta)) / epsilon)^2`` (about ``1.1e4`` for
+        sqrt(2 d log(4 d/delta)) / epsilon)^2`` (about ``9.5e3`` for
         ``d = 100`` at the defaults).  If ``m >= n_samples`` nothing is
         gained by sketching and the problem is solved exactly.
     epsilon : float, default=0.5

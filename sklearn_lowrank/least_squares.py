@@ -139,7 +139,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         Number of samples fitted (summed over :meth:`partial_fit` calls).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has feature names
         that are all strings.
 

@@ -21,6 +21,7 @@ The sketch operators live in :mod:`sklearn_lowrank._sketches`.
 """
 
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,14 +29,11 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank import _threads
 from sklearn_lowrank._sketches import (
     ROW_BLOCK_SKETCHES,
     SKETCHES,
@@ -93,7 +91,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         ``20 * n_features``; in sketch-and-solve mode the smallest ``m`` for
         which the Gaussian-sketch bound gives accuracy ``epsilon`` with
         probability ``1 - delta``, ``m = (sqrt(d) + sqrt(2 log(2/delta)) +
-        sqrt(2 d log(4 d/delta)) / epsilon)^2`` (about ``1.1e4`` for
+        sqrt(2 d log(4 d/delta)) / epsilon)^2`` (about ``9.5e3`` for
         ``d = 100`` at the defaults).  If ``m >= n_samples`` nothing is
         gained by sketching and the problem is solved exactly.
     epsilon : float, default=0.5
@@ -141,7 +139,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         Number of samples fitted (summed over :meth:`partial_fit` calls).
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has feature names
         that are all strings.
 
@@ -250,16 +248,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            multi_output=True,
-            y_numeric=True,
-        )
+        X, y = self._validate_xy(X, y, reset=True)
         self._drop_stream()
         n_samples, n_features = X.shape
         Y = y.reshape(n_samples, -1)
@@ -270,11 +259,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         )
 
         unweighted = sample_weight is None
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         sqrt_w = np.sqrt(sample_weight)
         w_total = sample_weight.sum()
-        if w_total <= 0:
-            raise ValueError("SketchedLeastSquares: sample_weight sums to zero.")
         if self.fit_intercept:
             x_mean = np.asarray(sample_weight @ X).ravel() / w_total
             y_mean = sample_weight @ Y / w_total
@@ -348,17 +335,8 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             Updated estimator.
         """
         first = not hasattr(self, "_stream")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=first,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            multi_output=True,
-            y_numeric=True,
-        )
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        X, y = self._validate_xy(X, y, reset=first)
+        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
         n_samples, n_features = X.shape
         Y = y.reshape(n_samples, -1)
         if first:
@@ -441,6 +419,19 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         return tags
 
     # -- helpers ---------------------------------------------------------
+
+    def _validate_xy(self, X, y, reset):
+        # float64 input is used as is (never copied); sparse stays sparse.
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+        )
 
     def _drop_stream(self):
         if hasattr(self, "_stream"):
@@ -527,13 +518,37 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             self.intercept_ = np.asarray(intercept, dtype=float).copy()
 
 
+def _validate_sample_weight(sample_weight, n_samples):
+    """Float64 weights of shape (n_samples,): non-negative, not all zero."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    if np.isscalar(sample_weight):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    sample_weight = check_array(
+        sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+    )
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"SketchedLeastSquares: sample_weight has shape {sample_weight.shape}, "
+            f"expected ({n_samples},)."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError("SketchedLeastSquares: sample_weight must be non-negative.")
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            "SketchedLeastSquares: sample_weight must contain at least one "
+            "non-zero number."
+        )
+    return sample_weight
+
+
 def _sketched_solution(SX, SY):
     """Sketch-and-solve solution and the preconditioner from the sketch.
 
     Parameters
     ----------
     SX : ndarray of shape (m, d)
-        Sketched (centered, weighted) design.
+        Sketched (centered, weighted) design, ``m >= d``.
     SY : ndarray of shape (m, t)
         Sketched targets, with the same sketch.
 
@@ -546,13 +561,28 @@ def _sketched_solution(SX, SY):
     coef : ndarray of shape (d, t)
         Minimum-norm solution of ``min ||SX coef - SY||``.
     """
-    U, s, Vt = scipy.linalg.svd(SX, full_matrices=False, check_finite=False)
+    d = SX.shape[1]
+    # QR of [SX, SY] (R only: [[R, Q^T SY], [0, *]]) then the SVD of the
+    # d x d triangle: cheaper than an SVD of the tall SX and never forms U.
+    # These factorizations are latency bound at these sizes, and OpenBLAS
+    # threads only add synchronisation (badly so on a busy machine), so small
+    # ones run on one thread, which is within the package's thread policy.
+    small = SX.shape[0] * d * d < 2e9
+    with (
+        _threads._controller().limit(limits=1, user_api="blas")
+        if small
+        else (nullcontext())
+    ):
+        R = scipy.linalg.qr(
+            np.hstack([SX, SY]), mode="raw", overwrite_a=True, check_finite=False
+        )[1]
+        U, s, Vt = scipy.linalg.svd(R[:d, :d], full_matrices=False, check_finite=False)
     # Same cut-off as numpy.linalg.lstsq: directions below it are numerically
     # absent from the column space (rank-deficient X).
     cutoff = np.finfo(float).eps * max(SX.shape) * (s[0] if s.size else 0.0)
     keep = s > cutoff
     precond = Vt[keep].T / s[keep]
-    coef = precond @ (U[:, keep].T @ SY)
+    coef = precond @ (U[:, keep].T @ R[:d, d:])
     return precond, coef
 
 

@@ -141,7 +141,7 @@ def _linf_success_rate(A, b, sketch, m, n_seeds=50, delta=0.05):
 def test_linf_guarantee_holds_over_seeds(sketch, n_heavy_rows):
     # Proven for "gaussian"; empirical for the others (see the user guide).
     A, b, _ = make_leverage_regression(
-        4000,
+        2000,
         10,
         condition_number=10,
         n_heavy_rows=n_heavy_rows,
@@ -157,20 +157,20 @@ def test_linf_guarantee_holds_over_seeds(sketch, n_heavy_rows):
 def test_uniform_row_sampling_fails_on_the_coherent_data():
     # Control for the test above: on the same coherent data, keeping m
     # uniformly sampled rows misses all three heavy rows with probability
-    # ~0.68 and then breaks the bound, so passing it means the sketch handles
+    # ~0.61 and then breaks the bound, so passing it means the sketch handles
     # leverage.
     A, b, _ = make_leverage_regression(
-        2500, 10, condition_number=10, n_heavy_rows=3, noise=0.1, random_state=1
+        2000, 10, condition_number=10, n_heavy_rows=3, noise=0.1, random_state=1
     )
     coef_star, opt = _lstsq(A, b)
     pinv_norm = 1.0 / np.linalg.svd(A, compute_uv=False)[-1]
     bound = gaussian_linf_epsilon(10, 300, 0.05) / np.sqrt(10) * opt * pinv_norm
     fails = 0
     for seed in range(20):
-        rows = np.random.default_rng(seed).choice(2500, 300, replace=False)
+        rows = np.random.default_rng(seed).choice(2000, 300, replace=False)
         coef = np.linalg.lstsq(A[rows], b[rows], rcond=None)[0]
         fails += np.abs(coef - coef_star).max() > bound
-    assert fails >= 10, fails
+    assert fails >= 6, fails
 
 
 # -- precondition mode: exact least squares ----------------------------------
@@ -199,7 +199,7 @@ def test_iterations_do_not_grow_with_condition_number(sketch):
     n_iter = {}
     for kappa in (1e2, 1e8):
         A, b, _ = make_leverage_regression(
-            10000, 40, condition_number=kappa, n_heavy_rows=5, random_state=0
+            8000, 40, condition_number=kappa, n_heavy_rows=5, random_state=0
         )
         est = SketchedLeastSquares(sketch=sketch, sketch_size=320, random_state=0)
         est.fit(A, b)

@@ -21,7 +21,6 @@ The sketch operators live in :mod:`sklearn_lowrank._sketches`.
 """
 
 import warnings
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -33,7 +32,6 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_lowrank import _threads
 from sklearn_lowrank._sketches import (
     ROW_BLOCK_SKETCHES,
     SKETCHES,
@@ -41,7 +39,7 @@ from sklearn_lowrank._sketches import (
     gaussian_sketch_size,
     sketch_row_block,
 )
-from sklearn_lowrank._threads import bounded_fit
+from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 
 __all__ = ["SketchedLeastSquares"]
 
@@ -568,11 +566,7 @@ def _sketched_solution(SX, SY):
     # threads only add synchronisation (badly so on a busy machine), so small
     # ones run on one thread, which is within the package's thread policy.
     small = SX.shape[0] * d * d < 2e9
-    with (
-        _threads._controller().limit(limits=1, user_api="blas")
-        if small
-        else (nullcontext())
-    ):
+    with bounded_blas_threads(max_threads=1 if small else None):
         R = scipy.linalg.qr(
             np.hstack([SX, SY]), mode="raw", overwrite_a=True, check_finite=False
         )[1]

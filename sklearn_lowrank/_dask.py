@@ -23,7 +23,12 @@ dask is imported lazily, only when a dask array is actually passed.
 
 import numpy as np
 
-__all__ = ["check_row_chunked", "fit_sketched_least_squares", "is_dask_collection"]
+__all__ = [
+    "check_row_chunked",
+    "fit_sketched_least_squares",
+    "is_dask_collection",
+    "transform_row_blocks",
+]
 
 _EXTRA_HINT = (
     "install the 'distributed' extra: pip install 'sklearn-lowrank[distributed]' "
@@ -79,17 +84,15 @@ def check_row_chunked(X, name="X", owner="SketchedLeastSquares"):
     return X
 
 
-def _aligned(da, v, row_chunks, name):
+def _aligned(da, v, row_chunks, name, owner="SketchedLeastSquares"):
     """``v`` (numpy or dask, 1-D or 2-D) as a dask array with these row chunks."""
     if is_dask_collection(v):
-        check_row_chunked(v, name)
+        check_row_chunked(v, name, owner)
     else:
         v = np.asarray(v)
     n = sum(row_chunks)
     if v.shape[0] != n:
-        raise ValueError(
-            f"SketchedLeastSquares: {name} has {v.shape[0]} rows but X has {n}."
-        )
+        raise ValueError(f"{owner}: {name} has {v.shape[0]} rows but X has {n}.")
     chunks = (row_chunks,) + tuple((s,) for s in v.shape[1:])
     if is_dask_collection(v):
         return v.rechunk(chunks) if v.chunks != chunks else v
@@ -308,3 +311,45 @@ def fit_sketched_least_squares(est, X, y, sample_weight=None):
     est.sketch_size_ = sketch_size
     est.n_samples_seen_ = n_samples
     return est
+
+
+def transform_row_blocks(transform, X, n_columns, owner, **row_aligned):
+    """Lazy ``transform(X)`` of a row-chunked dask array, block by block.
+
+    For transforms that treat rows independently (fold-in of new rows), so
+    the blocks' results stacked are the transform of the whole array.
+    Unlike ``X.map_blocks(transform)`` (and dask-ml's ``ParallelPostFit``),
+    the result declares its true number of columns, ``n_columns``.
+
+    Parameters
+    ----------
+    transform : callable
+        The estimator's own ``transform``, called on numpy blocks.
+    X : dask array of shape (n_samples, n_features)
+    n_columns : int
+        Number of columns of the result.
+    owner : str
+        Name used in error messages.
+    **row_aligned : array-like or None
+        Extra keyword arguments with one row per sample (e.g. row
+        covariates), passed block by block; None is passed as is.
+    """
+    _, da = _import_dask()
+    X = check_row_chunked(X, owner=owner)
+    if X.ndim != 2:
+        raise ValueError(f"{owner}: X must be 2-D; got a {X.ndim}-D dask array.")
+    names = [k for k, v in row_aligned.items() if v is not None]
+    extras = [_aligned(da, row_aligned[k], X.chunks[0], k, owner) for k in names]
+    extras = [e if e.ndim == 2 else e.reshape(-1, 1) for e in extras]
+
+    def one_block(Xb, *extra_blocks):
+        return transform(Xb, **dict(zip(names, extra_blocks)))
+
+    return da.map_blocks(
+        one_block,
+        X,
+        *extras,
+        chunks=(X.chunks[0], (n_columns,)),
+        dtype=np.float64,
+        meta=np.empty((0, 0), dtype=np.float64),
+    )

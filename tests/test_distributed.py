@@ -171,3 +171,74 @@ def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.array", None)
     with pytest.raises(ImportError, match=r"sklearn-lowrank\[distributed\]"):
         _dask._import_dask()
+
+
+# -- Streaming KRR under dask-ml Incremental ---------------------------------
+
+
+def test_nystrom_krr_under_incremental_keeps_the_guarantee():
+    # With every point in the dictionary the streamed Nystrom problem is the
+    # exact KernelRidge problem (the guarantee of partial_fit, see its Notes).
+    Incremental = pytest.importorskip("dask_ml.wrappers").Incremental
+    from sklearn.kernel_ridge import KernelRidge
+
+    from sklearn_lowrank import NystromKRR
+
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-2, 2, size=(150, 2))
+    y = np.sin(X[:, 0]) + np.cos(X.sum(axis=1))
+    exact = KernelRidge(alpha=0.1, kernel="rbf", gamma=0.5).fit(X, y)
+    params = dict(n_components=150, alpha=0.1, gamma=0.5, sampling="uniform")
+    inc = Incremental(NystromKRR(**params, random_state=0)).fit(
+        da.from_array(X, chunks=(50, -1)), da.from_array(y, chunks=50)
+    )
+    assert inc.estimator_.n_samples_seen_ == 150
+    np.testing.assert_allclose(inc.predict(X), exact.predict(X), atol=1e-8)
+
+
+def test_nystrom_krr_incremental_is_partial_fit_over_the_blocks():
+    Incremental = pytest.importorskip("dask_ml.wrappers").Incremental
+
+    from sklearn_lowrank import NystromKRR
+
+    rng = np.random.RandomState(1)
+    X = rng.uniform(-2, 2, size=(1200, 3))
+    y = np.sin(X).sum(axis=1) + 0.1 * rng.standard_normal(1200)
+    params = dict(n_components=60, alpha=1e-2, random_state=0)
+    # In block order (Incremental shuffles the blocks by default).
+    inc = Incremental(NystromKRR(**params), shuffle_blocks=False).fit(
+        da.from_array(X, chunks=(300, -1)), da.from_array(y, chunks=300)
+    )
+    by_hand = NystromKRR(**params)
+    for rows in np.array_split(np.arange(1200), 4):
+        by_hand.partial_fit(X[rows], y[rows])
+    np.testing.assert_array_equal(
+        inc.estimator_.component_indices_, by_hand.component_indices_
+    )
+    np.testing.assert_allclose(inc.predict(X), by_hand.predict(X), rtol=1e-12)
+
+
+# -- Fold-in transforms, block by block --------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("name", ["AltMinCompleter", "CEBMF", "BooleanMF"])
+def test_fold_in_transform_of_dask_rows_equals_in_memory(name):
+    ParallelPostFit = pytest.importorskip("dask_ml.wrappers").ParallelPostFit
+
+    import sklearn_lowrank
+
+    case = CASES[name]
+    X, _ = case.make_data(0)
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    est = getattr(sklearn_lowrank, name)(**case.params).fit(X)
+    expected = est.transform(X)
+    dX = da.from_array(X, chunks=(len(X) // 3, -1))
+    lazy = est.transform(dX)  # a lazy dask array, one task per row block
+    assert isinstance(lazy, da.Array) and lazy.shape == expected.shape
+    np.testing.assert_array_equal(lazy.compute(), expected)
+    # dask-ml's wrapper gives the same values (its declared chunks are X's).
+    post = ParallelPostFit(est).transform(dX)
+    np.testing.assert_array_equal(post.compute(), expected)
+    with pytest.raises(ValueError, match=r"rechunk\(\{1: -1\}\)"):
+        est.transform(da.from_array(X, chunks=(20, 10)))

@@ -167,6 +167,23 @@ def test_dask_fit_bad_input_names_the_fix():
         est.fit(da.from_array(bad, chunks=(500, -1)), y)
 
 
+def test_dask_fit_of_a_small_problem_is_solved_exactly():
+    # Fewer rows than the sketch would have: gathered and solved exactly.
+    X, y = _regression(10, n=120, d=6)
+    est = SketchedLeastSquares().fit(da.from_array(X, chunks=(50, -1)), y)
+    assert est.sketch_ == "identity"
+    np.testing.assert_allclose(est.coef_, _exact(X, y), rtol=1e-10)
+
+
+def test_dask_dataframe_is_refused_with_the_conversion():
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = _regression(10, n=400, d=3)
+    df = dd.from_pandas(pd.DataFrame(X, columns=list("abc")), npartitions=2)
+    with pytest.raises(TypeError, match=r"to_dask_array\(lengths=True\)"):
+        SketchedLeastSquares().fit(df, y)
+
+
 def test_missing_dask_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.array", None)
     with pytest.raises(ImportError, match=r"sklearn-lowrank\[distributed\]"):

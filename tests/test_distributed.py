@@ -106,9 +106,11 @@ def test_dask_precondition_fit_equals_in_memory_fit(condition_number, tol):
     )
     assert on_dask.sketch_ == "countsketch" and on_dask.n_iter_ > 0
     assert on_dask.n_features_in_ == X.shape[1]
-    # Same random_state, same chunks: the same fit.
+    # Same random_state, same chunks: the same sketch, hence the same fit up
+    # to rounding (blocks may run in other processes, with other alignment,
+    # and near tol=1e-13 CG amplifies last-bit differences).
     again = SketchedLeastSquares(**params).fit(da.from_array(X, chunks=(2500, -1)), y)
-    np.testing.assert_array_equal(again.coef_, on_dask.coef_)
+    np.testing.assert_allclose(again.coef_, on_dask.coef_, atol=1e-10 * scale)
 
 
 def test_dask_fit_with_weights_and_several_targets():

@@ -239,8 +239,11 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; CSR/CSC sparse input is used as is.
+        X : {array-like, sparse matrix, dask array} of shape \
+                (n_samples, n_features)
+            Training data; CSR/CSC sparse input is used as is.  A dask array
+            chunked by rows is fitted block by block, never gathered (user
+            guide: scaling out).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None

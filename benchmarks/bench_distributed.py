@@ -185,7 +185,7 @@ def main():
             n_workers=2,
             threads_per_worker=1,
             memory_limit="3GB",
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -48,6 +48,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
+from sklearn_lowrank import _dask
 from sklearn_lowrank._threads import bounded_fit
 from sklearn_lowrank._validation import check_binary, check_rank
 
@@ -740,6 +741,10 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             Binary (float64 0.0 / 1.0) memberships of each row in each tile.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):  # each row is solved on its own
+            return _dask.transform_row_blocks(
+                self.transform, X, len(self.components_), type(self).__name__
+            )
         X = self._check_X(X, reset=False)
         U, _ = _boolean_rows_pass(X, None, self.components_)
         return U

@@ -38,6 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank import _dask
 from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 from sklearn_lowrank._validation import check_rank
 
@@ -468,6 +469,10 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             :meth:`predict_entries` to score only the entries you need.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):  # rows are folded in independently
+            return _dask.transform_row_blocks(
+                self.transform, X, self.n_features_in_, type(self).__name__
+            )
         X = self._validate_X(X, reset=False)
         if sp.issparse(X) and X.shape[0] * X.shape[1] > _MAX_DENSE_ENTRIES:
             raise ValueError(

@@ -32,6 +32,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank import _dask
 from sklearn_lowrank._sketches import (
     ROW_BLOCK_SKETCHES,
     SKETCHES,
@@ -234,8 +235,11 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; CSR/CSC sparse input is used as is.
+        X : {array-like, sparse matrix, dask array} of shape \
+                (n_samples, n_features)
+            Training data; CSR/CSC sparse input is used as is.  A dask array
+            chunked by rows is fitted block by block, never gathered (user
+            guide: scaling out).
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -246,6 +250,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        if _dask.is_dask_collection(X):
+            # Row-chunked dask array: every pass is a sum over row blocks.
+            return _dask.fit_sketched_least_squares(self, X, y, sample_weight)
         X, y = self._validate_xy(X, y, reset=True)
         self._drop_stream()
         n_samples, n_features = X.shape
@@ -631,6 +638,8 @@ def _preconditioned_normal_cg(
     tol,
     max_iter,
     verbose=0,
+    residual_pass=None,
+    y_sq_norm=None,
 ):
     """Exact weighted least squares by CG on the preconditioned normal equations.
 
@@ -656,6 +665,13 @@ def _preconditioned_normal_cg(
     tol : float
     max_iter : int
     verbose : int
+    residual_pass : callable or None
+        ``residual_pass(z, with_targets) -> (g, rr)``, the fused pass of
+        :func:`_normal_residual_pass` (with ``Y=None`` when not
+        ``with_targets``), for data that is not an in-memory ``X`` (dask row
+        blocks); then ``X``, ``Y`` and ``weights`` are unused.
+    y_sq_norm : ndarray of shape (t,) or None
+        ``||Y_c||_W^2``; required with ``residual_pass``.
 
     Returns
     -------
@@ -670,7 +686,17 @@ def _preconditioned_normal_cg(
     # The sketch may overestimate it by a factor up to ~(1 + sqrt(d/m));
     # deflate so that the rule holds for the true norm.
     norm_x /= 1.0 + np.sqrt(precond.shape[0] / max(sketch_size, 1))
-    y_norm = np.sqrt(_weighted_col_sq(Y, y_mean, weights))
+    if residual_pass is None:
+
+        def residual_pass(z, with_targets):
+            if with_targets:
+                return _normal_residual_pass(X, Y, z, x_mean, y_mean, weights)
+            return _normal_residual_pass(
+                X, None, z, x_mean, np.zeros_like(y_mean), weights
+            )
+
+        y_sq_norm = _weighted_col_sq(Y, y_mean, weights)
+    y_norm = np.sqrt(y_sq_norm)
 
     def converged(g, rr):
         r_norm = np.sqrt(np.maximum(rr, 0.0))
@@ -679,7 +705,7 @@ def _preconditioned_normal_cg(
         return normal_ok | small_r
 
     n_iter = 0
-    g, rr = _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights)
+    g, rr = residual_pass(coef, True)
     while True:
         done = converged(g, rr)
         if verbose > 1:
@@ -694,9 +720,7 @@ def _preconditioned_normal_cg(
         p = z.copy()
         gz = np.einsum("ij,ij->j", g, z)
         while n_iter < max_iter:
-            Hp, pHp = _normal_residual_pass(
-                X, None, p, x_mean, np.zeros_like(y_mean), weights
-            )
+            Hp, pHp = residual_pass(p, False)
             Hp = -Hp
             n_iter += 1
             alpha = np.divide(gz, pHp, out=np.zeros_like(gz), where=pHp > 0)
@@ -714,7 +738,7 @@ def _preconditioned_normal_cg(
             p = z + beta * p
             gz = gz_new
         # Verify with an explicit pass (the recursions drift slowly).
-        g, rr = _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights)
+        g, rr = residual_pass(coef, True)
     if not converged(g, rr).all():
         warnings.warn(
             f"SketchedLeastSquares: maximum number of iterations {max_iter} reached "

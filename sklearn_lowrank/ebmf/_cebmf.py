@@ -38,6 +38,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank import _dask
 from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 from sklearn_lowrank._validation import check_side_data
 from sklearn_lowrank.ebmf._cebnm import CovariateBasis, cebnm
@@ -374,6 +375,14 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Posterior means of the loadings.
         """
         check_is_fitted(self)
+        if _dask.is_dask_collection(X):  # rows are treated independently
+            return _dask.transform_row_blocks(
+                self.transform,
+                X,
+                self.n_components_,
+                type(self).__name__,
+                row_covariates=row_covariates,
+            )
         X = validate_data(
             self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
         )

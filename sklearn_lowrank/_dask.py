@@ -208,12 +208,6 @@ def fit_sketched_least_squares(est, X, y, sample_weight=None):
     est.n_features_in_ = n_features
     est._drop_stream()
 
-    sketch_size = est._resolve_sketch_size(n_samples, n_features)
-    if sketch_size >= n_samples:
-        # Too few rows for a sketch to save anything: the data is small.
-        X_mem, y_mem = dask.compute(X, Y if y_ndim == 2 else Y[:, 0])
-        w_mem = None if W is None else W.compute()
-        return est.fit(X_mem, y_mem, sample_weight=w_mem)
     if est.sketch == "auto":
         sketch = "countsketch" if est.mode == "precondition" else "sparse_sign"
     elif est.sketch in ROW_BLOCK_SKETCHES:
@@ -224,6 +218,14 @@ def fit_sketched_least_squares(est, X, y, sample_weight=None):
             f"be computed block by block on a dask array; use one of "
             f"{ROW_BLOCK_SKETCHES} (or 'auto')."
         )
+    sketch_size = est._resolve_sketch_size(
+        n_samples, n_features, n_samples * n_features, sketch
+    )
+    if sketch_size >= n_samples:
+        # Too few rows for a sketch to save anything: the data is small.
+        X_mem, y_mem = dask.compute(X, Y if y_ndim == 2 else Y[:, 0])
+        w_mem = None if W is None else W.compute()
+        return est.fit(X_mem, y_mem, sample_weight=w_mem)
     seed = int(check_random_state(est.random_state).randint(2**31))
 
     tasks = [
@@ -290,19 +292,14 @@ def fit_sketched_least_squares(est, X, y, sample_weight=None):
             y_sq - w_total * y_mean * (2 * y_sum / w_total - y_mean), 0
         )
         coef, n_iter = _preconditioned_normal_cg(
-            None,
-            None,
             coef,
             precond,
-            x_mean=x_mean,
-            y_mean=y_mean,
-            weights=None,
+            residual_pass=residual_pass,
+            y_sq_norm=y_sq_norm,
             sketch_size=sketch_size,
             tol=est.tol,
             max_iter=est.max_iter,
             verbose=est.verbose,
-            residual_pass=residual_pass,
-            y_sq_norm=y_sq_norm,
         )
         est.preconditioner_ = precond
     est._set_coef(coef, y_mean - x_mean @ coef, y_ndim)

@@ -40,17 +40,31 @@ from sklearn_lowrank._sketches import (
     gaussian_sketch_size,
     sketch_row_block,
 )
-from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
+from sklearn_lowrank._threads import (
+    bounded_blas_threads,
+    bounded_fit,
+    row_block_workers,
+)
 
 __all__ = ["SketchedLeastSquares"]
 
-# Rows of the sketch per column of A in precondition mode.  A CountSketch is
-# applied in O(nnz(A)) whatever m is, so a generous m is nearly free; it makes
-# cond(A N) ~ (1 + sqrt(d/m)) / (1 - sqrt(d/m)) ~ 1.6, i.e. few CG passes.
-_PRECONDITION_OVERSAMPLING = 20
-# Rows per block in the fused passes over a dense A: small enough that a
-# block read for A z is still in cache when A^T q reads it again.
-_PASS_BLOCK_ENTRIES = 1 << 18
+# Sketch rows per column of A in precondition mode, at least and at most.
+# cond(A N) ~ (1 + sqrt(d/m)) / (1 - sqrt(d/m)) sets the CG rate, so more
+# rows mean fewer passes over A (measured at d = 100, cond(A) = 1e8:
+# 14 passes at m = 20 d, 9 at 100 d, 8 at 200 d); beyond 200 d the gain is
+# small.
+_PRECONDITION_MIN_OVERSAMPLING = 20
+_PRECONDITION_MAX_OVERSAMPLING = 200
+# A pass over A streams nnz(A) numbers from memory (~1e9 per second on the
+# 2-core machine) while the QR of the m x d sketch, 2 m d^2 flops, runs at
+# BLAS-3 speed (~15 GFlop/s): m = 20 nnz(A) / d^2 makes the QR cost about two
+# passes.  The total time is flat around it (measured at 1e6 x 500: m = 20 d,
+# 40 d, 100 d, 160 d all within 10%); larger m only costs memory.
+_SKETCH_ROWS_PER_PASS_ENTRY = 20
+# Rows per block in the fused passes over a dense A: small enough (~1 MB,
+# an L2 cache) that a block read for A z is still in cache when A^T q reads
+# it again.
+_PASS_BLOCK_ENTRIES = 1 << 17
 
 
 class SketchedLeastSquares(RegressorMixin, BaseEstimator):
@@ -87,7 +101,11 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         not available there because it mixes all rows.
     sketch_size : int or None, default=None
         Number of rows ``m`` of the sketch.  If None: in precondition mode
-        ``20 * n_features``; in sketch-and-solve mode the smallest ``m`` for
+        ``20 nnz(X) / n_features^2`` (the QR of the sketch then costs about
+        two passes over ``X``, and more rows mean fewer passes), clipped to
+        ``[20, 200] * n_features`` and to half the rows above the floor
+        (``20 * n_features`` for the Gaussian sketch, whose cost grows with
+        ``m``); in sketch-and-solve mode the smallest ``m`` for
         which the Gaussian-sketch bound gives accuracy ``epsilon`` with
         probability ``1 - delta``, ``m = (sqrt(d) + sqrt(2 log(2/delta)) +
         sqrt(2 d log(4 d/delta)) / epsilon)^2`` (about ``9.5e3`` for
@@ -257,8 +275,10 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         self._drop_stream()
         n_samples, n_features = X.shape
         Y = y.reshape(n_samples, -1)
-        sketch_size = self._resolve_sketch_size(n_samples, n_features)
         sketch = self._resolve_sketch(X, streaming=False)
+        sketch_size = self._resolve_sketch_size(
+            n_samples, n_features, X.nnz if sp.issparse(X) else X.size, sketch
+        )
         rng = np.random.default_rng(
             check_random_state(self.random_state).randint(2**31)
         )
@@ -299,19 +319,20 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         precond, coef = _sketched_solution(SX, SY)
         n_iter = 0
         if self.mode == "precondition":
-            coef, n_iter = _preconditioned_normal_cg(
-                X,
-                Y,
-                coef,
-                precond,
-                x_mean=x_mean,
-                y_mean=y_mean,
-                weights=sample_weight,
-                sketch_size=np.inf if sketch == "identity" else sketch_size,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                verbose=self.verbose,
-            )
+            weights = None if unweighted else sample_weight
+            with row_block_workers() as split_rows:
+                coef, n_iter = _preconditioned_normal_cg(
+                    coef,
+                    precond,
+                    residual_pass=_in_memory_residual_pass(
+                        X, Y, x_mean, y_mean, weights, split_rows
+                    ),
+                    y_sq_norm=_weighted_col_sq(Y, y_mean, weights),
+                    sketch_size=np.inf if sketch == "identity" else sketch_size,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                    verbose=self.verbose,
+                )
             self.preconditioner_ = precond
         self._set_coef(coef, y_mean - x_mean @ coef, y.ndim)
         self.n_iter_ = n_iter
@@ -444,7 +465,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         if hasattr(self, "preconditioner_"):
             del self.preconditioner_
 
-    def _resolve_sketch_size(self, n_samples, n_features):
+    def _resolve_sketch_size(self, n_samples, n_features, X_nnz, sketch):
         if self.mode == "sketch_and_solve" and n_samples < n_features:
             raise ValueError(
                 f"SketchedLeastSquares(mode='sketch_and_solve') needs at least as "
@@ -456,7 +477,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         if self.sketch_size is not None:
             m = self.sketch_size
         elif self.mode == "precondition":
-            m = _PRECONDITION_OVERSAMPLING * n_features
+            m = _precondition_sketch_size(n_samples, n_features, X_nnz, sketch)
         else:
             m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
         if m < n_samples and m < n_features:
@@ -521,6 +542,23 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         else:
             self.coef_ = np.ascontiguousarray(coef.T)
             self.intercept_ = np.asarray(intercept, dtype=float).copy()
+
+
+def _precondition_sketch_size(n_samples, n_features, nnz, sketch):
+    """Default sketch rows in precondition mode: few passes, a cheap QR.
+
+    ``20 nnz / d^2`` rows (the QR of the sketch then costs about two passes
+    over ``X``), clipped to ``[20 d, 200 d]`` and to half the rows above
+    ``20 d`` (a sketch as tall as ``X`` would only copy it).  A Gaussian
+    sketch costs ``m nnz`` flops to apply, so it keeps the floor.
+    """
+    d = max(n_features, 1)
+    low = _PRECONDITION_MIN_OVERSAMPLING * d
+    if sketch == "gaussian":
+        return low
+    m = _SKETCH_ROWS_PER_PASS_ENTRY * nnz // (d * d)
+    high = max(low, min(_PRECONDITION_MAX_OVERSAMPLING * d, n_samples // 2))
+    return int(min(max(m, low), high))
 
 
 def _validate_sample_weight(sample_weight, n_samples):
@@ -592,32 +630,35 @@ def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
 
     ``r = Y_c - X_c coef`` with ``X_c = X - 1 x_mean^T`` and ``Y_c = Y - 1
     y_mean^T`` never formed; ``Y=None`` means ``Y_c = 0`` (then ``-g`` is the
-    normal-equations operator applied to ``coef``).  A dense X is walked in
+    normal-equations operator applied to ``coef``); ``weights=None`` means
+    ``W = I`` (no per-row multiply in the hot loop).  A dense X is walked in
     row blocks so that each block is reused from cache for ``X^T r``, which
     halves the memory traffic of two separate matrix-vector products.
     """
     shift = x_mean @ coef
     if sp.issparse(X) or X.shape[0] * X.shape[1] <= _PASS_BLOCK_ENTRIES:
-        r = -(X @ coef - shift)
-        if Y is not None:
-            r += Y - y_mean
-        wr = weights[:, None] * r
-        g = np.asarray(X.T @ wr) - np.outer(x_mean, wr.sum(axis=0))
-        return g, np.einsum("ij,ij->j", wr, r)
-    n, d = X.shape
-    step = max(1, _PASS_BLOCK_ENTRIES // d)
+        blocks = [(X, Y, weights)]
+    else:
+        step = max(1, _PASS_BLOCK_ENTRIES // X.shape[1])
+        blocks = (
+            (
+                X[start : start + step],
+                None if Y is None else Y[start : start + step],
+                None if weights is None else weights[start : start + step],
+            )
+            for start in range(0, X.shape[0], step)
+        )
     g = np.zeros_like(coef)
     wr_sum = np.zeros(coef.shape[1])
     rr = np.zeros(coef.shape[1])
-    for start in range(0, n, step):
-        Xb = X[start : start + step]
+    for Xb, Yb, wb in blocks:
         r = Xb @ coef
         r -= shift
         np.negative(r, out=r)
-        if Y is not None:
-            r += Y[start : start + step]
+        if Yb is not None:
+            r += Yb
             r -= y_mean
-        wr = weights[start : start + step, None] * r
+        wr = r if wb is None else wb[:, None] * r
         g += Xb.T @ wr
         wr_sum += wr.sum(axis=0)
         rr += np.einsum("ij,ij->j", wr, r)
@@ -626,20 +667,15 @@ def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
 
 
 def _preconditioned_normal_cg(
-    X,
-    Y,
     coef,
     precond,
     *,
-    x_mean,
-    y_mean,
-    weights,
+    residual_pass,
+    y_sq_norm,
     sketch_size,
     tol,
     max_iter,
     verbose=0,
-    residual_pass=None,
-    y_sq_norm=None,
 ):
     """Exact weighted least squares by CG on the preconditioned normal equations.
 
@@ -652,26 +688,21 @@ def _preconditioned_normal_cg(
 
     Parameters
     ----------
-    X : ndarray or sparse matrix of shape (n, d)
-    Y : ndarray of shape (n, t)
     coef : ndarray of shape (d, t)
         Starting point (the sketch-and-solve solution).
     precond : ndarray of shape (d, r)
-    x_mean, y_mean : ndarray
-        Column means used for implicit centering (zeros without intercept).
-    weights : ndarray of shape (n,)
+    residual_pass : callable
+        ``residual_pass(z, with_targets) -> (g, rr)``: one pass over the
+        data computing :func:`_normal_residual_pass` (with ``Y=None`` when
+        not ``with_targets``), for an in-memory ``X``
+        (:func:`_in_memory_residual_pass`) or dask row blocks.
+    y_sq_norm : ndarray of shape (t,)
+        ``||Y_c||_W^2``, for the stopping rule of consistent systems.
     sketch_size : int
         Rows of the sketch (``inf`` for an exact, unsketched factorization).
     tol : float
     max_iter : int
     verbose : int
-    residual_pass : callable or None
-        ``residual_pass(z, with_targets) -> (g, rr)``, the fused pass of
-        :func:`_normal_residual_pass` (with ``Y=None`` when not
-        ``with_targets``), for data that is not an in-memory ``X`` (dask row
-        blocks); then ``X``, ``Y`` and ``weights`` are unused.
-    y_sq_norm : ndarray of shape (t,) or None
-        ``||Y_c||_W^2``; required with ``residual_pass``.
 
     Returns
     -------
@@ -686,16 +717,6 @@ def _preconditioned_normal_cg(
     # The sketch may overestimate it by a factor up to ~(1 + sqrt(d/m));
     # deflate so that the rule holds for the true norm.
     norm_x /= 1.0 + np.sqrt(precond.shape[0] / max(sketch_size, 1))
-    if residual_pass is None:
-
-        def residual_pass(z, with_targets):
-            if with_targets:
-                return _normal_residual_pass(X, Y, z, x_mean, y_mean, weights)
-            return _normal_residual_pass(
-                X, None, z, x_mean, np.zeros_like(y_mean), weights
-            )
-
-        y_sq_norm = _weighted_col_sq(Y, y_mean, weights)
     y_norm = np.sqrt(y_sq_norm)
 
     def converged(g, rr):
@@ -749,9 +770,40 @@ def _preconditioned_normal_cg(
     return coef, n_iter
 
 
+def _in_memory_residual_pass(X, Y, x_mean, y_mean, weights, split_rows):
+    """The ``residual_pass`` of :func:`_preconditioned_normal_cg` for an array X.
+
+    A dense ``X`` is split by rows between the workers of ``split_rows``
+    (:func:`~sklearn_lowrank._threads.row_block_workers`); the partial
+    ``(g, rr)`` of :func:`_normal_residual_pass` add up over row ranges.
+    """
+    dense_and_large = not sp.issparse(X) and X.size > 4 * _PASS_BLOCK_ENTRIES
+    no_targets = np.zeros_like(y_mean)
+
+    def residual_pass(z, with_targets):
+        def rows(start, stop):
+            return _normal_residual_pass(
+                X[start:stop],
+                Y[start:stop] if with_targets else None,
+                z,
+                x_mean,
+                y_mean if with_targets else no_targets,
+                None if weights is None else weights[start:stop],
+            )
+
+        if not dense_and_large:
+            return rows(0, X.shape[0])
+        parts = split_rows(rows, X.shape[0])
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    return residual_pass
+
+
 def _weighted_col_sq(Y, y_mean, weights):
-    """``||Y_c||_W^2`` per column."""
+    """``||Y_c||_W^2`` per column (``weights=None``: unweighted)."""
     Yc = Y - y_mean
+    if weights is None:
+        return np.einsum("ij,ij->j", Yc, Yc)
     return np.einsum("i,ij,ij->j", weights, Yc, Yc)
 
 

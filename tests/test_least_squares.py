@@ -15,7 +15,10 @@ from sklearn_lowrank._sketches import (
     sketch_row_block,
 )
 from sklearn_lowrank.datasets import make_leverage_regression
-from sklearn_lowrank.least_squares import _normal_residual_pass
+from sklearn_lowrank.least_squares import (
+    _normal_residual_pass,
+    _precondition_sketch_size,
+)
 
 
 def _lstsq(A, b):
@@ -188,10 +191,36 @@ def test_precondition_matches_lstsq(sparse, fit_intercept):
         coef, intercept = _lstsq(A, b)[0], np.zeros(2)
     X = sp.csr_matrix(A) if sparse else A
     est = SketchedLeastSquares(fit_intercept=fit_intercept, random_state=0).fit(X, b)
-    assert est.sketch_ == "countsketch" and est.sketch_size_ == 800
+    # n d = 8e5 entries: 20 nnz / d^2 = 1e4 rows, clipped to 200 d.
+    assert est.sketch_ == "countsketch" and est.sketch_size_ == 8000
     rel = np.linalg.norm(est.coef_.T - coef) / np.linalg.norm(coef)
     assert rel < 1e-8, rel
     np.testing.assert_allclose(est.intercept_, intercept, rtol=1e-8, atol=1e-8)
+
+
+def test_default_sketch_size_trades_qr_cost_for_passes():
+    # The rule: 20 nnz / d^2 rows, within [20 d, 200 d] and at most half the
+    # rows above 20 d; Gaussian keeps 20 d.
+    def rule(n, d, sketch="countsketch", nnz=None):
+        return _precondition_sketch_size(n, d, n * d if nnz is None else nnz, sketch)
+
+    assert rule(10**6, 100) == 20000
+    assert rule(10**6, 500, "sparse_sign") == 40000
+    assert rule(4000, 50) == 1600
+    assert rule(1000, 10) == 500  # half the rows
+    assert rule(1000, 50) == 1000  # the floor, then X is solved exactly
+    assert rule(10**6, 100, nnz=10**6) == 2000  # sparse: fewer entries per pass
+    assert rule(10**6, 100, "gaussian") == 2000
+    # The larger default sketch buys fewer passes over X than 20 d.
+    A, b, _ = make_leverage_regression(
+        40000, 50, condition_number=1e8, n_heavy_rows=5, random_state=0
+    )
+    default = SketchedLeastSquares(random_state=0).fit(A, b)
+    floor = SketchedLeastSquares(sketch_size=1000, random_state=0).fit(A, b)
+    assert default.sketch_size_ == 10000
+    assert default.n_iter_ <= floor.n_iter_ - 3, (default.n_iter_, floor.n_iter_)
+    for est in (default, floor):
+        assert _relative_normal_residual(A, b, est.coef_, est.intercept_) < 1e-10
 
 
 @pytest.mark.parametrize("sketch", SKETCHES)
@@ -259,14 +288,15 @@ def test_rank_deficient_gives_minimum_norm_solution():
     np.testing.assert_allclose(est.coef_, _lstsq(A, b)[0], rtol=1e-7, atol=1e-9)
 
 
-def test_fused_pass_matches_direct_products():
+@pytest.mark.parametrize("weighted", [True, False])
+def test_fused_pass_matches_direct_products(weighted):
     rng = np.random.default_rng(0)
     A = rng.standard_normal((70000, 6))  # above the block size: blocked path
     Y = rng.standard_normal((70000, 2))
     coef = rng.standard_normal((6, 2))
-    w = rng.uniform(0, 2, 70000)
+    w = rng.uniform(0, 2, 70000) if weighted else np.ones(70000)
     mu, ymu = rng.standard_normal(6), rng.standard_normal(2)
-    g, rr = _normal_residual_pass(A, Y, coef, mu, ymu, w)
+    g, rr = _normal_residual_pass(A, Y, coef, mu, ymu, w if weighted else None)
     r = (Y - ymu) - (A - mu) @ coef
     np.testing.assert_allclose(g, (A - mu).T @ (w[:, None] * r), rtol=1e-10)
     np.testing.assert_allclose(rr, (w[:, None] * r**2).sum(0), rtol=1e-10)

@@ -13,6 +13,7 @@ from sklearn_lowrank._threads import (
     blas_thread_budget,
     bounded_blas_threads,
     bounded_fit,
+    row_block_workers,
 )
 
 
@@ -69,6 +70,22 @@ def test_package_parallelism_does_not_oversubscribe():
         toy = _ThreadedToy(n_jobs=2).fit(np.ones((3, 2)), np.ones(3))
     assert toy.per_worker_ * 2 <= max(cores, 2)
     assert all(t == toy.per_worker_ for t in toy.seen_)
+
+
+@pytest.mark.parametrize("ceiling", [1, 2])
+def test_row_block_workers_cover_the_rows_within_the_ceiling(ceiling):
+    # Workers x BLAS threads never exceed the ceiling, the row ranges tile
+    # range(n) in order, and the limit is restored afterwards.
+    with threadpool_limits(limits=ceiling, user_api="blas"):
+        before = _blas_threads()
+        with row_block_workers() as split_rows:
+            parts = split_rows(lambda a, b: (a, b, _blas_threads()), 1001)
+        assert _blas_threads() == before
+    n_parts = min(ceiling, before)
+    assert len(parts) == n_parts
+    assert parts[0][0] == 0 and parts[-1][1] == 1001
+    assert all(p[1] == q[0] for p, q in zip(parts, parts[1:]))
+    assert all(p[2] * n_parts <= max(before, 1) for p in parts)
 
 
 def test_probe_is_called_inside_the_bounded_region(monkeypatch):

@@ -138,12 +138,19 @@ def apply_sketch(matrices, sketch_size, sketch, rng, *, row_scale=None):
     if sketch == "srtt":
         return _srtt(matrices, sketch_size, rng, row_scale)
     n = matrices[0].shape[0]
-    # Gaussian blocks are dense m x rows: bound their size.  The sparse
-    # sketches hold a few entries per row, so one block is enough (and its
-    # result is returned as is: no m x k accumulator to fill and add).
-    if sketch != "gaussian":
+    # The sketch matrix is built block by block so that it never holds more
+    # than ~_BLOCK_ENTRIES numbers: Gaussian blocks are dense m x rows, a
+    # sparse sign block has k entries per row.  A CountSketch has one entry
+    # per row, so one block is enough (and its result is returned as is: no
+    # m x k accumulator to fill and add).
+    if sketch == "gaussian":
+        step = max(1, _BLOCK_ENTRIES // sketch_size)
+    elif sketch == "sparse_sign":
+        step = max(1, _BLOCK_ENTRIES // _SPARSE_SIGN_NNZ)
+    else:
+        step = max(n, 1)
+    if step >= n:
         return sketch_row_block(matrices, sketch_size, sketch, rng, row_scale=row_scale)
-    step = max(1, _BLOCK_ENTRIES // sketch_size)
     out = [np.zeros((sketch_size, _n_columns(M))) for M in matrices]
     for start in range(0, n, step):
         stop = min(n, start + step)

@@ -6,7 +6,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 
-from sklearn_lowrank import SketchedLeastSquares
+from sklearn_lowrank import SketchedLeastSquares, _sketches
 from sklearn_lowrank._sketches import (
     SKETCHES,
     apply_sketch,
@@ -50,10 +50,14 @@ def test_one_sketch_is_applied_to_every_matrix(sketch):
     np.testing.assert_allclose(SA @ x, Sb[:, 0], rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("block_entries", [None, 5000])
 @pytest.mark.parametrize("sketch", SKETCHES)
-def test_sketches_embed_a_coherent_subspace(sketch):
+def test_sketches_embed_a_coherent_subspace(sketch, block_entries, monkeypatch):
     # A subspace embedding keeps all singular values of S U near 1, also
-    # when a few rows carry whole directions (leverage ~1).
+    # when a few rows carry whole directions (leverage ~1), and also when the
+    # sketch is built in row blocks (small block_entries).
+    if block_entries is not None:
+        monkeypatch.setattr(_sketches, "_BLOCK_ENTRIES", block_entries)
     A, _, _ = make_leverage_regression(8000, 10, n_heavy_rows=4, random_state=0)
     U = np.linalg.qr(A)[0]
     (SU,) = apply_sketch([U], 400, sketch, np.random.default_rng(0))

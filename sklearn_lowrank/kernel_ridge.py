@@ -59,6 +59,9 @@ __all__ = ["NystromKRR"]
 _UNIT_DIAGONAL_KERNELS = {"rbf", "laplacian"}
 # Rows of X per kernel block when streaming K(X, X_D): ~64 MB per block.
 _BLOCK_BYTES = 64 * 2**20
+# solver="cg" keeps K_nm in memory (instead of recomputing it at every
+# iteration) when it takes at most this many bytes.
+_CG_CACHE_BYTES = 512 * 2**20
 # Chunk length of the stream, in multiples of the budget.
 _CHUNK_FACTOR = 4
 # Smallest factor by which the RLS ridge grows when the dictionary overflows.
@@ -984,19 +987,31 @@ def _preconditioned_cg(
     m = R.shape[0]
     Y = y.reshape(len(y), -1)
     blocks = list(_row_blocks(X.shape[0], m))
+    # Every iteration needs all of K_nm.  Recomputing it costs n m kernel
+    # evaluations (an exp each for rbf), ten times the two matrix-vector
+    # products; keep the blocks when K_nm is small enough.
+    cached = None
+    if 8 * X.shape[0] * m <= _CG_CACHE_BYTES:
+        cached = [kernel(X[rows], landmarks) for rows in blocks]
+
+    def kernel_blocks():
+        if cached is not None:
+            yield from zip(blocks, cached)
+        else:
+            for rows in blocks:
+                yield rows, kernel(X[rows], landmarks)
 
     def normal_matvec(V):
         U = linalg.solve_triangular(R, V, check_finite=False)
         out = alpha * V
         acc = np.zeros_like(V)
-        for rows in blocks:
-            Kb = kernel(X[rows], landmarks)
+        for _, Kb in kernel_blocks():
             acc += Kb.T @ (Kb @ U)
         return out + linalg.solve_triangular(R, acc, trans="T", check_finite=False)
 
     rhs = np.zeros((m, Y.shape[1]))
-    for rows in blocks:
-        rhs += kernel(X[rows], landmarks).T @ Y[rows]
+    for rows, Kb in kernel_blocks():
+        rhs += Kb.T @ Y[rows]
     rhs = linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
 
     P = (R * weights[None, :]) @ R.T

@@ -135,9 +135,10 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         (``2 n m^2`` flops, ``O(n d + m^2)`` memory) and solves by Cholesky;
         it is the only choice for ``partial_fit``.  ``"cg"`` is FALKON-style
         conjugate gradient preconditioned by the weighted dictionary
-        (``O(n m)`` per iteration, ``K_nm`` recomputed block by block and
-        never stored): cheaper than ``"direct"`` when ``m`` is large
-        (a few thousand) and the kernel cheap to evaluate.
+        (``O(n m)`` per iteration; ``K_nm`` is kept in memory when it takes
+        at most 512 MB, otherwise recomputed block by block at every
+        iteration): it can only beat ``"direct"`` when ``m`` is in the
+        thousands and few iterations are needed (see the User Guide).
     tol : float, default=1e-8
         Relative residual at which ``solver="cg"`` stops.
     max_iter : int, default=100

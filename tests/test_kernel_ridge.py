@@ -16,7 +16,7 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-from sklearn_lowrank import NystromKRR
+from sklearn_lowrank import NystromKRR, kernel_ridge
 from sklearn_lowrank.datasets import make_clustered_regression
 from sklearn_lowrank.kernel_ridge import (
     _admit_new_points,
@@ -345,7 +345,10 @@ def test_fast_rbf_path_matches_sklearn_rbf_kernel():
 
 
 @pytest.mark.parametrize("sampling", ["ink_estimate", "uniform"])
-def test_cg_solver_converges_to_the_direct_solution(sampling):
+@pytest.mark.parametrize("cache_bytes", [0, 2**30])
+def test_cg_solver_converges_to_the_direct_solution(sampling, cache_bytes, monkeypatch):
+    # With and without keeping K_nm in memory between iterations.
+    monkeypatch.setattr(kernel_ridge, "_CG_CACHE_BYTES", cache_bytes)
     X, y, _, _ = make_clustered_regression(1500, 2, random_state=0)
     Y = np.column_stack([y, np.sin(X[:, 0])])
     params = dict(n_components=60, alpha=0.1, sampling=sampling, random_state=0)

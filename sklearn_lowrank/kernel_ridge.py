@@ -748,24 +748,29 @@ def _admit_new_points(L, sw, cross, diag_new, *, ridge, epsilon, n_copies, rng):
         # z = L^-1 S k_Dx = (S^-1 L)^-1 k_Dx: scaling the rows of L (m^2)
         # instead of those of cross (m x chunk) saves a pass over the chunk.
         L = L / sw[:, None]
-        B = cross
-        Z = np.empty_like(B)
+        # Z[:stop, :k] holds the solved rows of the k undecided points.
+        Z = np.empty((m, c))
         start, stop = 0, min(m, _FIRST_ROUND)
         while start < m and undecided.size:
+            k = undecided.size
             # Forward substitution of rows start:stop for the undecided points.
-            rhs = B[start:stop]
+            rhs = cross[start:stop][:, undecided]
             if start:
-                rhs = rhs - L[start:stop, :start] @ Z[:start]
+                rhs -= L[start:stop, :start] @ Z[:start, :k]
             Zb = linalg.solve_triangular(
-                L[start:stop, start:stop], rhs, lower=True, check_finite=False
+                L[start:stop, start:stop],
+                rhs,
+                lower=True,
+                check_finite=False,
+                overwrite_b=True,
             )
-            Z[start:stop] = Zb
+            Z[start:stop, :k] = Zb
             residual -= np.einsum("ij,ij->j", Zb, Zb)
             tau_bound = _new_point_scores(residual, ridge, epsilon)
             open_ = (1.0 - tau_bound) ** n_copies < u[undecided]
             if not open_.all():
                 undecided, residual = undecided[open_], residual[open_]
-                B, Z = B[:, open_], Z[:, open_]
+                Z[:stop, : undecided.size] = Z[:stop, :k][:, open_]
             start, stop = stop, min(m, 2 * stop)
     tau = np.full(c, np.nan)
     copies = np.zeros(c, dtype=np.int64)

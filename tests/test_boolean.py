@@ -252,16 +252,30 @@ def test_auto_init_is_never_worse_than_each_single_init(seed):
     assert len(set(errors.values())) > 1
 
 
-def test_auto_leaves_asso_out_for_very_wide_input(monkeypatch, capsys):
+def test_asso_takes_candidates_from_frequent_columns_on_large_input(
+    monkeypatch, capsys
+):
     import sklearn_lowrank.boolean as boolean
 
-    X, _, _ = make_boolean_tiles(100, 80, 3, noise=0.02, random_state=0)
-    monkeypatch.setattr(boolean, "_ASSO_MAX_CELLS", 100 * 80 + 80 * 80 - 1)
-    bmf = BooleanMF(3, random_state=0, verbose=1).fit(X)
-    assert "Asso left out" in capsys.readouterr().out
-    assert bmf.best_init_ != "asso"
-    # asked for by name, it runs anyway
-    assert BooleanMF(3, init="asso", random_state=0).fit(X).best_init_ == "asso"
+    # three disjoint 40 x 10 blocks (40 ones per column) and 60 noise
+    # columns with at most a few ones
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(120, 90)) < 0.02).astype(float)
+    for b in range(3):
+        X[40 * b : 40 * b + 40, 10 * b : 10 * b + 10] = 1
+    full = _column_confidence(X, X.T)
+    # a budget for 30 candidates: the 30 block columns generate them
+    monkeypatch.setattr(boolean, "_ASSO_MAX_CELLS", 30 * (120 + 90))
+    generators = boolean._asso_generators(X, boolean._ASSO_MAX_CELLS)
+    np.testing.assert_array_equal(generators, np.arange(30))
+    np.testing.assert_allclose(_column_confidence(X, X.T, generators), full[:30])
+    bmf = BooleanMF(3, init="asso", random_state=0, verbose=1).fit(X)
+    assert "from the 30 most frequent columns" in capsys.readouterr().out
+    blocks = np.zeros((3, 90))
+    for b in range(3):
+        blocks[b, 10 * b : 10 * b + 10] = 1
+    _, order = linear_sum_assignment(-(blocks @ bmf.components_.T))
+    np.testing.assert_array_equal(bmf.components_[order], blocks)
 
 
 # -- planted recovery (the acceptance test) ---------------------------

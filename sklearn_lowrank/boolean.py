@@ -239,6 +239,14 @@ def _elbmf_palm(
 
 def _dense_block(X, rows, cols):
     """``X[rows][:, cols]`` as a dense float32 array (X dense or CSR)."""
+    rows = np.asarray(rows) if not isinstance(rows, slice) else rows
+    if (
+        not isinstance(rows, slice)
+        and rows.size
+        and rows[-1] - rows[0] + 1 == rows.size
+    ):
+        # Sorted consecutive rows: a slice, which for dense X is a view.
+        rows = slice(int(rows[0]), int(rows[-1]) + 1)
     block = X[rows]
     if cols is not None:
         block = block[:, cols]

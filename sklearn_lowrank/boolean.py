@@ -35,6 +35,7 @@ some tile covers, so no n x m dense temporary is formed.
 """
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -52,7 +53,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from sklearn_lowrank import _dask
-from sklearn_lowrank._threads import bounded_fit
+from sklearn_lowrank._threads import blas_workers, bounded_fit
 from sklearn_lowrank._validation import check_binary, check_rank
 
 __all__ = ["BooleanMF"]
@@ -1002,23 +1003,35 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # union of the others and can only do better).
         seeds = rng.randint(np.iinfo(np.int32).max, size=1 + self.n_init)
 
-        families = []
-        if self.init in ("auto", "nmf"):
+        def nmf_family():
             # Thresholded NMF factors: tiles that a real-valued fit finds
             # even when they overlap heavily.
             W, H = _nmf_start(X, k, seeds[0])
             start = (np.minimum(W, 1.0), np.minimum(H.T, 1.0))
-            families.append(("nmf", [self._elbmf_candidate(X, XT, *start)]))
-        if self.init in ("auto", "asso"):
-            families.append(("asso", self._asso_candidates(X, XT, k, taus)))
-        if self.init in ("auto", "random"):
+            return [self._elbmf_candidate(X, XT, *start)]
+
+        def random_candidate(seed):
             # The paper's uniform(0, 1) factors, one per restart.
-            family = []
-            for seed in seeds[1:]:
-                seed_rng = np.random.RandomState(seed)
-                start = (seed_rng.uniform(size=(n, k)), seed_rng.uniform(size=(m, k)))
-                family.append(self._elbmf_candidate(X, XT, *start))
-            families.append(("random", family))
+            seed_rng = np.random.RandomState(seed)
+            start = (seed_rng.uniform(size=(n, k)), seed_rng.uniform(size=(m, k)))
+            return [self._elbmf_candidate(X, XT, *start)]
+
+        tasks = []
+        if self.init in ("auto", "nmf"):
+            tasks.append(("nmf", nmf_family))
+        if self.init in ("auto", "asso"):
+            tasks.append(("asso", lambda: self._asso_candidates(X, XT, k, taus)))
+        if self.init in ("auto", "random"):
+            tasks += [("random", partial(random_candidate, s)) for s in seeds[1:]]
+        # The candidates are independent and each has its own seed, so they
+        # run concurrently (each on one BLAS thread, within the ceiling) and
+        # the result does not depend on the order they finish in.
+        with blas_workers() as workers:
+            results = workers.map(lambda task: task[1](), tasks)
+        families = {}
+        for (name, _), candidates in zip(tasks, results):
+            families.setdefault(name, []).extend(candidates)
+        families = list(families.items())
 
         best = None
         any_unconverged = False

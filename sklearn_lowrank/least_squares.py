@@ -41,9 +41,9 @@ from sklearn_lowrank._sketches import (
     sketch_row_block,
 )
 from sklearn_lowrank._threads import (
+    blas_workers,
     bounded_blas_threads,
     bounded_fit,
-    row_block_workers,
 )
 
 __all__ = ["SketchedLeastSquares"]
@@ -321,12 +321,12 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         n_iter = 0
         if self.mode == "precondition":
             weights = None if unweighted else sample_weight
-            with row_block_workers() as split_rows:
+            with blas_workers() as workers:
                 coef, n_iter = _preconditioned_normal_cg(
                     coef,
                     precond,
                     residual_pass=_in_memory_residual_pass(
-                        X, Y, x_mean, y_mean, weights, split_rows
+                        X, Y, x_mean, y_mean, weights, workers
                     ),
                     y_sq_norm=_weighted_col_sq(Y, y_mean, weights),
                     sketch_size=np.inf if sketch == "identity" else sketch_size,
@@ -771,12 +771,12 @@ def _preconditioned_normal_cg(
     return coef, n_iter
 
 
-def _in_memory_residual_pass(X, Y, x_mean, y_mean, weights, split_rows):
+def _in_memory_residual_pass(X, Y, x_mean, y_mean, weights, workers):
     """The ``residual_pass`` of :func:`_preconditioned_normal_cg` for an array X.
 
-    A dense ``X`` is split by rows between the workers of ``split_rows``
-    (:func:`~sklearn_lowrank._threads.row_block_workers`); the partial
-    ``(g, rr)`` of :func:`_normal_residual_pass` add up over row ranges.
+    A dense ``X`` is split into contiguous row ranges, one per worker of
+    :func:`~sklearn_lowrank._threads.blas_workers`; the partial ``(g, rr)``
+    of :func:`_normal_residual_pass` add up over row ranges.
     """
     dense_and_large = not sp.issparse(X) and X.size > 4 * _PASS_BLOCK_ENTRIES
     no_targets = np.zeros_like(y_mean)
@@ -792,9 +792,11 @@ def _in_memory_residual_pass(X, Y, x_mean, y_mean, weights, split_rows):
                 None if weights is None else weights[start:stop],
             )
 
-        if not dense_and_large:
-            return rows(0, X.shape[0])
-        parts = split_rows(rows, X.shape[0])
+        n, k = X.shape[0], workers.n_workers
+        if not dense_and_large or k == 1:
+            return rows(0, n)
+        bounds = [n * i // k for i in range(k + 1)]
+        parts = workers.map(rows, bounds[:-1], bounds[1:])
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     return residual_pass

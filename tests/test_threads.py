@@ -11,9 +11,9 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from sklearn_lowrank import _threads
 from sklearn_lowrank._threads import (
     blas_thread_budget,
+    blas_workers,
     bounded_blas_threads,
     bounded_fit,
-    row_block_workers,
 )
 
 
@@ -73,19 +73,17 @@ def test_package_parallelism_does_not_oversubscribe():
 
 
 @pytest.mark.parametrize("ceiling", [1, 2])
-def test_row_block_workers_cover_the_rows_within_the_ceiling(ceiling):
-    # Workers x BLAS threads never exceed the ceiling, the row ranges tile
-    # range(n) in order, and the limit is restored afterwards.
+def test_blas_workers_stay_within_the_ceiling(ceiling):
+    # Workers x BLAS threads never exceed the ceiling, results come back in
+    # order, and the limit is restored afterwards.
     with threadpool_limits(limits=ceiling, user_api="blas"):
         before = _blas_threads()
-        with row_block_workers() as split_rows:
-            parts = split_rows(lambda a, b: (a, b, _blas_threads()), 1001)
+        with blas_workers() as workers:
+            seen = workers.map(lambda i: (i, _blas_threads()), range(5))
         assert _blas_threads() == before
-    n_parts = min(ceiling, before)
-    assert len(parts) == n_parts
-    assert parts[0][0] == 0 and parts[-1][1] == 1001
-    assert all(p[1] == q[0] for p, q in zip(parts, parts[1:]))
-    assert all(p[2] * n_parts <= max(before, 1) for p in parts)
+    assert workers.n_workers == min(ceiling, before)
+    assert [i for i, _ in seen] == list(range(5))
+    assert all(t * workers.n_workers <= max(before, 1) for _, t in seen)
 
 
 def test_probe_is_called_inside_the_bounded_region(monkeypatch):

@@ -312,9 +312,14 @@ def _exact_rows_block(Xb, V, subsets):
     """Best binary row for each row of a dense block, V fixed, by enumeration.
 
     Row i under the tile set s has ``|x_i| + |c_s| - 2 <x_i, c_s>`` wrong
-    cells, ``c_s`` being the cells the tiles of s cover: one matrix product
-    with all the ``2^k`` coverage patterns (in chunks) scores every row
-    against every tile set.  Ties go to the first set in binary order.
+    cells, ``c_s`` being the cells the tiles of s cover.  The columns fall
+    into classes by their *signature*, the set of tiles that cover them
+    (usually a few dozen classes, at most ``min(m, 2^k)``), and ``c_s`` is
+    the union of the classes whose signature meets s.  So one product with
+    the class indicators gives each row's ones per class, and a second,
+    with the class-meets-set table, scores every row against every tile set:
+    ``b m S + b S 2^k`` flops for S classes instead of ``b m 2^k``.  Ties go
+    to the first set in binary order.
 
     Parameters
     ----------
@@ -332,13 +337,22 @@ def _exact_rows_block(Xb, V, subsets):
     errors : ndarray of shape (b,)
         Their wrong cells.
     """
-    b, c = Xb.shape
+    b = Xb.shape[0]
+    bits = 1 << np.arange(V.shape[0], dtype=np.int64)
+    signature = bits @ (V > 0)  # tiles covering each column, as a bit set
+    classes, column_class = np.unique(signature, return_inverse=True)
+    indicator = np.zeros((V.shape[1], classes.size), dtype=np.float32)
+    indicator[np.arange(V.shape[1]), column_class] = 1.0
+    ones_per_class = Xb @ indicator  # exact: integer counts < 2^24
+    set_codes = (subsets > 0) @ bits
     best = np.full(b, np.inf, dtype=np.float32)
     arg = np.zeros(b, dtype=np.intp)
-    chunk = max(1, _BLOCK_CELLS // max(b, c, 1))
-    for s0 in range(0, subsets.shape[0], chunk):
-        cover = ((subsets[s0 : s0 + chunk] @ V) > 0).astype(np.float32)
-        extra = cover.sum(axis=1) - 2.0 * (Xb @ cover.T)
+    chunk = max(1, _BLOCK_CELLS // max(b, classes.size, 1))
+    for s0 in range(0, set_codes.size, chunk):
+        meets = ((classes[:, None] & set_codes[None, s0 : s0 + chunk]) != 0).astype(
+            np.float32
+        )
+        extra = indicator.sum(axis=0) @ meets - 2.0 * (ones_per_class @ meets)
         cand = np.argmin(extra, axis=1)
         value = extra[np.arange(b), cand]
         better = value < best

@@ -20,6 +20,7 @@ from sklearn_lowrank.boolean import (
     _column_confidence,
     _elastic_binary_prox,
     _elbmf_palm,
+    _exact_rows_block,
     _round_binary,
 )
 from sklearn_lowrank.datasets import make_boolean_tiles
@@ -232,6 +233,22 @@ def test_exact_rows_pass_is_the_best_row_for_each_row():
         assert not U[~solved].any()
         # never worse than the bit-flip descent
         assert wrong <= _boolean_rows_pass(data, None, V)[1]
+
+
+@pytest.mark.parametrize("density", [0.1, 0.5])
+def test_exact_rows_block_matches_brute_force_with_first_set_on_ties(density):
+    # Every row of the block, overlapping random tiles (many column
+    # signatures), against enumeration; ties must go to the first set in
+    # binary order, as np.argmin over the enumeration does.
+    rng = np.random.RandomState(1)
+    Xb = (rng.uniform(size=(200, 40)) < density).astype(np.float32)
+    V = (rng.uniform(size=(6, 40)) < 0.3).astype(np.float32)
+    subsets = _all_subsets(6)
+    cover = (subsets @ V) > 0
+    brute = (Xb[:, None, :] != cover[None, :, :]).sum(axis=2)
+    Ub, errors = _exact_rows_block(Xb, V, subsets)
+    np.testing.assert_array_equal(errors, brute.min(axis=1))
+    np.testing.assert_array_equal(Ub, subsets[brute.argmin(axis=1)])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

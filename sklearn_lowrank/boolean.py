@@ -62,8 +62,8 @@ __all__ = ["BooleanMF"]
 # temporaries of this size live at once): ~16 MB per temporary.
 _BLOCK_CELLS = 4_000_000
 
-# The exact row/column solves enumerate all 2^k tile sets: up to k = 10 a
-# pass costs about 1024 products with the data, beyond that only bit flips.
+# The exact row/column solves enumerate all 2^k tile sets: up to k = 10 the
+# scoring table (rows x 2^k) stays small, beyond that only bit flips.
 _EXACT_MAX_TILES = 10
 
 # Asso's dense tables (C x m association rows and n x C gains for C
@@ -372,8 +372,9 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
     With ``exact=False`` each row takes the best single bit flip while one
     lowers its number of wrong cells (a local optimum of single flips).
     With ``exact=True`` each row is replaced by the best of all ``2^k``
-    tile sets (the global optimum for that row given V); this costs
-    ``2^k`` times a product with the data, so it is meant for small k.
+    tile sets (the global optimum for that row given V); the scores of all
+    sets are a rows x ``2^k`` table (see :func:`_exact_rows_block`), so it
+    is meant for small k.
 
     Works block by block on rows, only on the columns that some tile covers
     (other columns are never covered, whatever U is), and only on the rows

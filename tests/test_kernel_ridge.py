@@ -145,6 +145,49 @@ def test_early_rejection_draws_the_papers_binomial_copies():
     assert tau.min() < 0.01 and tau.max() > 0.4
 
 
+def test_in_place_factor_and_lazy_kernel_rows_match_the_plain_computation():
+    # _sketch_cholesky factors M in place through LAPACK and _dictionary_scores
+    # inverts the factor in place; both must equal the textbook computation.
+    rng = np.random.RandomState(3)
+    D = rng.randn(120, 3)
+    X = np.vstack([rng.randn(300, 3), 0.1 * rng.randn(20, 3) + 5.0])
+    gram, cross = rbf_kernel(D, D, gamma=0.5), rbf_kernel(D, X, gamma=0.5)
+    weights, ridge, eps = rng.uniform(1, 20, 120), 0.05, 0.5
+    M = np.sqrt(weights)[:, None] * gram * np.sqrt(weights) + ridge * np.eye(120)
+    L, sw = _sketch_cholesky(gram, weights, ridge)
+    expected = np.linalg.cholesky(M)
+    rel = np.linalg.norm(L - expected) / np.linalg.norm(expected)
+    assert rel < 1e-10
+    assert L.flags.c_contiguous and np.all(np.triu(L, 1) == 0)
+    tau_dict = kernel_ridge._dictionary_scores(L.copy(), weights, ridge, eps)
+    exact = (1 - eps) * (1 - ridge * np.diag(np.linalg.inv(M))) / weights
+    np.testing.assert_allclose(tau_dict, np.clip(exact, 0, 1), rtol=1e-10, atol=1e-12)
+    # In place on L leaves the same scores.
+    in_place = kernel_ridge._dictionary_scores(
+        L.copy(), weights, ridge, eps, overwrite=True
+    )
+    np.testing.assert_array_equal(in_place, tau_dict)
+    # Kernel rows computed on demand give the same draws as the full block.
+    requested = []
+
+    def rows_on_demand(rows, cols):
+        requested.append((rows.stop - rows.start) * cols.size)
+        return rbf_kernel(D[rows], X[cols], gamma=0.5)
+
+    args = dict(ridge=ridge, epsilon=eps, n_copies=4)
+    full = _admit_new_points(
+        L, sw, cross, np.ones(320), rng=np.random.RandomState(7), **args
+    )
+    lazy = _admit_new_points(
+        L, sw, rows_on_demand, np.ones(320), rng=np.random.RandomState(7), **args
+    )
+    np.testing.assert_array_equal(lazy[0], full[0])
+    np.testing.assert_allclose(lazy[1], full[1], rtol=1e-12)
+    assert 0 < (full[0] > 0).sum() < 320
+    # Rejected points stop early, so fewer kernel values than the full block.
+    assert sum(requested) < cross.size
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_leverage_scores_within_the_papers_multiplicative_accuracy(seed):
     X, y, _, _ = make_clustered_regression(

@@ -614,7 +614,8 @@ class _Dictionary:
             self.ids[keep],
             self.probabilities[keep],
             self.copies[keep],
-            self.gram[np.ix_(keep, keep)],
+            # Two takes beat one fancy np.ix_ gather of the same block.
+            self.gram.take(keep, axis=0).take(keep, axis=1),
         )
 
     def extend(self, points, ids, probabilities, copies, cross, gram_new):
@@ -650,25 +651,41 @@ def _sketch_cholesky(gram, weights, ridge):
     """Lower Cholesky factor of ``M = S^T K_DD S + gamma I``, and ``sqrt(weights)``.
 
     ``S S^T = diag(weights)``; ``M`` is the (scaled) regularized kernel of the
-    weighted dictionary that every INK-ESTIMATE score is computed from.
+    weighted dictionary that every INK-ESTIMATE score is computed from.  ``M``
+    is symmetric, so its C-ordered buffer read as Fortran order is ``M`` too:
+    LAPACK factors it in place as ``U^T U`` and ``L = U^T`` is a C-ordered
+    view, with no copy on the way in or out.
     """
     sw = np.sqrt(weights)
-    M = sw[:, None] * gram * sw[None, :]
+    M = _sketch_matrix(gram, sw, ridge)
+    U, info = lapack.dpotrf(M.T, lower=0, clean=1, overwrite_a=1)
+    if info == 0:
+        return U.T, sw
+    # Not numerically PD: retry from a fresh M with scale-relative jitter.
+    return _cholesky_with_jitter(_sketch_matrix(gram, sw, ridge)), sw
+
+
+def _sketch_matrix(gram, sw, ridge):
+    M = gram * sw[:, None]
+    M *= sw
     M[np.diag_indices_from(M)] += ridge
-    return _cholesky_with_jitter(M), sw
+    return M
 
 
-def _dictionary_scores(L, weights, ridge, epsilon):
+def _dictionary_scores(L, weights, ridge, epsilon, overwrite=False):
     """Scores of the dictionary points: ``(1-eps) (1 - gamma [M^-1]_ii) / w_i``.
 
-    ``diag(M^-1)`` is the squared column norms of ``L^-1`` (``M = L L^T``);
-    ``L`` comes zero above the diagonal from the Cholesky, and ``dtrtri``
-    leaves that part untouched, so no masking is needed.
+    ``diag(M^-1)`` is the squared column norms of ``L^-1`` (``M = L L^T``),
+    i.e. the squared row norms of ``(L^T)^-1``.  ``L`` comes zero above the
+    diagonal from the Cholesky, and ``dtrtri`` leaves the other triangle
+    untouched, so no masking is needed.  ``L^T`` of a C-ordered ``L`` is
+    Fortran-ordered, so LAPACK inverts it without a copy (in place if
+    ``overwrite``).
     """
-    L_inv, info = lapack.dtrtri(L, lower=1)
+    U_inv, info = lapack.dtrtri(L.T, lower=0, overwrite_c=int(overwrite))
     if info != 0:
         raise linalg.LinAlgError("singular sketch matrix in the leverage estimate")
-    diag_inv = np.einsum("ij,ij->j", L_inv, L_inv)
+    diag_inv = np.einsum("ij,ij->i", U_inv, U_inv)
     return np.clip((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights, 0.0, 1.0)
 
 
@@ -706,7 +723,9 @@ def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
             tau_new = _new_point_scores(diag_new, ridge, epsilon)
         return np.zeros(0), tau_new
     L, sw = _sketch_cholesky(gram, weights, ridge)
-    tau_dict = _dictionary_scores(L, weights, ridge, epsilon)
+    tau_dict = _dictionary_scores(
+        L, weights, ridge, epsilon, overwrite=diag_new is None
+    )
     if diag_new is not None:
         Z = linalg.solve_triangular(
             L, sw[:, None] * cross, lower=True, check_finite=False, overwrite_b=True
@@ -725,6 +744,9 @@ _FIRST_ROUND = 32
 def _admit_new_points(L, sw, cross, diag_new, *, ridge, epsilon, n_copies, rng):
     """EXPAND: ``q_bar`` Bernoulli(``tau_x``) trials for each new point x.
 
+    ``cross`` is K(D, new), either as an array or as a function
+    ``cross(rows, cols)`` returning the block ``K(D[rows], new[cols])``, so
+    that only the kernel rows the forward substitution reaches are computed.
     Returns ``(copies, tau)``: the number of successful trials of every new
     point (``Binomial(q_bar, tau_x)``, as in the paper) and ``tau_x`` where
     ``copies > 0`` (NaN elsewhere).
@@ -736,14 +758,21 @@ def _admit_new_points(L, sw, cross, diag_new, *, ridge, epsilon, n_copies, rng):
     ||z_1..j||^2`` of the forward substitution ``z = L^-1 S^T k_Dx`` can only
     decrease with the number of rows ``j`` solved, so the score computed on
     the first ``j`` rows is an upper bound of ``tau_x``.  The rows are solved
-    in rounds of doubling size (one triangular solve and one GEMM per round,
-    for the points still undecided).  Far from the dictionary a point's score
-    stays large and is computed exactly; the bulk of a long stream has tiny
-    scores and is rejected after the first round, at a small fraction of the
-    ``m^2`` flops of the full solve.  The result is the same distribution as
+    in rounds of doubling size (one kernel block, one triangular solve and
+    one GEMM per round, for the points still undecided).  Far from the
+    dictionary a point's score stays large and is computed exactly; the bulk
+    of a long stream has tiny scores and is rejected after the first round,
+    at a small fraction of the ``m^2`` flops and ``m`` kernel values of the
+    full solve.  The result is the same distribution as
     ``rng.binomial(q_bar, tau)`` on the full scores.
     """
-    m, c = cross.shape
+    if not callable(cross):
+        cross_array = cross
+
+        def cross(rows, cols):
+            return cross_array[rows][:, cols]
+
+    m, c = L.shape[0], diag_new.shape[0]
     u = rng.random_sample(c)
     undecided = np.arange(c)
     residual = diag_new.astype(float, copy=True)
@@ -757,7 +786,7 @@ def _admit_new_points(L, sw, cross, diag_new, *, ridge, epsilon, n_copies, rng):
         while start < m and undecided.size:
             k = undecided.size
             # Forward substitution of rows start:stop for the undecided points.
-            rhs = cross[start:stop][:, undecided]
+            rhs = cross(slice(start, stop), undecided)
             if start:
                 rhs -= L[start:stop, :start] @ Z[:start, :k]
             Zb = linalg.solve_triangular(
@@ -824,36 +853,43 @@ def _ink_estimate_step(
     distinct points, grow the ridge and repeat, which only lowers the
     probabilities.
     """
-    cross = kernel(dictionary.points, X_new)
     # ESTIMATE, for the dictionary and the new points, from the dictionary.
     weights = _importance_weights(dictionary, n_copies)
     if dictionary.size:
         L, sw = _sketch_cholesky(dictionary.gram, weights, ridge)
-        tau_dict = _dictionary_scores(L, weights, ridge, epsilon)
     else:
-        L, sw, tau_dict = np.zeros((0, 0)), np.zeros(0), np.zeros(0)
+        L, sw = np.zeros((0, 0)), np.zeros(0)
     # EXPAND draws for the new points (before SHRINK: both use the estimates
-    # from the same dictionary).
+    # from the same dictionary).  K(D, chunk) is computed by row blocks as
+    # the early rejection needs them: most points never need all m rows.
+    points = dictionary.points
     copies_new, tau_new = _admit_new_points(
         L,
         sw,
-        cross,
+        lambda rows, cols: kernel(points[rows], X_new[cols]),
         diag_new,
         ridge=ridge,
         epsilon=epsilon,
         n_copies=n_copies,
         rng=rng,
     )
-    dictionary, keep = _shrink(dictionary, tau_dict, rng)
+    # The dictionary's own scores come from the same factor, inverted in place
+    # once the admission (which works on a scaled copy) is done with it.
+    if dictionary.size:
+        tau_dict = _dictionary_scores(L, weights, ridge, epsilon, overwrite=True)
+    else:
+        tau_dict = np.zeros(0)
+    dictionary, _ = _shrink(dictionary, tau_dict, rng)
     added = np.flatnonzero(copies_new > 0)
     if added.size:
+        X_added = X_new[added]
         dictionary = dictionary.extend(
-            X_new[added],
+            X_added,
             ids[added],
             tau_new[added],
             copies_new[added],
-            cross[np.ix_(keep, added)],
-            kernel(X_new[added], X_new[added]),
+            kernel(dictionary.points, X_added),
+            kernel(X_added, X_added),
         )
 
     # Settle: the chunk's new points have not seen each other yet; one more

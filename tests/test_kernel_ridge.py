@@ -111,15 +111,23 @@ def test_new_point_score_with_empty_dictionary_is_the_exact_one():
     np.testing.assert_allclose(tau_dict, 0.8 * 2 / 2.5)
 
 
+def _weighted_dictionary_and_stream(seed, n_dict, n_bulk, n_far, far):
+    """A weighted rbf dictionary, and new points: a bulk plus a far cluster."""
+    rng = np.random.RandomState(seed)
+    D = rng.randn(n_dict, 3)
+    X = np.vstack([rng.randn(n_bulk, 3), 0.1 * rng.randn(n_far, 3) + far])
+    gram, cross = rbf_kernel(D, D, gamma=0.5), rbf_kernel(D, X, gamma=0.5)
+    return rng, D, X, gram, cross, rng.uniform(1, 20, n_dict)
+
+
 def test_early_rejection_draws_the_papers_binomial_copies():
     # _admit_new_points stops scoring a point once its rejection is certain;
     # the admitted points must carry the exact score and the copies must be
     # Binomial(q_bar, tau) on the full scores (here: their mean, per point).
-    rng = np.random.RandomState(0)
-    D = rng.randn(150, 3)
-    X = np.vstack([rng.randn(200, 3), 0.1 * rng.randn(10, 3) + 6.0])
-    gram, cross = rbf_kernel(D, D, gamma=0.5), rbf_kernel(D, X, gamma=0.5)
-    weights, ridge, q_bar = rng.uniform(1, 20, 150), 0.05, 4
+    rng, _, _, gram, cross, weights = _weighted_dictionary_and_stream(
+        0, 150, 200, 10, 6.0
+    )
+    ridge, q_bar = 0.05, 4
     _, tau = _ink_scores(gram, weights, ridge, 0.5, cross=cross, diag_new=np.ones(210))
     L, sw = _sketch_cholesky(gram, weights, ridge)
     total, n_draws = np.zeros(210), 800
@@ -143,6 +151,48 @@ def test_early_rejection_draws_the_papers_binomial_copies():
     assert z.max() < 4.5, z.max()
     # The scores span small and large values, so both paths are exercised.
     assert tau.min() < 0.01 and tau.max() > 0.4
+
+
+def test_in_place_factor_and_lazy_kernel_rows_match_the_plain_computation():
+    # _sketch_cholesky factors M in place through LAPACK and _dictionary_scores
+    # inverts the factor in place; both must equal the textbook computation.
+    _, D, X, gram, cross, weights = _weighted_dictionary_and_stream(
+        3, 120, 300, 20, 5.0
+    )
+    ridge, eps = 0.05, 0.5
+    M = np.sqrt(weights)[:, None] * gram * np.sqrt(weights) + ridge * np.eye(120)
+    L, sw = _sketch_cholesky(gram, weights, ridge)
+    expected = np.linalg.cholesky(M)
+    rel = np.linalg.norm(L - expected) / np.linalg.norm(expected)
+    assert rel < 1e-10
+    assert L.flags.c_contiguous and np.all(np.triu(L, 1) == 0)
+    tau_dict = kernel_ridge._dictionary_scores(L.copy(), weights, ridge, eps)
+    exact = (1 - eps) * (1 - ridge * np.diag(np.linalg.inv(M))) / weights
+    np.testing.assert_allclose(tau_dict, np.clip(exact, 0, 1), rtol=1e-10, atol=1e-12)
+    # In place on L leaves the same scores.
+    in_place = kernel_ridge._dictionary_scores(
+        L.copy(), weights, ridge, eps, overwrite=True
+    )
+    np.testing.assert_array_equal(in_place, tau_dict)
+    # Kernel rows computed on demand give the same draws as the full block.
+    requested = []
+
+    def rows_on_demand(rows, cols):
+        requested.append((rows.stop - rows.start) * cols.size)
+        return rbf_kernel(D[rows], X[cols], gamma=0.5)
+
+    args = dict(ridge=ridge, epsilon=eps, n_copies=4)
+    full = _admit_new_points(
+        L, sw, cross, np.ones(320), rng=np.random.RandomState(7), **args
+    )
+    lazy = _admit_new_points(
+        L, sw, rows_on_demand, np.ones(320), rng=np.random.RandomState(7), **args
+    )
+    np.testing.assert_array_equal(lazy[0], full[0])
+    np.testing.assert_allclose(lazy[1], full[1], rtol=1e-12)
+    assert 0 < (full[0] > 0).sum() < 320
+    # Rejected points stop early, so fewer kernel values than the full block.
+    assert sum(requested) < cross.size
 
 
 @pytest.mark.parametrize("seed", [0, 1])

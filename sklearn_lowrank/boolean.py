@@ -961,23 +961,30 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         U, V = _round_binary(U), _round_binary(Vt.T)
         return self._finish_candidate(X, XT, U, V, losses, converged)
 
-    def _asso_confidence(self, X, XT):
-        """Asso's association table of the candidate generator columns."""
+    def _asso_candidates(self, X, XT, k, taus):
+        """Asso's greedy cover for each threshold; the one with the fewest
+        wrong cells is polished, and also goes through Elbmf and the polish."""
         generators = _asso_generators(X, _ASSO_MAX_CELLS)
         if self.verbose and generators.size < X.shape[1]:
             print(
                 f"[BooleanMF] Asso: candidates from the {generators.size} most "
                 "frequent columns"
             )
-        return _column_confidence(X, XT, generators)
-
-    def _asso_cover(self, X, conf, k, tau):
-        """Asso's greedy cover at one threshold, with its wrong cells."""
-        U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
-        n_wrong = _boolean_errors(X, U, V)
-        if self.verbose:
-            print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
-        return n_wrong, U, V
+        conf = _column_confidence(X, XT, generators)
+        best = None
+        for tau in taus:
+            U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
+            n_wrong = _boolean_errors(X, U, V)
+            if self.verbose:
+                print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
+            if best is None or n_wrong < best[0]:
+                best = (n_wrong, U, V)
+        del conf
+        _, U, V = best
+        return [
+            self._finish_candidate(X, XT, U, V),
+            self._elbmf_candidate(X, XT, U, V.T),
+        ]
 
     @_fit_context(prefer_skip_nested_validation=True)
     @bounded_fit
@@ -1011,26 +1018,24 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # union of the others and can only do better).
         seeds = rng.randint(np.iinfo(np.int32).max, size=1 + self.n_init)
 
-        def nmf_candidate():
+        def nmf_family():
             # Thresholded NMF factors: tiles that a real-valued fit finds
             # even when they overlap heavily.
             W, H = _nmf_start(X, k, seeds[0])
             start = (np.minimum(W, 1.0), np.minimum(H.T, 1.0))
-            return self._elbmf_candidate(X, XT, *start)
+            return [self._elbmf_candidate(X, XT, *start)]
 
         def random_candidate(seed):
             # The paper's uniform(0, 1) factors, one per restart.
             seed_rng = np.random.RandomState(seed)
             start = (seed_rng.uniform(size=(n, k)), seed_rng.uniform(size=(m, k)))
-            return self._elbmf_candidate(X, XT, *start)
+            return [self._elbmf_candidate(X, XT, *start)]
 
-        use_asso = self.init in ("auto", "asso")
-        conf = self._asso_confidence(X, XT) if use_asso else None
         tasks = []
         if self.init in ("auto", "nmf"):
-            tasks.append(("nmf", nmf_candidate))
-        if use_asso:
-            tasks += [("asso", partial(self._asso_cover, X, conf, k, t)) for t in taus]
+            tasks.append(("nmf", nmf_family))
+        if self.init in ("auto", "asso"):
+            tasks.append(("asso", lambda: self._asso_candidates(X, XT, k, taus)))
         if self.init in ("auto", "random"):
             tasks += [("random", partial(random_candidate, s)) for s in seeds[1:]]
         # The candidates are independent and each has its own seed, so they
@@ -1038,27 +1043,10 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # the result does not depend on the order they finish in.
         with blas_workers() as workers:
             results = workers.map(lambda task: task[1](), tasks)
-            families = {}
-            for (name, _), result in zip(tasks, results):
-                families.setdefault(name, []).append(result)
-            if use_asso:
-                # The Asso cover with the fewest wrong cells (first on ties)
-                # is polished, and also goes through Elbmf and the polish.
-                del conf, tasks  # the partials hold the association table
-                _, U, V = min(families["asso"], key=lambda cover: cover[0])
-                families["asso"] = workers.map(
-                    lambda finish: finish(),
-                    [
-                        partial(self._finish_candidate, X, XT, U, V),
-                        partial(self._elbmf_candidate, X, XT, U, V.T),
-                    ],
-                )
-        # Families in a fixed order (ties go to the earlier one).
-        families = [
-            (name, families[name])
-            for name in ("nmf", "asso", "random")
-            if name in families
-        ]
+        families = {}
+        for (name, _), candidates in zip(tasks, results):
+            families.setdefault(name, []).extend(candidates)
+        families = list(families.items())
 
         best = None
         any_unconverged = False

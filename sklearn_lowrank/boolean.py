@@ -986,8 +986,6 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             self._elbmf_candidate(X, XT, U, V.T),
         ]
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    @bounded_fit
     def fit(self, X, y=None):
         """Fit the binary factors to X.
 
@@ -1002,6 +1000,29 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         -------
         self : object
             Fitted estimator.
+        """
+        self.fit_transform(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit_transform(self, X, y=None):
+        """Fit the binary factors to X and return its binary row factors.
+
+        The same as ``fit(X).transform(X)``, without solving the rows twice:
+        ``fit`` solves them anyway to report ``reconstruction_err_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Binary data (or real data with ``binarize``).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        U : ndarray of shape (n_samples, n_components)
+            Binary (float64 0.0 / 1.0) memberships of each row in each tile.
         """
         X = self._check_X(X, reset=True)
         k = check_rank(self.n_components, X.shape, estimator=self)
@@ -1072,11 +1093,11 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.polish_curve_ = np.asarray(curve, dtype=np.int64)
         # Report the error of what transform gives, so the attribute is
         # reproducible from the public API.
-        _, self.reconstruction_err_ = self._solve_rows(X)
+        U, self.reconstruction_err_ = self._solve_rows(X)
         self.relative_reconstruction_err_ = self.reconstruction_err_ / max(
             _count_ones(X), 1
         )
-        return self
+        return U
 
     def transform(self, X):
         """Binary row factors U of X, with the tiles V fixed.

@@ -238,17 +238,21 @@ def _elbmf_palm(
 # --------------------------------------------------------------------------
 
 
-def _dense_block(X, rows, cols):
-    """``X[rows][:, cols]`` as a dense float32 array (X dense or CSR)."""
+def _row_block(X, rows):
+    """``X[rows]`` (dense or CSR, as X); a view for consecutive dense rows."""
     rows = np.asarray(rows) if not isinstance(rows, slice) else rows
     if (
         not isinstance(rows, slice)
         and rows.size
         and rows[-1] - rows[0] + 1 == rows.size
     ):
-        # Sorted consecutive rows: a slice, which for dense X is a view.
         rows = slice(int(rows[0]), int(rows[-1]) + 1)
-    block = X[rows]
+    return X[rows]
+
+
+def _dense_block(X, rows, cols):
+    """``X[rows][:, cols]`` as a dense float32 array (X dense or CSR)."""
+    block = _row_block(X, rows)
     if cols is not None:
         block = block[:, cols]
     if sp.issparse(block):
@@ -323,7 +327,7 @@ def _exact_rows_block(Xb, V, subsets):
 
     Parameters
     ----------
-    Xb : ndarray of float32 of shape (b, m)
+    Xb : ndarray of float32 or CSR matrix of shape (b, m)
         Binary data of the block.
     V : ndarray of float32 of shape (k, m)
         Binary tiles.
@@ -337,13 +341,22 @@ def _exact_rows_block(Xb, V, subsets):
     errors : ndarray of shape (b,)
         Their wrong cells.
     """
-    b = Xb.shape[0]
+    b, m = Xb.shape
     bits = 1 << np.arange(V.shape[0], dtype=np.int64)
     signature = bits @ (V > 0)  # tiles covering each column, as a bit set
     classes, column_class = np.unique(signature, return_inverse=True)
-    indicator = np.zeros((V.shape[1], classes.size), dtype=np.float32)
-    indicator[np.arange(V.shape[1]), column_class] = 1.0
+    class_sizes = np.bincount(column_class, minlength=classes.size).astype(np.float32)
+    # The one-hot column -> class table as a sparse matrix: one addition per
+    # stored cell of the block, where a dense product would spend S
+    # multiply-adds per cell (4x faster at S ~ 400); sparse X stays sparse.
+    indicator = sp.csr_matrix(
+        (np.ones(m, dtype=np.float32), (np.arange(m), column_class)),
+        shape=(m, classes.size),
+    )
     ones_per_class = Xb @ indicator  # exact: integer counts < 2^24
+    if sp.issparse(ones_per_class):
+        ones_per_class = ones_per_class.toarray()
+    ones_per_class = np.asarray(ones_per_class, dtype=np.float32)
     set_codes = (subsets > 0) @ bits
     best = np.full(b, np.inf, dtype=np.float32)
     arg = np.zeros(b, dtype=np.intp)
@@ -352,13 +365,13 @@ def _exact_rows_block(Xb, V, subsets):
         meets = ((classes[:, None] & set_codes[None, s0 : s0 + chunk]) != 0).astype(
             np.float32
         )
-        extra = indicator.sum(axis=0) @ meets - 2.0 * (ones_per_class @ meets)
+        extra = class_sizes @ meets - 2.0 * (ones_per_class @ meets)
         cand = np.argmin(extra, axis=1)
         value = extra[np.arange(b), cand]
         better = value < best
         best[better] = value[better]
         arg[better] = cand[better] + s0
-    return subsets[arg], best + Xb.sum(axis=1)
+    return subsets[arg], best + np.asarray(Xb.sum(axis=1), dtype=np.float32).ravel()
 
 
 def _all_subsets(k):
@@ -424,17 +437,25 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
         return U.astype(np.float64), nnz_X
     Vc = np.ascontiguousarray(V[:, cols])
     subsets = _all_subsets(k) if exact else None
-    block = max(1, _BLOCK_CELLS // cols.size)
+    # Dense blocks hold cols.size cells per row; the exact pass copies whole
+    # rows of dense X (all m columns), sparse rows stay sparse.
+    width = m if exact and not sp.issparse(X) else cols.size
+    block = max(1, _BLOCK_CELLS // width)
     # Start from "every one is wrong" and correct it on the processed cells.
     n_wrong = nnz_X
     for start in range(0, rows.size, block):
         idx = rows[start : start + block]
-        Xb = _dense_block(X, idx, cols if cols.size < m else None)
         if exact:
-            U[idx], errors = _exact_rows_block(Xb, Vc, subsets)
+            # The enumeration needs only each row's ones per column class;
+            # the columns no tile covers form the class that meets no set,
+            # so the rows go in whole (a view or a row copy, sparse kept
+            # sparse) instead of gathered on the covered columns.
+            Xb = _row_block(X, idx)
+            U[idx], errors = _exact_rows_block(Xb, V, subsets)
         else:
+            Xb = _dense_block(X, idx, cols if cols.size < m else None)
             U[idx], errors = _flip_descent_block(Xb, U[idx], Vc, max_flips)
-        n_wrong += int(errors.sum()) - int(Xb.sum())
+        n_wrong += int(errors.sum()) - _count_ones(Xb)
     return U.astype(np.float64), int(n_wrong)
 
 
@@ -634,14 +655,15 @@ def _asso_greedy(X, A, k):
     gains = np.asarray(X @ At.astype(X.dtype), dtype=np.float32)
     gains *= 2.0
     gains -= At.sum(axis=0)
-    available = np.ones(A.shape[0], dtype=bool)
+    # total[c] = sum_i max(g_i(c), 0), kept up to date on the rows each tile
+    # changes (a fifth of the table for tiles of a fifth of the rows) rather
+    # than recomputed from the whole n x C table.  Float64: the sums of
+    # integer gains stay exact beyond float32's 2^24.
+    total = np.maximum(gains, 0.0).sum(axis=0, dtype=np.float64)
     for tile in range(k):
-        total = np.maximum(gains, 0.0).sum(axis=0)
-        total[~available] = -np.inf
         best = int(np.argmax(total))
         if not total[best] > 0.5:  # integer gains: nothing lowers the error
             break
-        available[best] = False
         cols = np.flatnonzero(A[best])
         rows = np.flatnonzero(gains[:, best] > 0)
         V[tile, cols] = 1.0
@@ -654,8 +676,14 @@ def _asso_greedy(X, A, k):
             idx = rows[start : start + block]
             newly = (U[idx, :tile] @ Vc) == 0
             S = 2.0 * _dense_block(X, idx, cols) - 1.0
-            gains[idx] -= (S * newly) @ At[cols]
+            old = gains[idx]
+            total -= np.maximum(old, 0.0).sum(axis=0, dtype=np.float64)
+            old -= (S * newly) @ At[cols]
+            total += np.maximum(old, 0.0).sum(axis=0, dtype=np.float64)
+            gains[idx] = old
         U[rows, tile] = 1.0
+        # A chosen candidate is never chosen again.
+        total[best] = -np.inf
     return U.astype(np.float64), V.astype(np.float64)
 
 

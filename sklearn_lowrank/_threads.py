@@ -26,7 +26,7 @@ Tests check that the bound is in force *during* the solver through
 import os
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import wraps
 
@@ -172,6 +172,17 @@ class _SerialWorkers:
     def map(func, *iterables):
         return list(map(func, *iterables))
 
+    @staticmethod
+    def submit(func, *args, **kwargs):
+        # Run now, in submission order; the future carries the result or
+        # the exception, as the threaded one would.
+        future = Future()
+        try:
+            future.set_result(func(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future
+
 
 class _ThreadWorkers:
     def __init__(self, executor, n_workers):
@@ -180,6 +191,9 @@ class _ThreadWorkers:
 
     def map(self, func, *iterables):
         return list(self._executor.map(func, *iterables))
+
+    def submit(self, func, *args, **kwargs):
+        return self._executor.submit(func, *args, **kwargs)
 
 
 @contextmanager
@@ -200,8 +214,12 @@ def blas_workers():
     Yields
     ------
     workers : object
-        ``workers.n_workers`` and ``workers.map(func, *iterables)``, which
-        returns the list of results in order, computed concurrently.
+        ``workers.n_workers``; ``workers.map(func, *iterables)``, which
+        returns the list of results in order, computed concurrently; and
+        ``workers.submit(func, *args)``, which returns a
+        :class:`concurrent.futures.Future` (tasks start in submission order;
+        with one worker the task runs at once), for work whose later steps
+        depend on earlier results.
     """
     n_workers = blas_thread_budget()
     if n_workers <= 1:

@@ -35,11 +35,11 @@ some tile covers, so no n x m dense temporary is formed.
 """
 
 import warnings
-from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.linalg.blas import ssyrk as _ssyrk
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -572,8 +572,14 @@ def _column_confidence(X, XT, generators=None):
     """
     if generators is None:
         generators = np.arange(X.shape[1])
-    co = XT[generators] @ X
-    co = co.toarray() if sp.issparse(co) else np.asarray(co)
+    if not sp.issparse(X) and generators.size == X.shape[1]:
+        # All columns: X^T X is symmetric, and syrk computes half of it
+        # (X.T is a Fortran view of X, so nothing is copied).
+        co = _ssyrk(1.0, X.T, trans=0)
+        co = np.triu(co) + np.triu(co, 1).T
+    else:
+        co = XT[generators] @ X
+        co = co.toarray() if sp.issparse(co) else np.asarray(co)
     co = co.astype(np.float32, copy=False)
     counts = co[np.arange(generators.size), generators].copy()
     co /= np.maximum(counts, 1.0)[:, None]
@@ -989,9 +995,9 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         U, V = _round_binary(U), _round_binary(Vt.T)
         return self._finish_candidate(X, XT, U, V, losses, converged)
 
-    def _asso_candidates(self, X, XT, k, taus):
-        """Asso's greedy cover for each threshold; the one with the fewest
-        wrong cells is polished, and also goes through Elbmf and the polish."""
+    def _best_asso_cover(self, X, XT, k, taus):
+        """Asso's greedy cover for each threshold; returns the one with the
+        fewest wrong cells (the first on ties)."""
         generators = _asso_generators(X, _ASSO_MAX_CELLS)
         if self.verbose and generators.size < X.shape[1]:
             print(
@@ -1007,12 +1013,8 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                 print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
             if best is None or n_wrong < best[0]:
                 best = (n_wrong, U, V)
-        del conf
         _, U, V = best
-        return [
-            self._finish_candidate(X, XT, U, V),
-            self._elbmf_candidate(X, XT, U, V.T),
-        ]
+        return U, V
 
     def fit(self, X, y=None):
         """Fit the binary factors to X.
@@ -1067,34 +1069,50 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # union of the others and can only do better).
         seeds = rng.randint(np.iinfo(np.int32).max, size=1 + self.n_init)
 
-        def nmf_family():
+        def nmf_candidate():
             # Thresholded NMF factors: tiles that a real-valued fit finds
             # even when they overlap heavily.
             W, H = _nmf_start(X, k, seeds[0])
             start = (np.minimum(W, 1.0), np.minimum(H.T, 1.0))
-            return [self._elbmf_candidate(X, XT, *start)]
+            return self._elbmf_candidate(X, XT, *start)
 
         def random_candidate(seed):
             # The paper's uniform(0, 1) factors, one per restart.
             seed_rng = np.random.RandomState(seed)
             start = (seed_rng.uniform(size=(n, k)), seed_rng.uniform(size=(m, k)))
-            return [self._elbmf_candidate(X, XT, *start)]
+            return self._elbmf_candidate(X, XT, *start)
 
-        tasks = []
-        if self.init in ("auto", "nmf"):
-            tasks.append(("nmf", nmf_family))
-        if self.init in ("auto", "asso"):
-            tasks.append(("asso", lambda: self._asso_candidates(X, XT, k, taus)))
-        if self.init in ("auto", "random"):
-            tasks += [("random", partial(random_candidate, s)) for s in seeds[1:]]
         # The candidates are independent and each has its own seed, so they
         # run concurrently (each on one BLAS thread, within the ceiling) and
-        # the result does not depend on the order they finish in.
+        # the result does not depend on the order they finish in.  The Asso
+        # covers go first, as the longest chain; the best cover is then
+        # polished, and also goes through Elbmf and the polish, as two tasks
+        # of their own that start while the other workers are still on the
+        # NMF and random starts (one Asso task doing all of it would finish
+        # last, alone).
+        use_asso = self.init in ("auto", "asso")
         with blas_workers() as workers:
-            results = workers.map(lambda task: task[1](), tasks)
-        families = {}
-        for (name, _), candidates in zip(tasks, results):
-            families.setdefault(name, []).extend(candidates)
+            if use_asso:
+                cover = workers.submit(self._best_asso_cover, X, XT, k, taus)
+            nmf = []
+            if self.init in ("auto", "nmf"):
+                nmf = [("nmf", workers.submit(nmf_candidate))]
+            restarts = []
+            if self.init in ("auto", "random"):
+                restarts = [
+                    ("random", workers.submit(random_candidate, s)) for s in seeds[1:]
+                ]
+            asso = []
+            if use_asso:
+                U, V = cover.result()
+                # The longer of the two first, so that it starts first.
+                elbmf = workers.submit(self._elbmf_candidate, X, XT, U, V.T)
+                polished = workers.submit(self._finish_candidate, X, XT, U, V)
+                asso = [("asso", polished), ("asso", elbmf)]
+            families = {}
+            # Families in a fixed order: ties go to the earlier one.
+            for name, future in nmf + asso + restarts:
+                families.setdefault(name, []).append(future.result())
         families = list(families.items())
 
         best = None

@@ -86,6 +86,27 @@ def test_blas_workers_stay_within_the_ceiling(ceiling):
     assert all(t * workers.n_workers <= max(before, 1) for _, t in seen)
 
 
+@pytest.mark.parametrize("ceiling", [1, 2])
+def test_blas_workers_submit_gives_futures_within_the_ceiling(ceiling):
+    # A task submitted after waiting on an earlier one (the dependent step
+    # of a fit) runs under the same limit; an exception reaches result().
+    def fail():
+        raise ValueError("boom")
+
+    with threadpool_limits(limits=ceiling, user_api="blas"):
+        before = _blas_threads()
+        with blas_workers() as workers:
+            first = workers.submit(lambda x: (x, _blas_threads()), 3)
+            broken = workers.submit(fail)
+            value, threads = first.result()
+            second = workers.submit(lambda: value + 1).result()
+        assert _blas_threads() == before
+    assert (value, second) == (3, 4)
+    assert threads * workers.n_workers <= max(before, 1)
+    with pytest.raises(ValueError, match="boom"):
+        broken.result()
+
+
 def test_probe_is_called_inside_the_bounded_region(monkeypatch):
     seen = []
     monkeypatch.setattr(

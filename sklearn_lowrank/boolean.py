@@ -572,7 +572,7 @@ def _column_confidence(X, XT, generators=None):
     """
     if generators is None:
         generators = np.arange(X.shape[1])
-    if not sp.issparse(X) and generators.size == X.shape[1]:
+    if not sp.issparse(X) and np.array_equal(generators, np.arange(X.shape[1])):
         # All columns: X^T X is symmetric, and syrk computes half of it
         # (X.T is a Fortran view of X, so nothing is copied).
         co = _ssyrk(1.0, X.T, trans=0)

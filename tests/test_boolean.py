@@ -196,6 +196,25 @@ def test_asso_alone_recovers_noiseless_overlapping_tiles(seed):
     assert recall == precision == 1.0
 
 
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_column_confidence_is_the_share_of_co_occurring_rows(fmt):
+    # conf[i, j] = |x_i AND x_j| / |x_i| (0 for an empty column i), whether
+    # all columns are generators (dense: the symmetric syrk path) or a
+    # subset in any order.
+    rng = np.random.RandomState(0)
+    X = (rng.uniform(size=(60, 25)) < 0.3).astype(np.float32)
+    X[:, 3] = 0
+    co = X.T.astype(np.float64) @ X
+    expected = co / np.maximum(np.diag(co), 1.0)[:, None]
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    XT = Xf.T.tocsr() if fmt == "csr" else np.ascontiguousarray(X.T)
+    np.testing.assert_allclose(_column_confidence(Xf, XT), expected, rtol=1e-6)
+    for generators in (np.array([7, 3, 0, 24]), rng.permutation(25)):
+        np.testing.assert_allclose(
+            _column_confidence(Xf, XT, generators), expected[generators], rtol=1e-6
+        )
+
+
 def test_asso_greedy_stops_when_no_tile_helps():
     # Three disjoint blocks are covered exactly by three tiles; no further
     # candidate lowers the error, so the other tiles stay empty, and each

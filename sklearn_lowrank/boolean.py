@@ -995,26 +995,23 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         U, V = _round_binary(U), _round_binary(Vt.T)
         return self._finish_candidate(X, XT, U, V, losses, converged)
 
-    def _best_asso_cover(self, X, XT, k, taus):
-        """Asso's greedy cover for each threshold; returns the one with the
-        fewest wrong cells (the first on ties)."""
+    def _asso_confidence(self, X, XT):
+        """Asso's association table of the candidate generator columns."""
         generators = _asso_generators(X, _ASSO_MAX_CELLS)
         if self.verbose and generators.size < X.shape[1]:
             print(
                 f"[BooleanMF] Asso: candidates from the {generators.size} most "
                 "frequent columns"
             )
-        conf = _column_confidence(X, XT, generators)
-        best = None
-        for tau in taus:
-            U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
-            n_wrong = _boolean_errors(X, U, V)
-            if self.verbose:
-                print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
-            if best is None or n_wrong < best[0]:
-                best = (n_wrong, U, V)
-        _, U, V = best
-        return U, V
+        return _column_confidence(X, XT, generators)
+
+    def _asso_cover(self, X, conf, k, tau):
+        """Asso's greedy cover at one threshold, with its wrong cells."""
+        U, V = _asso_greedy(X, _asso_candidates(conf, tau), k)
+        n_wrong = _boolean_errors(X, U, V)
+        if self.verbose:
+            print(f"[BooleanMF] Asso tau={tau:g}: {n_wrong} wrong cells")
+        return n_wrong, U, V
 
     def fit(self, X, y=None):
         """Fit the binary factors to X.
@@ -1084,19 +1081,24 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
         # The candidates are independent and each has its own seed, so they
         # run concurrently (each on one BLAS thread, within the ceiling) and
-        # the result does not depend on the order they finish in.  The Asso
-        # covers go first, as the longest chain; the best cover is then
-        # polished, and also goes through Elbmf and the polish, as two tasks
-        # of their own that start while the other workers are still on the
-        # NMF and random starts (one Asso task doing all of it would finish
-        # last, alone).
+        # the result does not depend on the order they finish in.  Asso is
+        # the longest chain (association table -> one cover per threshold ->
+        # the best cover polished, and also through Elbmf and the polish), so
+        # its steps are tasks of their own, queued as soon as what they need
+        # is there: the workers share them with the NMF and random starts
+        # instead of one worker doing all of Asso, last and alone.
         use_asso = self.init in ("auto", "asso")
         with blas_workers() as workers:
             if use_asso:
-                cover = workers.submit(self._best_asso_cover, X, XT, k, taus)
+                conf = workers.submit(self._asso_confidence, X, XT)
             nmf = []
             if self.init in ("auto", "nmf"):
                 nmf = [("nmf", workers.submit(nmf_candidate))]
+            if use_asso:
+                conf = conf.result()
+                covers = [
+                    workers.submit(self._asso_cover, X, conf, k, tau) for tau in taus
+                ]
             restarts = []
             if self.init in ("auto", "random"):
                 restarts = [
@@ -1104,8 +1106,12 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                 ]
             asso = []
             if use_asso:
-                U, V = cover.result()
-                # The longer of the two first, so that it starts first.
+                covers = [cover.result() for cover in covers]
+                del conf
+                # The cover with the fewest wrong cells (the first on ties).
+                _, U, V = min(covers, key=lambda cover: cover[0])
+                # The longer of the two finishing runs first, so that it
+                # starts first.
                 elbmf = workers.submit(self._elbmf_candidate, X, XT, U, V.T)
                 polished = workers.submit(self._finish_candidate, X, XT, U, V)
                 asso = [("asso", polished), ("asso", elbmf)]

@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lowrank import BooleanMF
+from sklearn_lowrank import boolean as boolean_module
 from sklearn_lowrank.boolean import (
     _all_subsets,
     _asso_candidates,
@@ -213,6 +214,28 @@ def test_column_confidence_is_the_share_of_co_occurring_rows(fmt):
         np.testing.assert_allclose(
             _column_confidence(Xf, XT, generators), expected[generators], rtol=1e-6
         )
+
+
+def test_asso_greedy_same_cover_with_sparse_or_dense_candidate_products(
+    monkeypatch,
+):
+    # The first gains table is a sparse product for small candidate sets and
+    # a BLAS one otherwise: the integer gains, hence the covers, are equal.
+    X, _, _ = make_boolean_tiles(
+        200, 150, 4, row_fraction=0.2, col_fraction=0.2, noise=0.05, random_state=3
+    )
+    X = X.astype(np.float32)
+    conf = _column_confidence(X, np.ascontiguousarray(X.T))
+    covers = []
+    for threshold in (0.0, 1.0):
+        monkeypatch.setattr(boolean_module, "_SPARSE_CANDIDATES", threshold)
+        covers.append(
+            [_asso_greedy(X, _asso_candidates(conf, t), 4) for t in (0.5, 0.9)]
+        )
+    for (U0, V0), (U1, V1) in zip(*covers):
+        np.testing.assert_array_equal(U0, U1)
+        np.testing.assert_array_equal(V0, V1)
+        assert V0.any()
 
 
 def test_asso_greedy_stops_when_no_tile_helps():

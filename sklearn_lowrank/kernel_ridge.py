@@ -33,7 +33,8 @@ documented as such: the dictionary *budget* ``n_components`` (the RLS ridge
 only lowers the probabilities and so keeps the SHRINK step valid), and
 processing the stream in chunks (new points of one chunk are scored against
 the dictionary but not against each other, which over-estimates their scores,
-the safe direction).  Within a chunk, the Bernoulli trials of the new points
+the safe direction; the chunk length follows the admission rate, see
+:func:`_next_chunk_length`).  Within a chunk, the Bernoulli trials of the new points
 are drawn by inversion before their scores are complete, so that scoring
 stops as soon as a point's rejection is certain (see
 :func:`_admit_new_points`); this changes the cost, not the distribution.

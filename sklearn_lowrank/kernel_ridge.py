@@ -490,12 +490,12 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         dictionary, ridge = old, self._ridge
         start = 0
         while start < n:
-            if self.sampling == "uniform":
-                size = _CHUNK_FACTOR * max(self.n_components, 64)
-            elif dictionary.size == 0:
+            if dictionary.size == 0:
                 # All the points of the first chunk are scored against
                 # nothing and most get admitted: keep it to ~ the budget.
                 size = max(self.n_components, 64)
+            elif self.sampling == "uniform":
+                size = _CHUNK_FACTOR * max(self.n_components, 64)
             else:
                 size = self._chunk_length
             rows = order[start : start + size]

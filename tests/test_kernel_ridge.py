@@ -21,6 +21,7 @@ from sklearn_lowrank.datasets import make_clustered_regression
 from sklearn_lowrank.kernel_ridge import (
     _admit_new_points,
     _ink_scores,
+    _next_chunk_length,
     _sketch_cholesky,
     _solve_whitened,
     _whitened_normal_equations,
@@ -223,6 +224,46 @@ def test_leverage_scores_within_the_papers_multiplicative_accuracy(seed):
     assert abs(model.effective_dimension_ - exact.sum()) < 0.1 * exact.sum()
     # The dictionary is O(q_bar d_eff), not O(n) ... here well below n.
     assert model.n_components_ < 0.9 * len(X)
+
+
+@pytest.mark.parametrize("admissions_per_chunk", [None, 100.0])
+def test_leverage_scores_stay_within_the_interval_over_long_chunks(
+    admissions_per_chunk, monkeypatch
+):
+    # The points of a chunk are scored against the dictionary before the
+    # chunk: over-estimates, so the guarantee must hold whatever the chunk
+    # length.  100 admissions per budget point forces the longest chunks the
+    # policy allows: here the 1300 points after the first chunk in one go.
+    if admissions_per_chunk is not None:
+        monkeypatch.setattr(kernel_ridge, "_ADMISSIONS_PER_CHUNK", admissions_per_chunk)
+    X, y, _, _ = make_clustered_regression(2000, 3, rare_fraction=0.01, random_state=0)
+    eps, ridge = 0.5, 30.0
+    model = NystromKRR(
+        700, gamma=0.5, leverage_ridge=ridge, n_copies=64, epsilon=eps, random_state=0
+    ).fit(X, y)
+    assert model.leverage_ridge_ == ridge
+    assert model.n_iter_ == (2 if admissions_per_chunk else 3)
+    K = rbf_kernel(X, gamma=0.5)
+    exact = 1 - ridge * np.diag(np.linalg.inv(K + ridge * np.eye(len(K))))
+    tau = exact[model.component_indices_]
+    a = (1 + eps) / (1 - eps)
+    assert np.all(model.leverage_scores_ <= tau * (1 + 1e-8))
+    assert np.all(model.leverage_scores_ >= tau / a * (1 - 1e-8))
+    assert abs(model.effective_dimension_ - exact.sum()) < 0.1 * exact.sum()
+
+
+def test_chunk_length_follows_the_admission_rate():
+    # About max(m, 64) / 2 admissions expected per chunk, at the last rate ...
+    assert _next_chunk_length(4000, 39, 100) == 5000
+    # ... at least max(m, 64) points (all admitted: the rate is 1) ...
+    assert _next_chunk_length(100, 100, 100) == 100
+    assert _next_chunk_length(64, 64, 10) == 64
+    # ... growing at most 4x per chunk (no admission is not a zero rate) ...
+    assert _next_chunk_length(1000, 0, 100) == 4000
+    # ... and the admission's m x chunk work array within _BLOCK_BYTES
+    # (or 4m points for large budgets, as the uniform sampler's chunks).
+    assert _next_chunk_length(10**6, 0, 100) == kernel_ridge._BLOCK_BYTES // 800
+    assert _next_chunk_length(10**6, 0, 5000) == 4 * 5000
 
 
 def test_dictionary_size_respects_budget_by_growing_the_ridge():

@@ -1095,7 +1095,9 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # the best cover polished, and also through Elbmf and the polish), so
         # its steps are tasks of their own, queued as soon as what they need
         # is there: the workers share them with the NMF and random starts
-        # instead of one worker doing all of Asso, last and alone.
+        # instead of one worker doing all of Asso, last and alone.  The
+        # random starts (the longest Elbmf runs) are queued before the
+        # covers, so that they do not start last.
         use_asso = self.init in ("auto", "asso")
         with blas_workers() as workers:
             if use_asso:
@@ -1103,15 +1105,15 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             nmf = []
             if self.init in ("auto", "nmf"):
                 nmf = [("nmf", workers.submit(nmf_candidate))]
-            if use_asso:
-                conf = conf.result()
-                covers = [
-                    workers.submit(self._asso_cover, X, conf, k, tau) for tau in taus
-                ]
             restarts = []
             if self.init in ("auto", "random"):
                 restarts = [
                     ("random", workers.submit(random_candidate, s)) for s in seeds[1:]
+                ]
+            if use_asso:
+                conf = conf.result()
+                covers = [
+                    workers.submit(self._asso_cover, X, conf, k, tau) for tau in taus
                 ]
             asso = []
             if use_asso:

@@ -314,7 +314,7 @@ def _flip_descent_block(Xb, Ub, V, max_flips):
     return Ub, errors
 
 
-def _exact_rows_block(Xb, V, subsets):
+def _exact_rows_block(Xb, V, subsets, row_ones=None):
     """Best binary row for each row of a dense block, V fixed, by enumeration.
 
     Row i under the tile set s has ``|x_i| + |c_s| - 2 <x_i, c_s>`` wrong
@@ -335,6 +335,8 @@ def _exact_rows_block(Xb, V, subsets):
         Binary tiles.
     subsets : ndarray of float32 of shape (2**k, k)
         All binary rows, in binary order.
+    row_ones : ndarray of shape (b,) or None
+        Ones per row of the block, if already known.
 
     Returns
     -------
@@ -373,7 +375,9 @@ def _exact_rows_block(Xb, V, subsets):
         better = value < best
         best[better] = value[better]
         arg[better] = cand[better] + s0
-    return subsets[arg], best + np.asarray(Xb.sum(axis=1), dtype=np.float32).ravel()
+    if row_ones is None:
+        row_ones = _row_ones(Xb)
+    return subsets[arg], best + row_ones
 
 
 def _all_subsets(k):
@@ -381,7 +385,7 @@ def _all_subsets(k):
     return ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(np.float32)
 
 
-def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
+def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False, row_ones=None):
     """Improve every row of U, V fixed: exact bit flips or exact optimum.
 
     With ``exact=False`` each row takes the best single bit flip while one
@@ -411,6 +415,9 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
         Maximum flips per row (default ``2 k + 2``).
     exact : bool, default=False
         Solve each row exactly over all tile sets instead of by flips.
+    row_ones : ndarray of shape (n,) or None
+        Ones per row of X, if already known (the polish passes many times
+        over the same X).
 
     Returns
     -------
@@ -432,7 +439,9 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
     if U is None:
         U = (overlap >= 0.5 * sizes) & (sizes > 0)
     U = np.asarray(U, dtype=np.float32).copy()
-    nnz_X = _count_ones(X)
+    if row_ones is None:
+        row_ones = _row_ones(X)
+    nnz_X = int(row_ones.sum())
     cols = np.flatnonzero(V.any(axis=0))
     rows = np.flatnonzero(U.any(axis=1) | (2 * overlap > sizes).any(axis=1))
     if cols.size == 0 or rows.size == 0:
@@ -452,12 +461,13 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False):
             # the columns no tile covers form the class that meets no set,
             # so the rows go in whole (a view or a row copy, sparse kept
             # sparse) instead of gathered on the covered columns.
-            Xb = _row_block(X, idx)
-            U[idx], errors = _exact_rows_block(Xb, V, subsets)
+            ones = row_ones[idx]
+            U[idx], errors = _exact_rows_block(_row_block(X, idx), V, subsets, ones)
+            n_wrong += int(errors.sum()) - int(ones.sum())
         else:
             Xb = _dense_block(X, idx, cols if cols.size < m else None)
             U[idx], errors = _flip_descent_block(Xb, U[idx], Vc, max_flips)
-        n_wrong += int(errors.sum()) - _count_ones(Xb)
+            n_wrong += int(errors.sum()) - _count_ones(Xb)
     return U.astype(np.float64), int(n_wrong)
 
 
@@ -465,6 +475,13 @@ def _count_ones(X):
     if sp.issparse(X):
         return int(X.count_nonzero())
     return int(np.count_nonzero(X))
+
+
+def _row_ones(X):
+    """Ones per row of binary X (CSR without explicit zeros, or dense)."""
+    if sp.issparse(X):
+        return np.diff(X.indptr).astype(np.int64)
+    return np.count_nonzero(X, axis=1).astype(np.int64)
 
 
 def _boolean_polish(X, XT, U, V, *, max_passes, exact=False, verbose=0):
@@ -482,16 +499,17 @@ def _boolean_polish(X, XT, U, V, *, max_passes, exact=False, verbose=0):
     curve : list of int
         Wrong cells after each half-pass.
     """
-    U, n_wrong = _boolean_rows_pass(X, U, V, exact=exact)
+    row_ones, col_ones = _row_ones(X), _row_ones(XT)
+    U, n_wrong = _boolean_rows_pass(X, U, V, exact=exact, row_ones=row_ones)
     curve = [n_wrong]
     for _ in range(max_passes):
-        Vt, wrong_v = _boolean_rows_pass(XT, V.T, U.T, exact=exact)
+        Vt, wrong_v = _boolean_rows_pass(XT, V.T, U.T, exact=exact, row_ones=col_ones)
         curve.append(wrong_v)
         if wrong_v >= n_wrong:
             # U is already the pass's answer for the current V: keep both.
             break
         V = Vt.T
-        U, n_wrong = _boolean_rows_pass(X, U, V, exact=exact)
+        U, n_wrong = _boolean_rows_pass(X, U, V, exact=exact, row_ones=row_ones)
         curve.append(n_wrong)
         if verbose > 1:
             print(f"[BooleanMF] polish{' (exact)' * exact}: {n_wrong} wrong cells")

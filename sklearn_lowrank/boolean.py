@@ -314,7 +314,7 @@ def _flip_descent_block(Xb, Ub, V, max_flips):
     return Ub, errors
 
 
-def _exact_rows_block(Xb, V, subsets, row_ones=None):
+def _exact_rows_block(Xb, V, subsets, row_ones=None, rows=None):
     """Best binary row for each row of a dense block, V fixed, by enumeration.
 
     Row i under the tile set s has ``|x_i| + |c_s| - 2 <x_i, c_s>`` wrong
@@ -337,6 +337,10 @@ def _exact_rows_block(Xb, V, subsets, row_ones=None):
         All binary rows, in binary order.
     row_ones : ndarray of shape (b,) or None
         Ones per row of the block, if already known.
+    rows : ndarray of int or None
+        Solve only these rows of Xb (then b is their number): a dense
+        block can then be a view of consecutive rows of X, where copying
+        the selected rows out would cost more than counting all of them.
 
     Returns
     -------
@@ -345,7 +349,8 @@ def _exact_rows_block(Xb, V, subsets, row_ones=None):
     errors : ndarray of shape (b,)
         Their wrong cells.
     """
-    b, m = Xb.shape
+    m = Xb.shape[1]
+    b = Xb.shape[0] if rows is None else rows.size
     bits = 1 << np.arange(V.shape[0], dtype=np.int64)
     signature = bits @ (V > 0)  # tiles covering each column, as a bit set
     classes, column_class = np.unique(signature, return_inverse=True)
@@ -361,6 +366,8 @@ def _exact_rows_block(Xb, V, subsets, row_ones=None):
     if sp.issparse(ones_per_class):
         ones_per_class = ones_per_class.toarray()
     ones_per_class = np.asarray(ones_per_class, dtype=np.float32)
+    if rows is not None:
+        ones_per_class = ones_per_class[rows]
     set_codes = (subsets > 0) @ bits
     best = np.full(b, np.inf, dtype=np.float32)
     arg = np.zeros(b, dtype=np.intp)
@@ -376,7 +383,7 @@ def _exact_rows_block(Xb, V, subsets, row_ones=None):
         best[better] = value[better]
         arg[better] = cand[better] + s0
     if row_ones is None:
-        row_ones = _row_ones(Xb)
+        row_ones = _row_ones(Xb if rows is None else Xb[rows])
     return subsets[arg], best + row_ones
 
 
@@ -462,7 +469,15 @@ def _boolean_rows_pass(X, U, V, *, max_flips=None, exact=False, row_ones=None):
             # so the rows go in whole (a view or a row copy, sparse kept
             # sparse) instead of gathered on the covered columns.
             ones = row_ones[idx]
-            U[idx], errors = _exact_rows_block(_row_block(X, idx), V, subsets, ones)
+            span = idx[-1] - idx[0] + 1
+            if sp.issparse(X) or span > 2 * idx.size:
+                Xb, sel = _row_block(X, idx), None
+            else:
+                # Most rows of the span are wanted: count them all on a view
+                # rather than copy the wanted ones out (a fresh n x m array
+                # per pass, whose page faults cost more than the counting).
+                Xb, sel = X[idx[0] : idx[-1] + 1], idx - idx[0]
+            U[idx], errors = _exact_rows_block(Xb, V, subsets, ones, rows=sel)
             n_wrong += int(errors.sum()) - int(ones.sum())
         else:
             Xb = _dense_block(X, idx, cols if cols.size < m else None)

@@ -291,6 +291,11 @@ def test_exact_rows_block_matches_brute_force_with_first_set_on_ties(density):
     Ub, errors = _exact_rows_block(Xb, V, subsets)
     np.testing.assert_array_equal(errors, brute.min(axis=1))
     np.testing.assert_array_equal(Ub, subsets[brute.argmin(axis=1)])
+    # only some rows of the block (a view of X in the polish)
+    rows = np.array([0, 3, 4, 50, 199])
+    Ub, errors = _exact_rows_block(Xb, V, subsets, rows=rows)
+    np.testing.assert_array_equal(errors, brute.min(axis=1)[rows])
+    np.testing.assert_array_equal(Ub, subsets[brute.argmin(axis=1)[rows]])
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -38,6 +38,11 @@ class Contender:
         Trace Python-side allocations (numpy arrays included) to report the
         peak; tracing slows pure-Python code, so turn it off for peers whose
         time would be distorted.
+    repeat : int
+        Run this many times and report the fastest (as ``timeit`` does), so
+        that one-off costs of a fresh process (first allocations, caches,
+        clock ramp-up) do not decide a speed ratio; memory is traced on the
+        first run only.  Give every contender of a comparison the same value.
     """
 
     name: str
@@ -45,6 +50,7 @@ class Contender:
     error: Callable
     requires: str | None = None
     track_memory: bool = True
+    repeat: int = 1
 
 
 def available(module):
@@ -62,30 +68,36 @@ def measure(contender):
         return dict(
             name=contender.name, note=f"skipped: {contender.requires} not installed"
         )
-    gc.collect()
-    if contender.track_memory:
-        tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        result = contender.run()
-    except MemoryError:
-        return dict(name=contender.name, note="failed: MemoryError")
-    except Exception as exc:
-        return dict(
-            name=contender.name, note=f"failed: {type(exc).__name__}: {exc}"[:120]
-        )
-    finally:
-        seconds = time.perf_counter() - start
-        peak = None
-        if contender.track_memory:
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
+    times, peak = [], None
+    for attempt in range(max(1, contender.repeat)):
+        gc.collect()
+        trace = contender.track_memory and attempt == 0
+        if trace:
+            tracemalloc.start()
+        start = time.perf_counter()
+        try:
+            result = contender.run()
+        except MemoryError:
+            return dict(name=contender.name, note="failed: MemoryError")
+        except Exception as exc:
+            return dict(
+                name=contender.name,
+                note=f"failed: {type(exc).__name__}: {exc}"[:120],
+            )
+        finally:
+            times.append(time.perf_counter() - start)
+            if trace:
+                peak = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
+    note = ""
+    if len(times) > 1:
+        note = "best of " + " / ".join(f"{t:.2f}" for t in times) + " s"
     return dict(
         name=contender.name,
-        seconds=seconds,
+        seconds=min(times),
         error=float(contender.error(result)),
         peak_mb=None if peak is None else peak / 2**20,
-        note="",
+        note=note,
     )
 
 

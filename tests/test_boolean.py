@@ -300,9 +300,10 @@ def test_exact_rows_block_matches_brute_force_with_first_set_on_ties(density):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_auto_init_is_never_worse_than_each_single_init(seed):
-    # "auto" runs the candidates of every single init (same seeds) and keeps
-    # the best, so its error is at most each of theirs.  Real data (300
-    # random rows of the binarized digits), where the inits disagree.
+    # "auto" runs the candidates of every single init (same seeds and
+    # n_init) and keeps the best, so its error is at most each of theirs.
+    # Real data (300 random rows of the binarized digits), where the inits
+    # disagree.
     digits = (load_digits().data > 7).astype(float)
     X = digits[np.random.RandomState(seed).choice(len(digits), 300, replace=False)]
     errors = {
@@ -314,6 +315,31 @@ def test_auto_init_is_never_worse_than_each_single_init(seed):
     assert errors["auto"] <= min(errors["nmf"], errors["asso"], errors["random"])
     # not a trivial problem: the single inits do not all agree
     assert len(set(errors.values())) > 1
+
+
+@pytest.mark.parametrize(
+    "init, n_init, expected",
+    [("auto", "auto", 0), ("random", "auto", 1), ("auto", 2, 2), ("random", 3, 3)],
+)
+def test_n_init_auto_adds_random_starts_only_to_init_random(
+    monkeypatch, init, n_init, expected
+):
+    # n_init="auto" (as in KMeans): one random start for init="random",
+    # none for init="auto"; an explicit n_init is used as given.
+    calls = []
+    original = boolean_module.BooleanMF._elbmf_candidate
+
+    def counting(self, X, XT, U0, Vt0):
+        calls.append(U0.shape)
+        return original(self, X, XT, U0, Vt0)
+
+    monkeypatch.setattr(boolean_module.BooleanMF, "_elbmf_candidate", counting)
+    X, _, _ = make_boolean_tiles(
+        60, 40, 3, row_fraction=0.3, col_fraction=0.3, noise=0.05, random_state=0
+    )
+    BooleanMF(3, init=init, n_init=n_init, random_state=0).fit(X)
+    # Elbmf runs: one per random start, plus NMF's and Asso's under "auto"
+    assert len(calls) == expected + (2 if init == "auto" else 0)
 
 
 def test_asso_takes_candidates_from_frequent_columns_on_large_input(

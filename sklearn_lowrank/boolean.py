@@ -315,17 +315,18 @@ def _flip_descent_block(Xb, Ub, V, max_flips):
 
 
 def _exact_rows_block(Xb, V, subsets, row_ones=None, rows=None):
-    """Best binary row for each row of a dense block, V fixed, by enumeration.
+    """Best binary row for each row of a block, V fixed, by enumeration.
 
     Row i under the tile set s has ``|x_i| + |c_s| - 2 <x_i, c_s>`` wrong
     cells, ``c_s`` being the cells the tiles of s cover.  The columns fall
     into classes by their *signature*, the set of tiles that cover them
     (usually a few dozen classes, at most ``min(m, 2^k)``), and ``c_s`` is
-    the union of the classes whose signature meets s.  So one product with
-    the class indicators gives each row's ones per class, and a second,
-    with the class-meets-set table, scores every row against every tile set:
-    ``b m S + b S 2^k`` flops for S classes instead of ``b m 2^k``.  Ties go
-    to the first set in binary order.
+    the union of the classes whose signature meets s.  So one sparse product
+    with the column-to-class indicator gives each row's ones per class (one
+    addition per stored cell), and a dense one with the class-meets-set
+    table scores every row against every tile set: ``nnz + b S 2^k`` flops
+    for S classes instead of ``b m 2^k``.  Ties go to the first set in
+    binary order.
 
     Parameters
     ----------
@@ -980,12 +981,14 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         )
         check_non_negative(X, f"{type(self).__name__} (input X)")
         X = check_binary(X, estimator=self, binarize=self.binarize)
+        # Every solver works in float32 (X holds 0/1 exactly, and products
+        # with X, BLAS or sparse, are memory-bound): convert once, here.
         if sp.issparse(X):
-            X = X.astype(np.float64)
+            X = X.astype(np.float32)
             X.eliminate_zeros()
             X.sort_indices()
         else:
-            X = np.ascontiguousarray(X, dtype=np.float64)
+            X = np.ascontiguousarray(X, dtype=np.float32)
         return X
 
     def _asso_taus(self):
@@ -1112,15 +1115,12 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         k = check_rank(self.n_components, X.shape, estimator=self)
         rng = check_random_state(self.random_state)
         n, m = X.shape
-        # Everything runs in float32: X holds 0/1 exactly, and the products
-        # with X (dense BLAS or sparse, memory-bound) are twice as fast.
-        X = X.astype(np.float32)
         XT = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X.T)
 
         taus = self._asso_taus()
         # One seed per random candidate, drawn up front, so that each
         # candidate is the same whichever init runs it ("auto" tries the
-        # union of the others and can only do better).
+        # union of the others, with the same n_init, and can only do better).
         seeds = rng.randint(np.iinfo(np.int32).max, size=1 + self._n_random_starts())
 
         def nmf_candidate():
@@ -1158,13 +1158,12 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                 restarts = [
                     ("random", workers.submit(random_candidate, s)) for s in seeds[1:]
                 ]
+            asso = []
             if use_asso:
                 conf = conf.result()
                 covers = [
                     workers.submit(self._asso_cover, X, conf, k, tau) for tau in taus
                 ]
-            asso = []
-            if use_asso:
                 covers = [cover.result() for cover in covers]
                 del conf
                 # The cover with the fewest wrong cells (the first on ties).

@@ -375,7 +375,7 @@ def test_asso_takes_candidates_from_frequent_columns_on_large_input(
     np.testing.assert_array_equal(bmf.components_[order], blocks)
 
 
-# -- planted recovery (the acceptance test) ---------------------------
+# -- planted recovery (acceptance test) -------------------------------------
 
 
 def test_planted_overlapping_tiles_are_recovered(overlapping, fitted):

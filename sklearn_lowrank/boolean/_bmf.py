@@ -89,11 +89,10 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Number of Elbmf runs from random starting points (restarts); used by
         ``init="random"`` and ``init="auto"``.  ``"auto"`` (as in
         :class:`~sklearn.cluster.KMeans`) means 1 for ``init="random"`` and
-        0 for ``init="auto"``: on the 32 planted and real matrices we
-        compared (k = 4-20, heavy and light overlap), a random start never
-        beat the NMF and Asso starts, and it is the slowest candidate
-        (about a fifth of a fit at 2000 x 2000).  Set ``n_init=1`` or more
-        to add random restarts to ``"auto"``.
+        0 for ``init="auto"``: a random start is the slowest candidate and
+        rarely beats the NMF and Asso starts (comparison in the user
+        guide).  Set ``n_init=1`` or more to add random restarts to
+        ``"auto"``.
     l1_reg : float, default=0.01
         ``kappa``, the l1 weight of the elastic-binary regularizer.
     l2_reg : float, default=0.02
@@ -111,8 +110,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Elbmf stops when ``||X - UV||_F^2`` changes by less than ``tol *
         ||X||_F^2`` between iterations (relative, unlike the reference's
         absolute tolerance).  The polish that follows makes a loose
-        tolerance enough: on planted data 1e-4 and 1e-6 gave the same
-        polished factors with ~40% fewer iterations.
+        tolerance enough (see the user guide).
     polish : bool, default=True
         Finish every candidate by alternating Boolean passes over U and V
         while the number of wrong cells falls: each row of U (column of V)

@@ -347,7 +347,6 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             Binary (float64 0.0 / 1.0) memberships of each row in each tile.
         """
         check_is_fitted(self)
-            )
         X = self._check_X(X, reset=False)
         U, _ = self._solve_rows(X)
         return U

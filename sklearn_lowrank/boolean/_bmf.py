@@ -370,6 +370,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.description_length_ = self.model_length_ + _data_bits(counts, code)
         return U
 
+    @_dask.rowwise_transform(lambda est: len(est.components_))  # rows solved alone
     def transform(self, X):
         """Binary row factors U of X, with the tiles V fixed.
 
@@ -389,10 +390,6 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             Binary (float64 0.0 / 1.0) memberships of each row in each tile.
         """
         check_is_fitted(self)
-        if _dask.is_dask_collection(X):  # each row is solved on its own
-            return _dask.transform_row_blocks(
-                self.transform, X, len(self.components_), type(self).__name__
-            )
         X = self._check_X(X, reset=False)
         U, _ = self._solve_rows(X)
         return U

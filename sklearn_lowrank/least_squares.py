@@ -26,6 +26,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from scipy.stats import t as student_t
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -70,6 +71,11 @@ _SKETCH_ROWS_PER_PASS_ENTRY = 20
 # for BLAS (measured best at 2 MB for d = 100 and d = 500; 256 KB blocks
 # were 1.5-3.5x slower per pass at d = 500).
 _PASS_BLOCK_ENTRIES = 1 << 18
+# A centered column whose sketch norm is below this fraction of the rounding
+# scale of its centering may be constant (rounding leaves ~n eps of it); such
+# columns are then checked exactly on the data (min == max).  Real columns
+# only get here when |mean| / std > 1e8, and then pass the check.
+_CONSTANT_RTOL = 1e-8
 
 
 class SketchedLeastSquares(RegressorMixin, BaseEstimator):
@@ -283,30 +289,49 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             # Sketching cannot reduce anything: the "sketch" is X itself.
             rows = rows.in_memory(self)
             sketch, sketch_size = "identity", n_samples
-        SX, SY, x_mean, y_mean = rows.sketch(
+        SX, SY, x_mean, y_mean, raw_scale = rows.sketch(
             sketch, sketch_size, seed, fit_intercept=self.fit_intercept
         )
+        _check_sums_finite(self, SX, SY, x_mean, y_mean)
         if self.verbose:
             verbose_print(
                 self,
                 f"{sketch} sketch, {sketch_size} x {n_features}{rows.description}",
             )
+        # Work in units where y is O(1) (a power of two: exact), so that no
+        # squared norm of y can overflow or underflow; X needs no rescaling
+        # (every quantity below is linear in it).
+        y_scale = _power_of_two_scale(SY)
+        SY /= y_scale
+        # Columns that are exactly constant (zero after centering) get a zero
+        # coefficient; their centered sketch is rounding noise, not data.
+        suspects = _column_norms(SX) <= _CONSTANT_RTOL * raw_scale
+        free = ~rows.constant_columns(suspects)
+        SX[:, ~free] = 0.0
 
         precond, coef = _sketched_solution(SX, SY)
         n_iter = 0
         if self.mode == "precondition":
-            with rows.residual_passes(x_mean, y_mean) as residual_pass:
+            with rows.residual_passes(x_mean, y_mean / y_scale, y_scale) as passes:
                 coef, n_iter = _preconditioned_normal_cg(
                     coef,
                     precond,
-                    residual_pass=residual_pass,
-                    y_sq_norm=rows.y_sq_norm(y_mean),
+                    residual_pass=passes,
+                    y_norm=_column_norms(SY),
                     sketch_size=np.inf if sketch == "identity" else sketch_size,
+                    free=free,
                     tol=self.tol,
                     max_iter=self.max_iter,
                     estimator=self,
                 )
             self.preconditioner_ = precond
+        else:
+            bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
+            if sketch == "identity":
+                bound = np.zeros_like(coef)
+            self.coef_error_bound_ = _as_coef_shape(y_scale * bound, rows.y_ndim)
+        coef = coef * y_scale
+        _check_coef_finite(self, coef)
         self._set_coef(coef, y_mean - x_mean @ coef, rows.y_ndim)
         self.n_iter_ = n_iter
         self.sketch_ = sketch
@@ -381,9 +406,15 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
                 y_mean = stream.y_sum / stream.w_sum
             else:
                 x_mean, y_mean = np.zeros(n_features), np.zeros(Y.shape[1])
-            _, coef = _sketched_solution(
-                stream.SX - stream.S1 * x_mean, stream.SY - stream.S1 * y_mean
-            )
+            SX = stream.SX - stream.S1 * x_mean
+            SY = stream.SY - stream.S1 * y_mean
+            y_scale = _power_of_two_scale(SY)
+            SY /= y_scale
+            precond, coef = _sketched_solution(SX, SY)
+            bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
+            coef *= y_scale
+            _check_coef_finite(self, coef)
+            self.coef_error_bound_ = _as_coef_shape(y_scale * bound, stream.y_ndim)
             self._set_coef(coef, y_mean - x_mean @ coef, stream.y_ndim)
         stream.n_blocks += 1
         self.n_samples_seen_ = (
@@ -420,10 +451,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
     # -- helpers ---------------------------------------------------------
 
     def _drop_stream(self):
-        if hasattr(self, "_stream"):
-            del self._stream
-        if hasattr(self, "preconditioner_"):
-            del self.preconditioner_
+        for attr in ("_stream", "preconditioner_", "coef_error_bound_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
 
     def _resolve_sketch_size(self, n_samples, n_features, X_nnz, sketch):
         name = type(self).__name__
@@ -595,6 +625,11 @@ class _ArrayRows:
         weights = None
         if sample_weight is not None:
             weights = _validate_sample_weight(sample_weight, X.shape[0], est)
+        # sklearn converts object targets only; strings in a str array get
+        # the same "could not convert string to float" as in its regressors.
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, input_name="y", estimator=est
+        )
         return cls(X, y.reshape(X.shape[0], -1), weights, y.ndim)
 
     def in_memory(self, est):
@@ -618,7 +653,9 @@ class _ArrayRows:
             dense = X.toarray() if self.sparse else X
             SX = sqrt_w[:, None] * (dense - x_mean)
             SY = sqrt_w[:, None] * (Y - y_mean)
-            return SX, SY, x_mean, y_mean
+            raw_scale = _column_norms(sqrt_w[:, None] * dense)
+            raw_scale += _column_norms(sqrt_w[:, None]) * np.abs(x_mean)
+            return SX, SY, x_mean, y_mean, raw_scale
         SX, SY, S1 = apply_sketch(
             [X, Y, np.ones(X.shape[0])],
             sketch_size,
@@ -626,21 +663,28 @@ class _ArrayRows:
             np.random.default_rng(seed),
             row_scale=None if self.weights is None else sqrt_w,
         )
-        # S (X - 1 mean^T) = S X - (S 1) mean^T: centering without a copy.
-        SX -= S1 * x_mean
-        SY -= S1 * y_mean
-        return SX, SY, x_mean, y_mean
+        return _center(SX, SY, S1, x_mean, y_mean)
 
-    def y_sq_norm(self, y_mean):
-        """``||Y_c||_W^2`` per column."""
-        return _weighted_col_sq(self.Y, y_mean, self.weights)
+    def constant_columns(self, candidates):
+        """Which ``candidates`` (a mask) are constant over the weighted rows."""
+        constant = np.zeros_like(candidates)
+        rows = slice(None) if self.weights is None else self.weights > 0
+        for j in np.flatnonzero(candidates):
+            column = self.X[:, [j]]
+            column = (column.toarray() if self.sparse else column)[rows]
+            constant[j] = column.size == 0 or column.min() == column.max()
+        return constant
 
     @contextmanager
-    def residual_passes(self, x_mean, y_mean):
-        """Yield ``residual_pass(z, with_targets) -> (g, rr)`` for the CG."""
+    def residual_passes(self, x_mean, y_mean, y_scale):
+        """Yield ``residual_pass(z, with_targets) -> (g, rr)`` for the CG.
+
+        Targets are divided by ``y_scale`` (``y_mean`` already is).
+        """
+        Y = self.Y if y_scale == 1 else self.Y / y_scale
         with blas_workers() as workers:
             yield _in_memory_residual_pass(
-                self.X, self.Y, x_mean, y_mean, self.weights, workers
+                self.X, Y, x_mean, y_mean, self.weights, workers
             )
 
 
@@ -662,7 +706,6 @@ class _DaskRows:
         self.nnz = X.shape[0] * X.shape[1]
         self.description = f", {X.numblocks[0]} dask row blocks"
         self.blocks = _dask.row_blocks(X, Y, W)
-        self._moments = None
 
     @classmethod
     def validated(cls, est, X, y, sample_weight):
@@ -703,7 +746,7 @@ class _DaskRows:
         return _ArrayRows.validated(est, X, Y, W, reset=True)
 
     def sketch(self, sketch, sketch_size, seed, *, fit_intercept):
-        SX, SY, S1, n_negative, w_total, x_sum, y_sum, y_sq = _dask.sum_over_row_blocks(
+        sums = _dask.sum_over_row_blocks(
             _sketch_block,
             self.blocks,
             seed=seed,
@@ -711,6 +754,7 @@ class _DaskRows:
             sketch=sketch,
             weighted=self.W is not None,
         )
+        SX, SY, S1, n_negative, w_total, x_sum, y_sum = sums
         w_total = float(w_total[0])
         if not all(np.isfinite(a).all() for a in (SX, SY, x_sum, y_sum, [w_total])):
             raise ValueError(
@@ -718,24 +762,28 @@ class _DaskRows:
                 f"infinity (dask input)."
             )
         _check_weight_values(n_negative[0], w_total, self.estimator_name)
-        self._moments = (w_total, y_sum, y_sq)
         if fit_intercept:
             x_mean, y_mean = x_sum / w_total, y_sum / w_total
         else:
             x_mean, y_mean = np.zeros(self.shape[1]), np.zeros(SY.shape[1])
-        SX -= S1 * x_mean
-        SY -= S1 * y_mean
-        return SX, SY, x_mean, y_mean
+        return _center(SX, SY, S1, x_mean, y_mean)
 
-    def y_sq_norm(self, y_mean):
-        # ||Y_c||_W^2 from raw moments: only the stopping rule for consistent
-        # systems uses it, where a relative error of ~eps * (mean/std)^2 is
-        # harmless.
-        w_total, y_sum, y_sq = self._moments
-        return np.maximum(y_sq - w_total * y_mean * (2 * y_sum / w_total - y_mean), 0)
+    def constant_columns(self, candidates):
+        """Which ``candidates`` (a mask) are constant: one pass, if any."""
+        if not candidates.any():
+            return candidates
+        dask, da = _dask._import_dask()
+        columns = self.X[:, np.flatnonzero(candidates)]
+        if self.W is not None:
+            # Rows of zero weight do not count: NaN is ignored by nanmin/nanmax.
+            columns = da.where(self.W[:, None] > 0, columns, np.nan)
+        low, high = dask.compute(da.nanmin(columns, 0), da.nanmax(columns, 0))
+        constant = np.zeros_like(candidates)
+        constant[candidates] = ~(low < high)
+        return constant
 
     @contextmanager
-    def residual_passes(self, x_mean, y_mean):
+    def residual_passes(self, x_mean, y_mean, y_scale):
         def residual_pass(z, with_targets):
             return _dask.sum_over_row_blocks(
                 _residual_block,
@@ -743,6 +791,7 @@ class _DaskRows:
                 coef=z,
                 x_mean=x_mean,
                 y_mean=y_mean,
+                y_scale=y_scale,
                 with_targets=with_targets,
             )
 
@@ -775,13 +824,13 @@ def _sketch_block(index, Xb, Yb, wb, *, seed, sketch_size, sketch, weighted):
         np.array([wb.sum()]),
         wb @ Xb,
         wb @ Yb,
-        np.einsum("i,ij,ij->j", wb, Yb, Yb),
     )
 
 
-def _residual_block(index, Xb, Yb, wb, *, coef, x_mean, y_mean, with_targets):
+def _residual_block(index, Xb, Yb, wb, *, coef, x_mean, y_mean, y_scale, with_targets):
     """One block's part of :func:`_normal_residual_pass` (the parts add up)."""
     Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
+    Yb = Yb / y_scale  # a new array: the block may be a view of the user's y
     # The per-block pass subtracts x_mean * sum(w r) for its own rows; the
     # correction is linear in the rows, so the block results simply add up.
     return _normal_residual_pass(
@@ -826,6 +875,111 @@ def _validate_sample_weight(sample_weight, n_samples, estimator):
         np.count_nonzero(sample_weight < 0), sample_weight.sum(), estimator
     )
     return sample_weight
+
+
+def _column_norms(M):
+    """Euclidean norm of each column, computed scaled: no over/underflow.
+
+    ``np.linalg.norm(M, axis=0)`` squares the entries, so 1e200 gives inf and
+    1e-200 gives 0; dividing by the column's largest entry first does not.
+    """
+    M = M.reshape(M.shape[0], -1)
+    if M.shape[0] == 0:
+        return np.zeros(M.shape[1])
+    scale = np.max(np.abs(M), axis=0)
+    safe = np.where(scale > 0, scale, 1.0)
+    scaled = M / safe
+    return scale * np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+
+
+def _power_of_two_scale(M):
+    """A power of two near ``max |M|`` (1.0 for a zero or non-finite M).
+
+    Dividing by a power of two is exact, so the fit in these units is the
+    fit of the original data, bit for bit, only with no squared norm out of
+    range.
+    """
+    top = np.max(np.abs(M)) if M.size else 0.0
+    if not (np.isfinite(top) and top > 0):
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(top)[1]) - 1))
+
+
+def _center(SX, SY, S1, x_mean, y_mean):
+    """``S (X - 1 mean^T) = S X - (S 1) mean^T``: centering without a copy.
+
+    Also returns, per column, the scale of the rounding error of that
+    subtraction (``||S X_j|| + ||S 1|| |mean_j|``), below which a centered
+    column is indistinguishable from a constant one.
+    """
+    raw_scale = _column_norms(SX) + _column_norms(S1) * np.abs(x_mean)
+    SX -= S1 * x_mean
+    SY -= S1 * y_mean
+    return SX, SY, x_mean, y_mean, raw_scale
+
+
+def _check_sums_finite(estimator, SX, SY, x_mean, y_mean):
+    if not all(np.isfinite(a).all() for a in (SX, SY, x_mean, y_mean)):
+        raise ValueError(
+            f"{estimator_name(estimator)}: sums over the rows of X or y overflow "
+            f"float64 (their values are too large); divide X or y by a "
+            f"constant, the fit is equivariant."
+        )
+
+
+def _check_coef_finite(estimator, coef):
+    if not np.isfinite(coef).all():
+        raise ValueError(
+            f"{estimator_name(estimator)}: the coefficients overflow float64 (y "
+            f"is too large relative to X); divide y by a constant or multiply X "
+            f"by one, the fit is equivariant."
+        )
+
+
+def _as_coef_shape(values, y_ndim):
+    """``(d, t)`` per-coefficient values in the layout of ``coef_``."""
+    return values[:, 0].copy() if y_ndim == 1 else np.ascontiguousarray(values.T)
+
+
+def _linf_error_bound(SX, SY, coef, precond, delta):
+    """Per-coefficient error bound of sketch-and-solve at confidence 1 - delta.
+
+    For a Gaussian sketch (entries ``N(0, 1/m)``) and ``r* = b - A x*``
+    orthogonal to the columns of ``A``, ``S [U, r*]`` is an i.i.d. Gaussian
+    matrix (``U`` an orthonormal basis of ``A``), so given ``SA`` the error
+    ``x' - x*`` is Gaussian with covariance ``OPT^2/m (A^T S^T S A)^+``
+    while the sketched residual ``||S A x' - S b||^2`` is ``OPT^2/m``
+    times an independent chi-square with ``m - r`` degrees of freedom
+    (``r`` the rank).  Hence each
+    ``(x'_j - x*_j) / (||SA x' - Sb|| / sqrt(m - r) * ||(SA)^+ e_j||)``
+    has Student's t distribution with ``m - r`` degrees of freedom, exactly,
+    and a union bound over the ``d t`` coefficients gives::
+
+        |x'_j - x*_j| <= t_{m-r}^{-1}(1 - delta / (2 d t))
+                         * ||SA x' - Sb|| / sqrt(m - r) * ||(SA)^+ e_j||
+
+    for all ``j`` at once with probability at least ``1 - delta``.  This is
+    the l-infinity statement of Song, Ye, Yin and Zhang (2023),
+    ``eps / sqrt(d) * OPT * ||A^+||``, with every factor replaced by the
+    quantity the fit has: ``||SA x' - Sb|| / sqrt(m - r)`` estimates
+    ``OPT / sqrt(m)`` and ``||(SA)^+ e_j|| <= ||(SA)^+||``.  ``inf`` when
+    ``m = r`` (no degree of freedom left to estimate ``OPT``).
+
+    Returns
+    -------
+    bound : ndarray of shape (d, t)
+    """
+    m, d = SX.shape
+    n_targets = SY.shape[1]
+    rank = precond.shape[1]
+    dof = m - rank
+    if dof < 1:
+        return np.full((d, n_targets), np.inf)
+    residual = _column_norms(SY - SX @ coef)
+    quantile = student_t.isf(delta / (2 * d * n_targets), dof)
+    # ||(SA)^+ e_j|| = ||row j of V diag(1/sigma)||.
+    leverage = _column_norms(precond.T) if rank else np.zeros(d)
+    return quantile / np.sqrt(dof) * np.outer(leverage, residual)
 
 
 def _sketched_solution(SX, SY):
@@ -914,8 +1068,9 @@ def _preconditioned_normal_cg(
     precond,
     *,
     residual_pass,
-    y_sq_norm,
+    y_norm,
     sketch_size,
+    free,
     tol,
     max_iter,
     estimator,
@@ -939,10 +1094,15 @@ def _preconditioned_normal_cg(
         data computing :func:`_normal_residual_pass` (with ``Y=None`` when
         not ``with_targets``), for an in-memory ``X``
         (:func:`_in_memory_residual_pass`) or dask row blocks.
-    y_sq_norm : ndarray of shape (t,)
-        ``||Y_c||_W^2``, for the stopping rule of consistent systems.
+    y_norm : ndarray of shape (t,)
+        ``||Y_c||_W`` or its sketch, for the stopping rule of consistent
+        systems.
     sketch_size : int
         Rows of the sketch (``inf`` for an exact, unsketched factorization).
+    free : ndarray of bool, shape (d,)
+        False for the columns that are constant: their centered normal
+        residual is zero exactly, so its computed value (rounding noise) is
+        dropped.
     tol : float
     max_iter : int
     estimator : estimator instance
@@ -958,26 +1118,41 @@ def _preconditioned_normal_cg(
     coef = coef.copy()
     # ||X_c||_2 from the sketch's top singular value (an embedding keeps it
     # within a small factor), used to make the stopping rule scale-free.
-    norm_x = 1.0 / np.linalg.norm(precond[:, 0]) if precond.shape[1] else 0.0
+    norm_x = 1.0 / _column_norms(precond[:, :1])[0] if precond.shape[1] else 0.0
     # The sketch may overestimate it by a factor up to ~(1 + sqrt(d/m));
     # deflate so that the rule holds for the true norm.
     norm_x /= 1.0 + np.sqrt(precond.shape[0] / max(sketch_size, 1))
-    y_norm = np.sqrt(y_sq_norm)
+
+    def explicit_pass(z):
+        g, rr = residual_pass(z, True)
+        g[~free] = 0.0
+        if not (np.isfinite(g).all() and np.isfinite(rr).all()):
+            raise ValueError(
+                f"{estimator_name(estimator)}: the residual of the fit overflows "
+                f"float64 (X holds values too large or too small for its "
+                f"products with the coefficients); divide X by a constant, "
+                f"the fit is equivariant."
+            )
+        return g, rr
 
     def converged(g, rr):
+        # Quantities in units of y are O(1) (the caller scaled y), and the
+        # column norms are computed scaled: nothing here over- or underflows
+        # whatever the scale of X.
         r_norm = np.sqrt(np.maximum(rr, 0.0))
-        normal_ok = np.linalg.norm(g, axis=0) <= tol * norm_x * r_norm
-        small_r = r_norm <= tol * (y_norm + norm_x * np.linalg.norm(coef, axis=0))
+        normal_ok = _column_norms(g) <= tol * norm_x * r_norm
+        small_r = r_norm <= tol * (y_norm + norm_x * _column_norms(coef))
         return normal_ok | small_r
 
     n_iter = 0
-    g, rr = residual_pass(coef, True)
-    while True:
+    g, rr = explicit_pass(coef)
+    # Each restart makes at least one pass (n_iter grows) until max_iter, so
+    # at most max_iter + 1 restarts.
+    for _ in range(max_iter + 1):
         done = converged(g, rr)
         if estimator.verbose > 1:
-            rel = np.max(
-                np.linalg.norm(g, axis=0) / (norm_x * np.sqrt(np.maximum(rr, 1e-300)))
-            )
+            r_norm = np.sqrt(np.maximum(rr, 0.0))
+            rel = np.max(_column_norms(g) / np.maximum(norm_x * r_norm, 1e-300))
             verbose_print(estimator, f"pass {n_iter}: normal residual {rel:.2e}")
         if done.all() or n_iter >= max_iter:
             break
@@ -988,6 +1163,7 @@ def _preconditioned_normal_cg(
         while n_iter < max_iter:
             Hp, pHp = residual_pass(p, False)
             Hp = -Hp
+            Hp[~free] = 0.0
             n_iter += 1
             alpha = np.divide(gz, pHp, out=np.zeros_like(gz), where=pHp > 0)
             alpha[done] = 0.0
@@ -1004,7 +1180,7 @@ def _preconditioned_normal_cg(
             p = z + beta * p
             gz = gz_new
         # Verify with an explicit pass (the recursions drift slowly).
-        g, rr = residual_pass(coef, True)
+        g, rr = explicit_pass(coef)
     if not converged(g, rr).all():
         warn_not_converged(
             estimator,
@@ -1047,14 +1223,6 @@ def _in_memory_residual_pass(X, Y, x_mean, y_mean, weights, workers):
         return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     return residual_pass
-
-
-def _weighted_col_sq(Y, y_mean, weights):
-    """``||Y_c||_W^2`` per column (``weights=None``: unweighted)."""
-    Yc = Y - y_mean
-    if weights is None:
-        return np.einsum("ij,ij->j", Yc, Yc)
-    return np.einsum("i,ij,ij->j", weights, Yc, Yc)
 
 
 def _design_block(X, Y, sqrt_w, fit_intercept):

@@ -55,21 +55,18 @@ __all__ = ["SketchedLeastSquares"]
 
 # Sketch rows per column of A in precondition mode, at least and at most.
 # cond(A N) ~ (1 + sqrt(d/m)) / (1 - sqrt(d/m)) sets the CG rate, so more
-# rows mean fewer passes over A (measured at d = 100, cond(A) = 1e8:
-# 14 passes at m = 20 d, 9 at 100 d, 8 at 200 d); beyond 200 d the gain is
-# small.
+# rows mean fewer passes over A, with diminishing returns beyond 200 d (the
+# pass counts are in the user guide).
 _PRECONDITION_MIN_OVERSAMPLING = 20
 _PRECONDITION_MAX_OVERSAMPLING = 200
-# A pass over A streams nnz(A) numbers from memory (~1e9 per second on the
-# 2-core machine) while the QR of the m x d sketch, 2 m d^2 flops, runs at
-# BLAS-3 speed (~15 GFlop/s): m = 20 nnz(A) / d^2 makes the QR cost about two
-# passes.  The total time is flat around it (measured at 1e6 x 500: m = 20 d,
-# 40 d, 100 d, 160 d all within 10%); larger m only costs memory.
+# A pass over A is memory bound (nnz(A) numbers streamed) while the QR of the
+# m x d sketch, 2 m d^2 flops, runs at BLAS-3 speed, an order of magnitude
+# more numbers per second: m = 20 nnz(A) / d^2 makes the QR cost about two
+# passes, and the total time is flat around it (user guide, "Performance").
 _SKETCH_ROWS_PER_PASS_ENTRY = 20
-# Entries per row block in the fused passes over a dense A: the block read
-# for A z is reused from cache by A^T r, and the products stay long enough
-# for BLAS (measured best at 2 MB for d = 100 and d = 500; 256 KB blocks
-# were 1.5-3.5x slower per pass at d = 500).
+# Entries per row block in the fused passes over a dense A (2 MB): the block
+# read for A z is still in cache for A^T r, and the products stay long
+# enough for BLAS; smaller blocks pay per-call overhead (user guide).
 _PASS_BLOCK_ENTRIES = 1 << 18
 # A centered column whose sketch norm is below this fraction of the rounding
 # scale of its centering may be constant (rounding leaves ~n eps of it); such
@@ -127,8 +124,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         ``||coef - coef*||_inf <= epsilon / sqrt(d) * ||X coef* - y|| *
         ||X^+||``; only used to choose ``sketch_size``.
     delta : float, default=0.05
-        Failure probability allowed for that bound; only used to choose
-        ``sketch_size``.
+        Failure probability allowed for that bound: used to choose
+        ``sketch_size`` and as the confidence ``1 - delta`` of
+        ``coef_error_bound_``.
     fit_intercept : bool, default=True
         Whether to fit an intercept.  Centering is applied implicitly, so
         sparse ``X`` stays sparse and is never copied.
@@ -151,8 +149,20 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept (0.0 if ``fit_intercept=False``).
     n_iter_ : int
-        Conjugate-gradient passes over ``X`` (0 in sketch-and-solve mode
-        and for the one-pass :meth:`partial_fit` solutions).
+        Conjugate-gradient passes over ``X`` (0 in sketch-and-solve mode,
+        for the one-pass :meth:`partial_fit` solutions and when every
+        column of ``X`` is constant).
+    coef_error_bound_ : ndarray of the shape of ``coef_``
+        Only after a sketch-and-solve fit: with probability at least
+        ``1 - delta``, simultaneously for every coefficient,
+        ``|coef_[j] - coef*[j]| <= coef_error_bound_[j]``, where ``coef*``
+        is the exact least-squares solution.  It is computed from the
+        sketched problem alone, ``t_{m-r}^{-1}(1 - delta / (2 d t)) *
+        ||S X coef - S y|| / sqrt(m - r) * ||(S X)^+ e_j||`` (``m`` sketch
+        rows, ``r`` the rank, ``t`` targets), and is *proven* for
+        ``sketch="gaussian"`` (exactly, at every size); for the other
+        sketches it is the same formula, measured but not proven (user
+        guide).  Zero when no sketch was needed (``sketch_ == "identity"``).
     sketch_ : str
         The sketch used (``"auto"`` resolved; ``"identity"`` when
         ``sketch_size >= n_samples`` and the problem was solved exactly;
@@ -194,6 +204,16 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
 
     Memory: ``fit`` never copies ``X`` (float64 input), and keeps ``O(m d)``
     for the sketch plus a few row blocks.
+
+    Degenerate and extreme input: a column that is exactly constant (over
+    the rows of positive weight) carries no information once centered; its
+    coefficient is 0 (the minimum-norm solution) and no pass is spent on it.
+    If every column is constant, ``coef_`` is zero, ``intercept_`` the
+    weighted mean of ``y`` (0 without ``fit_intercept``) and ``n_iter_`` 0.
+    ``y`` is handled in power-of-two units and all stopping norms are
+    computed scaled, so multiplying ``X`` or ``y`` by any constant (1e-300
+    to 1e300) gives the correspondingly scaled fit; coefficients that do not
+    fit in float64 (tiny ``X``, huge ``y``) raise a ``ValueError``.
 
     References
     ----------

@@ -299,7 +299,14 @@ def test_helpers_import_no_estimator_module():
     from pathlib import Path
 
     package = Path(_dask.__file__).parent
-    for helper in ("_dask.py", "_sketches.py"):
+    helpers = (
+        "_dask.py",
+        "_sketches.py",
+        "_threads.py",
+        "_validation.py",
+        "_messages.py",
+    )
+    for helper in helpers:
         tree = ast.parse((package / helper).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom):

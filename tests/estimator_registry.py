@@ -373,6 +373,16 @@ KNOWN_BUGS.update(
 )
 
 
+_NYSTROM_SLOTS = (
+    "skops.io.dump: TypeError, a private state class defines __slots__ "
+    "without __getstate__ (issue 17 item 4; its developer is replacing it)"
+)
+KNOWN_BUGS["test_fitted_estimator_round_trips"] = {"NystromKRR-skops": _NYSTROM_SLOTS}
+KNOWN_BUGS["test_stream_continues_after_round_trip"] = {
+    "NystromKRR-skops": _NYSTROM_SLOTS
+}
+
+
 def with_known_bugs(test_name, pairs):
     """``pytest.param`` per tuple, ``xfail(strict=True)`` where listed.
 

@@ -35,7 +35,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
 from sklearn_lowrank import BooleanMF
-from sklearn_lowrank.boolean import _balance_components
+from sklearn_lowrank.boolean._elbmf import _balance_components
 from sklearn_lowrank.datasets import make_boolean_tiles
 
 THRESHOLDS = np.round(np.arange(0.2, 0.81, 0.1), 2)
@@ -87,7 +87,7 @@ def run_ours(X, k, **params):
 def run_paper_elbmf(X, k):
     """Elbmf exactly as in the paper: uniform start, reference defaults,
     rounding; no NMF start, no polish, U not re-solved."""
-    from sklearn_lowrank.boolean import _elbmf_palm, _round_binary
+    from sklearn_lowrank.boolean._elbmf import _elbmf_palm, _round_binary
 
     rng = np.random.RandomState(0)
     XT = X.T.tocsr() if sp.issparse(X) else np.ascontiguousarray(X.T)
@@ -270,7 +270,7 @@ def run_case(title, X, k, truth=None, **kwargs):
 
 
 def _sparse_loss(X, U, V):
-    from sklearn_lowrank.boolean import _boolean_errors
+    from sklearn_lowrank.boolean._polish import _boolean_errors
 
     return _boolean_errors(X, U, V) / max(X.nnz, 1)
 

@@ -20,19 +20,23 @@ depend on ``cond(A)``.  Neither mode ever factorizes the full ``A``.
 The sketch operators live in :mod:`sklearn_lowrank._sketches`.
 """
 
-import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_lowrank import _dask
+from sklearn_lowrank._messages import (
+    estimator_name,
+    verbose_print,
+    warn_not_converged,
+)
 from sklearn_lowrank._sketches import (
     ROW_BLOCK_SKETCHES,
     SKETCHES,
@@ -269,73 +273,41 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        if _dask.is_dask_collection(X):
-            # Row-chunked dask array: every pass is a sum over row blocks.
-            return _dask.fit_sketched_least_squares(self, X, y, sample_weight)
-        X, y = self._validate_xy(X, y, reset=True)
+        rows = _row_source(self, X, y, sample_weight)
         self._drop_stream()
-        n_samples, n_features = X.shape
-        Y = y.reshape(n_samples, -1)
-        sketch = self._resolve_sketch(X, streaming=False)
-        sketch_size = self._resolve_sketch_size(
-            n_samples, n_features, X.nnz if sp.issparse(X) else X.size, sketch
-        )
-        rng = np.random.default_rng(
-            check_random_state(self.random_state).randint(2**31)
-        )
-
-        unweighted = sample_weight is None
-        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-        sqrt_w = np.sqrt(sample_weight)
-        w_total = sample_weight.sum()
-        if self.fit_intercept:
-            x_mean = np.asarray(sample_weight @ X).ravel() / w_total
-            y_mean = sample_weight @ Y / w_total
-        else:
-            x_mean = np.zeros(n_features)
-            y_mean = np.zeros(Y.shape[1])
-
+        n_samples, n_features = rows.shape
+        sketch = self._resolve_sketch(rows.sparse, by_blocks=rows.by_blocks)
+        sketch_size = self._resolve_sketch_size(n_samples, n_features, rows.nnz, sketch)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if sketch_size >= n_samples:
             # Sketching cannot reduce anything: the "sketch" is X itself.
+            rows = rows.in_memory(self)
             sketch, sketch_size = "identity", n_samples
-            dense = X.toarray() if sp.issparse(X) else X
-            SX = sqrt_w[:, None] * (dense - x_mean)
-            SY = sqrt_w[:, None] * (Y - y_mean)
-        else:
-            SX, SY, S1 = apply_sketch(
-                [X, Y, np.ones(n_samples)],
-                sketch_size,
-                sketch,
-                rng,
-                row_scale=None if unweighted else sqrt_w,
-            )
-            # S (X - 1 mean^T) = S X - (S 1) mean^T: centering without a copy.
-            SX -= S1 * x_mean
-            SY -= S1 * y_mean
+        SX, SY, x_mean, y_mean = rows.sketch(
+            sketch, sketch_size, seed, fit_intercept=self.fit_intercept
+        )
         if self.verbose:
-            print(
-                f"[SketchedLeastSquares] {sketch} sketch, {sketch_size} x {n_features}"
+            verbose_print(
+                self,
+                f"{sketch} sketch, {sketch_size} x {n_features}{rows.description}",
             )
 
         precond, coef = _sketched_solution(SX, SY)
         n_iter = 0
         if self.mode == "precondition":
-            weights = None if unweighted else sample_weight
-            with blas_workers() as workers:
+            with rows.residual_passes(x_mean, y_mean) as residual_pass:
                 coef, n_iter = _preconditioned_normal_cg(
                     coef,
                     precond,
-                    residual_pass=_in_memory_residual_pass(
-                        X, Y, x_mean, y_mean, weights, workers
-                    ),
-                    y_sq_norm=_weighted_col_sq(Y, y_mean, weights),
+                    residual_pass=residual_pass,
+                    y_sq_norm=rows.y_sq_norm(y_mean),
                     sketch_size=np.inf if sketch == "identity" else sketch_size,
                     tol=self.tol,
                     max_iter=self.max_iter,
-                    verbose=self.verbose,
+                    estimator=self,
                 )
             self.preconditioner_ = precond
-        self._set_coef(coef, y_mean - x_mean @ coef, y.ndim)
+        self._set_coef(coef, y_mean - x_mean @ coef, rows.y_ndim)
         self.n_iter_ = n_iter
         self.sketch_ = sketch
         self.sketch_size_ = sketch_size
@@ -362,64 +334,64 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             Updated estimator.
         """
         first = not hasattr(self, "_stream")
-        X, y = self._validate_xy(X, y, reset=first)
-        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-        n_samples, n_features = X.shape
-        Y = y.reshape(n_samples, -1)
+        rows = _ArrayRows.validated(self, X, y, sample_weight, reset=first)
+        X, Y = rows.X, rows.Y
+        sample_weight = rows.weights_or_ones()
+        n_samples, n_features = rows.shape
         if first:
-            self._stream = self._new_stream(X, Y, y.ndim)
+            self._stream = self._new_stream(rows)
         stream = self._stream
-        if Y.shape[1] != stream["n_targets"]:
+        if Y.shape[1] != stream.n_targets:
             raise ValueError(
-                f"SketchedLeastSquares.partial_fit: y has {Y.shape[1]} target(s) "
-                f"but earlier blocks had {stream['n_targets']}."
+                f"{type(self).__name__}.partial_fit: y has {Y.shape[1]} target(s) "
+                f"but earlier blocks had {stream.n_targets}."
             )
         sqrt_w = np.sqrt(sample_weight)
         if self.mode == "precondition":
             block = _design_block(X, Y, sqrt_w, self.fit_intercept)
-            stack = block if stream["R"] is None else np.vstack([stream["R"], block])
+            stack = block if stream.R is None else np.vstack([stream.R, block])
             # "raw" returns the economic (c x c) R and, with overwrite_a, works
             # in the stacked block: no second copy of the block.
-            stream["R"] = scipy.linalg.qr(
+            stream.R = scipy.linalg.qr(
                 stack, mode="raw", overwrite_a=True, check_finite=False
             )[1]
-            coef = _solve_streaming_qr(stream["R"], n_features + self.fit_intercept)
+            coef = _solve_streaming_qr(stream.R, n_features + self.fit_intercept)
             if self.fit_intercept:
                 intercept = coef[n_features]
             else:
                 intercept = np.zeros(Y.shape[1])
-            self._set_coef(coef[:n_features], intercept, stream["y_ndim"])
+            self._set_coef(coef[:n_features], intercept, stream.y_ndim)
         else:
-            rng = np.random.default_rng([stream["seed"], stream["n_blocks"]])
+            rng = np.random.default_rng([stream.seed, stream.n_blocks])
             parts = sketch_row_block(
                 [X, Y, np.ones(n_samples)],
-                stream["sketch_size"],
-                stream["sketch"],
+                stream.sketch_size,
+                stream.sketch,
                 rng,
                 row_scale=sqrt_w,
             )
-            for key, part in zip(("SX", "SY", "S1"), parts):
-                stream[key] += part
-            stream["w_sum"] += sample_weight.sum()
-            stream["x_sum"] += np.asarray(sample_weight @ X).ravel()
-            stream["y_sum"] += sample_weight @ Y
-            if self.fit_intercept and stream["w_sum"] > 0:
-                x_mean = stream["x_sum"] / stream["w_sum"]
-                y_mean = stream["y_sum"] / stream["w_sum"]
+            stream.SX += parts[0]
+            stream.SY += parts[1]
+            stream.S1 += parts[2]
+            stream.w_sum += sample_weight.sum()
+            stream.x_sum += np.asarray(sample_weight @ X).ravel()
+            stream.y_sum += sample_weight @ Y
+            if self.fit_intercept and stream.w_sum > 0:
+                x_mean = stream.x_sum / stream.w_sum
+                y_mean = stream.y_sum / stream.w_sum
             else:
                 x_mean, y_mean = np.zeros(n_features), np.zeros(Y.shape[1])
             _, coef = _sketched_solution(
-                stream["SX"] - stream["S1"] * x_mean,
-                stream["SY"] - stream["S1"] * y_mean,
+                stream.SX - stream.S1 * x_mean, stream.SY - stream.S1 * y_mean
             )
-            self._set_coef(coef, y_mean - x_mean @ coef, stream["y_ndim"])
-        stream["n_blocks"] += 1
+            self._set_coef(coef, y_mean - x_mean @ coef, stream.y_ndim)
+        stream.n_blocks += 1
         self.n_samples_seen_ = (
             getattr(self, "n_samples_seen_", 0) * (not first) + n_samples
         )
         self.n_iter_ = 0
-        self.sketch_ = stream["sketch"]
-        self.sketch_size_ = stream["sketch_size"]
+        self.sketch_ = stream.sketch
+        self.sketch_size_ = stream.sketch_size
         return self
 
     def predict(self, X):
@@ -447,19 +419,6 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
 
     # -- helpers ---------------------------------------------------------
 
-    def _validate_xy(self, X, y, reset):
-        # float64 input is used as is (never copied); sparse stays sparse.
-        return validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            multi_output=True,
-            y_numeric=True,
-        )
-
     def _drop_stream(self):
         if hasattr(self, "_stream"):
             del self._stream
@@ -467,9 +426,10 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             del self.preconditioner_
 
     def _resolve_sketch_size(self, n_samples, n_features, X_nnz, sketch):
+        name = type(self).__name__
         if self.mode == "sketch_and_solve" and n_samples < n_features:
             raise ValueError(
-                f"SketchedLeastSquares(mode='sketch_and_solve') needs at least as "
+                f"{name}(mode='sketch_and_solve') needs at least as "
                 f"many samples as features; got {n_samples} sample(s) and "
                 f"{n_features} features. The problem is not overdetermined: use "
                 f"mode='precondition' (exact, minimum-norm) or "
@@ -483,56 +443,57 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
         if m < n_samples and m < n_features:
             raise ValueError(
-                f"SketchedLeastSquares: sketch_size={m} is smaller than "
+                f"{name}: sketch_size={m} is smaller than "
                 f"n_features={n_features}; the sketched matrix would be rank "
                 f"deficient. Use sketch_size >= n_features (a few times more "
                 f"is better)."
             )
         return int(m)
 
-    def _resolve_sketch(self, X, streaming):
+    def _resolve_sketch(self, sparse, by_blocks):
+        """The sketch for this fit; ``by_blocks``: built as a sum over blocks."""
         if self.sketch != "auto":
-            if streaming and self.sketch not in ROW_BLOCK_SKETCHES:
+            if by_blocks and self.sketch not in ROW_BLOCK_SKETCHES:
                 raise ValueError(
-                    f"SketchedLeastSquares.partial_fit: sketch={self.sketch!r} mixes "
-                    f"all rows and cannot be accumulated over row blocks; use one "
-                    f"of {ROW_BLOCK_SKETCHES}."
+                    f"{type(self).__name__}: sketch={self.sketch!r} mixes all rows, "
+                    f"so it cannot be built block by block (in partial_fit or "
+                    f"from dask row blocks); use one of {ROW_BLOCK_SKETCHES} "
+                    f"(or 'auto')."
                 )
             return self.sketch
-        if streaming:
-            return "sparse_sign"
         if self.mode == "precondition":
             return "countsketch"
-        return "sparse_sign" if sp.issparse(X) else "srtt"
+        return "sparse_sign" if sparse or by_blocks else "srtt"
 
-    def _new_stream(self, X, Y, y_ndim):
-        n_features = X.shape[1]
-        stream = {"n_targets": Y.shape[1], "y_ndim": y_ndim, "n_blocks": 0}
+    def _new_stream(self, rows):
+        n_features, n_targets = rows.shape[1], rows.Y.shape[1]
         if self.mode == "precondition":
-            stream.update(R=None, sketch="streaming_qr", sketch_size=0)
-            return stream
+            return _LeastSquaresStream(
+                n_targets=n_targets,
+                y_ndim=rows.y_ndim,
+                sketch="streaming_qr",
+                sketch_size=0,
+            )
         if self.sketch_size is not None:
             m = self.sketch_size
         else:
             m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
         if m < n_features:
             raise ValueError(
-                f"SketchedLeastSquares: sketch_size={m} is smaller than "
+                f"{type(self).__name__}: sketch_size={m} is smaller than "
                 f"n_features={n_features}; the sketched matrix would be rank "
                 f"deficient. Use sketch_size >= n_features."
             )
-        stream.update(
-            sketch=self._resolve_sketch(X, streaming=True),
+        return _LeastSquaresStream(
+            n_targets=n_targets,
+            y_ndim=rows.y_ndim,
+            sketch=self._resolve_sketch(rows.sparse, by_blocks=True),
             sketch_size=m,
-            seed=int(check_random_state(self.random_state).randint(2**31)),
-            SX=np.zeros((m, n_features)),
-            SY=np.zeros((m, Y.shape[1])),
-            S1=np.zeros((m, 1)),
-            w_sum=0.0,
-            x_sum=np.zeros(n_features),
-            y_sum=np.zeros(Y.shape[1]),
+            seed=int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            ),
+            n_features=n_features,
         )
-        return stream
 
     def _set_coef(self, coef, intercept, y_ndim):
         # coef: (n_features, n_targets); sklearn stores (n_targets, n_features).
@@ -543,6 +504,289 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         else:
             self.coef_ = np.ascontiguousarray(coef.T)
             self.intercept_ = np.asarray(intercept, dtype=float).copy()
+
+
+class _LeastSquaresStream:
+    """What :meth:`SketchedLeastSquares.partial_fit` carries between blocks.
+
+    Precondition mode keeps the R factor of the streaming QR; sketch-and-solve
+    keeps the accumulated sketch ``S [X, Y, 1]`` and the weighted sums that
+    give the means.  A plain class (no ``__slots__``): pickle and skops
+    round-trip it.
+    """
+
+    def __init__(
+        self, *, n_targets, y_ndim, sketch, sketch_size, seed=None, n_features=0
+    ):
+        self.n_targets = n_targets
+        self.y_ndim = y_ndim
+        self.sketch = sketch
+        self.sketch_size = sketch_size
+        self.seed = seed
+        self.n_blocks = 0
+        self.R = None
+        m = sketch_size
+        self.SX = np.zeros((m, n_features))
+        self.SY = np.zeros((m, n_targets))
+        self.S1 = np.zeros((m, 1))
+        self.w_sum = 0.0
+        self.x_sum = np.zeros(n_features)
+        self.y_sum = np.zeros(n_targets)
+
+
+# -- row sources -------------------------------------------------------------
+#
+# ``fit`` talks to its data only through a row source: the sketch pass (with
+# the weighted means) and the fused residual passes of the CG.  One source
+# holds in-memory rows, the other row blocks of a dask array; ``fit`` is the
+# same for both.
+
+
+def _row_source(est, X, y, sample_weight):
+    """Validate ``X, y, sample_weight`` into the matching row source."""
+    if _dask.is_dask_collection(X):
+        return _DaskRows.validated(est, X, y, sample_weight)
+    return _ArrayRows.validated(est, X, y, sample_weight, reset=True)
+
+
+def _check_weight_values(n_negative, w_total, estimator):
+    """The one check of the values of sample_weight (in memory or by blocks)."""
+    if n_negative:
+        raise ValueError(
+            f"{estimator_name(estimator)}: sample_weight must be non-negative; "
+            f"got {int(n_negative)} negative value(s)."
+        )
+    if not w_total > 0:
+        raise ValueError(
+            f"{estimator_name(estimator)}: sample_weight must contain at least "
+            f"one non-zero number."
+        )
+
+
+class _ArrayRows:
+    """Rows held in memory: a float64 array or CSR/CSC matrix ``X``.
+
+    ``weights`` is None for unit weights, which keeps the per-row multiply
+    out of the hot loops.
+    """
+
+    by_blocks = False
+    description = ""
+
+    def __init__(self, X, Y, weights, y_ndim):
+        self.X, self.Y, self.weights, self.y_ndim = X, Y, weights, y_ndim
+        self.shape = X.shape
+        self.sparse = sp.issparse(X)
+        self.nnz = X.nnz if self.sparse else X.size
+
+    @classmethod
+    def validated(cls, est, X, y, sample_weight, reset):
+        # float64 input is used as is (never copied); sparse stays sparse.
+        X, y = validate_data(
+            est,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+        )
+        weights = None
+        if sample_weight is not None:
+            weights = _validate_sample_weight(sample_weight, X.shape[0], est)
+        return cls(X, y.reshape(X.shape[0], -1), weights, y.ndim)
+
+    def in_memory(self, est):
+        return self
+
+    def weights_or_ones(self):
+        return np.ones(self.shape[0]) if self.weights is None else self.weights
+
+    def sketch(self, sketch, sketch_size, seed, *, fit_intercept):
+        """Centered ``S X_c, S Y_c`` (``"identity"``: ``W^1/2 X_c`` itself)."""
+        X, Y = self.X, self.Y
+        w = self.weights_or_ones()
+        if fit_intercept:
+            w_total = w.sum()
+            x_mean = np.asarray(w @ X).ravel() / w_total
+            y_mean = w @ Y / w_total
+        else:
+            x_mean, y_mean = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+        sqrt_w = np.sqrt(w)
+        if sketch == "identity":
+            dense = X.toarray() if self.sparse else X
+            SX = sqrt_w[:, None] * (dense - x_mean)
+            SY = sqrt_w[:, None] * (Y - y_mean)
+            return SX, SY, x_mean, y_mean
+        SX, SY, S1 = apply_sketch(
+            [X, Y, np.ones(X.shape[0])],
+            sketch_size,
+            sketch,
+            np.random.default_rng(seed),
+            row_scale=None if self.weights is None else sqrt_w,
+        )
+        # S (X - 1 mean^T) = S X - (S 1) mean^T: centering without a copy.
+        SX -= S1 * x_mean
+        SY -= S1 * y_mean
+        return SX, SY, x_mean, y_mean
+
+    def y_sq_norm(self, y_mean):
+        """``||Y_c||_W^2`` per column."""
+        return _weighted_col_sq(self.Y, y_mean, self.weights)
+
+    @contextmanager
+    def residual_passes(self, x_mean, y_mean):
+        """Yield ``residual_pass(z, with_targets) -> (g, rr)`` for the CG."""
+        with blas_workers() as workers:
+            yield _in_memory_residual_pass(
+                self.X, self.Y, x_mean, y_mean, self.weights, workers
+            )
+
+
+class _DaskRows:
+    """Row blocks of a dask array ``X`` (with ``Y`` and weights chunked alike).
+
+    The sketch ``S X = sum_k S_k X_k`` draws block ``k``'s columns of ``S``
+    from ``(seed, k)``, so it differs from the in-memory sketch, but
+    precondition mode converges to the same exact solution.
+    """
+
+    by_blocks = True
+    sparse = False
+
+    def __init__(self, X, Y, W, y_ndim, estimator_name):
+        self.X, self.Y, self.W, self.y_ndim = X, Y, W, y_ndim
+        self.estimator_name = estimator_name
+        self.shape = X.shape
+        self.nnz = X.shape[0] * X.shape[1]
+        self.description = f", {X.numblocks[0]} dask row blocks"
+        self.blocks = _dask.row_blocks(X, Y, W)
+        self._moments = None
+
+    @classmethod
+    def validated(cls, est, X, y, sample_weight):
+        name = type(est).__name__
+        X = _dask.check_row_chunked(X, estimator=est)
+        if X.ndim != 2:
+            raise ValueError(
+                f"{name}: X must be 2-D; got a {X.ndim}-D dask array. "
+                f"Reshape it, e.g. X.reshape(-1, 1) for one feature."
+            )
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, got None.")
+        if X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(
+                f"{name}: X has shape {X.shape}; need at least one "
+                f"sample and one feature."
+            )
+        # The values are checked block by block in the sketch pass; here
+        # only the feature count and names (sklearn's convention for input
+        # that is not converted).
+        validate_data(est, X, skip_check_array=True, reset=True)
+        Y = _dask.aligned(y, X.chunks[0], "y", estimator=est)
+        y_ndim = Y.ndim
+        if y_ndim == 1:
+            Y = Y.reshape(X.shape[0], 1)
+        W = None
+        if sample_weight is not None:
+            W = _dask.aligned(
+                sample_weight, X.chunks[0], "sample_weight", estimator=est
+            )
+        return cls(X, Y, W, y_ndim, name)
+
+    def in_memory(self, est):
+        """Too few rows for a sketch to save anything: gather them."""
+        dask, _ = _dask._import_dask()
+        X, Y = dask.compute(self.X, self.Y if self.y_ndim == 2 else self.Y[:, 0])
+        W = None if self.W is None else self.W.compute()
+        return _ArrayRows.validated(est, X, Y, W, reset=True)
+
+    def sketch(self, sketch, sketch_size, seed, *, fit_intercept):
+        SX, SY, S1, n_negative, w_total, x_sum, y_sum, y_sq = _dask.sum_over_row_blocks(
+            _sketch_block,
+            self.blocks,
+            seed=seed,
+            sketch_size=sketch_size,
+            sketch=sketch,
+            weighted=self.W is not None,
+        )
+        w_total = float(w_total[0])
+        if not all(np.isfinite(a).all() for a in (SX, SY, x_sum, y_sum, [w_total])):
+            raise ValueError(
+                f"{self.estimator_name}: X, y or sample_weight contains NaN or "
+                f"infinity (dask input)."
+            )
+        _check_weight_values(n_negative[0], w_total, self.estimator_name)
+        self._moments = (w_total, y_sum, y_sq)
+        if fit_intercept:
+            x_mean, y_mean = x_sum / w_total, y_sum / w_total
+        else:
+            x_mean, y_mean = np.zeros(self.shape[1]), np.zeros(SY.shape[1])
+        SX -= S1 * x_mean
+        SY -= S1 * y_mean
+        return SX, SY, x_mean, y_mean
+
+    def y_sq_norm(self, y_mean):
+        # ||Y_c||_W^2 from raw moments: only the stopping rule for consistent
+        # systems uses it, where a relative error of ~eps * (mean/std)^2 is
+        # harmless.
+        w_total, y_sum, y_sq = self._moments
+        return np.maximum(y_sq - w_total * y_mean * (2 * y_sum / w_total - y_mean), 0)
+
+    @contextmanager
+    def residual_passes(self, x_mean, y_mean):
+        def residual_pass(z, with_targets):
+            return _dask.sum_over_row_blocks(
+                _residual_block,
+                self.blocks,
+                coef=z,
+                x_mean=x_mean,
+                y_mean=y_mean,
+                with_targets=with_targets,
+            )
+
+        yield residual_pass
+
+
+def _as_float_block(Xb, Yb, wb):
+    Xb = np.asarray(Xb, dtype=np.float64)
+    Yb = np.asarray(Yb, dtype=np.float64).reshape(Xb.shape[0], -1)
+    wb = np.ones(Xb.shape[0]) if wb is None else np.asarray(wb, dtype=np.float64)
+    return Xb, Yb, wb
+
+
+def _sketch_block(index, Xb, Yb, wb, *, seed, sketch_size, sketch, weighted):
+    """One block's sketch ``S_k [X_k, Y_k, 1]`` plus its weighted moments."""
+    Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
+    rng = np.random.default_rng([seed, index])
+    SX, SY, S1 = sketch_row_block(
+        [Xb, Yb, np.ones(Xb.shape[0])],
+        sketch_size,
+        sketch,
+        rng,
+        row_scale=np.sqrt(np.maximum(wb, 0)) if weighted else None,
+    )
+    return (
+        SX,
+        SY,
+        S1,
+        np.array([np.count_nonzero(wb < 0)]),
+        np.array([wb.sum()]),
+        wb @ Xb,
+        wb @ Yb,
+        np.einsum("i,ij,ij->j", wb, Yb, Yb),
+    )
+
+
+def _residual_block(index, Xb, Yb, wb, *, coef, x_mean, y_mean, with_targets):
+    """One block's part of :func:`_normal_residual_pass` (the parts add up)."""
+    Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
+    # The per-block pass subtracts x_mean * sum(w r) for its own rows; the
+    # correction is linear in the rows, so the block results simply add up.
+    return _normal_residual_pass(
+        Xb, Yb if with_targets else None, coef, x_mean, y_mean, wb
+    )
 
 
 def _precondition_sketch_size(n_samples, n_features, nnz, sketch):
@@ -562,27 +806,25 @@ def _precondition_sketch_size(n_samples, n_features, nnz, sketch):
     return int(min(max(m, low), high))
 
 
-def _validate_sample_weight(sample_weight, n_samples):
+def _validate_sample_weight(sample_weight, n_samples, estimator):
     """Float64 weights of shape (n_samples,): non-negative, not all zero."""
-    if sample_weight is None:
-        return np.ones(n_samples)
     if np.isscalar(sample_weight):
         sample_weight = np.full(n_samples, float(sample_weight))
     sample_weight = check_array(
-        sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="sample_weight",
+        estimator=estimator,
     )
     if sample_weight.shape != (n_samples,):
         raise ValueError(
-            f"SketchedLeastSquares: sample_weight has shape {sample_weight.shape}, "
-            f"expected ({n_samples},)."
+            f"{estimator_name(estimator)}: sample_weight has shape "
+            f"{sample_weight.shape}, expected ({n_samples},)."
         )
-    if np.any(sample_weight < 0):
-        raise ValueError("SketchedLeastSquares: sample_weight must be non-negative.")
-    if not np.any(sample_weight > 0):
-        raise ValueError(
-            "SketchedLeastSquares: sample_weight must contain at least one "
-            "non-zero number."
-        )
+    _check_weight_values(
+        np.count_nonzero(sample_weight < 0), sample_weight.sum(), estimator
+    )
     return sample_weight
 
 
@@ -676,7 +918,7 @@ def _preconditioned_normal_cg(
     sketch_size,
     tol,
     max_iter,
-    verbose=0,
+    estimator,
 ):
     """Exact weighted least squares by CG on the preconditioned normal equations.
 
@@ -703,7 +945,9 @@ def _preconditioned_normal_cg(
         Rows of the sketch (``inf`` for an exact, unsketched factorization).
     tol : float
     max_iter : int
-    verbose : int
+    estimator : estimator instance
+        Named in the verbose lines and the ConvergenceWarning; its
+        ``verbose`` is used.
 
     Returns
     -------
@@ -730,11 +974,11 @@ def _preconditioned_normal_cg(
     g, rr = residual_pass(coef, True)
     while True:
         done = converged(g, rr)
-        if verbose > 1:
+        if estimator.verbose > 1:
             rel = np.max(
                 np.linalg.norm(g, axis=0) / (norm_x * np.sqrt(np.maximum(rr, 1e-300)))
             )
-            print(f"[SketchedLeastSquares] pass {n_iter}: normal residual {rel:.2e}")
+            verbose_print(estimator, f"pass {n_iter}: normal residual {rel:.2e}")
         if done.all() or n_iter >= max_iter:
             break
         # (Re)start CG from the current, explicitly computed residual.
@@ -762,11 +1006,14 @@ def _preconditioned_normal_cg(
         # Verify with an explicit pass (the recursions drift slowly).
         g, rr = residual_pass(coef, True)
     if not converged(g, rr).all():
-        warnings.warn(
-            f"SketchedLeastSquares: maximum number of iterations {max_iter} reached "
-            f"before the normal-equation residual fell below tol={tol}. Increase "
-            f"max_iter or sketch_size.",
-            ConvergenceWarning,
+        warn_not_converged(
+            estimator,
+            n_iter=n_iter,
+            what="CG passes",
+            advice=(
+                f"increase max_iter, or sketch_size (a larger sketch gives a "
+                f"better preconditioner, hence fewer passes), or tol (now {tol})"
+            ),
         )
     return coef, n_iter
 

@@ -10,19 +10,25 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lowrank import BooleanMF
-from sklearn_lowrank import boolean as boolean_module
-from sklearn_lowrank.boolean import (
-    _all_subsets,
+from sklearn_lowrank.boolean import _asso as asso_module
+from sklearn_lowrank.boolean import _candidates as candidates_module
+from sklearn_lowrank.boolean._asso import (
     _asso_candidates,
+    _asso_generators,
     _asso_greedy,
+    _column_confidence,
+)
+from sklearn_lowrank.boolean._elbmf import (
+    _elastic_binary_prox,
+    _elbmf_palm,
+    _round_binary,
+)
+from sklearn_lowrank.boolean._polish import (
+    _all_subsets,
     _boolean_errors,
     _boolean_polish,
     _boolean_rows_pass,
-    _column_confidence,
-    _elastic_binary_prox,
-    _elbmf_palm,
     _exact_rows_block,
-    _round_binary,
 )
 from sklearn_lowrank.datasets import make_boolean_tiles
 
@@ -228,7 +234,7 @@ def test_asso_greedy_same_cover_with_sparse_or_dense_candidate_products(
     conf = _column_confidence(X, np.ascontiguousarray(X.T))
     covers = []
     for threshold in (0.0, 1.0):
-        monkeypatch.setattr(boolean_module, "_SPARSE_CANDIDATES", threshold)
+        monkeypatch.setattr(asso_module, "_SPARSE_CANDIDATES", threshold)
         covers.append(
             [_asso_greedy(X, _asso_candidates(conf, t), 4) for t in (0.5, 0.9)]
         )
@@ -327,13 +333,13 @@ def test_n_init_auto_adds_random_starts_only_to_init_random(
     # n_init="auto" (as in KMeans): one random start for init="random",
     # none for init="auto"; an explicit n_init is used as given.
     calls = []
-    original = boolean_module.BooleanMF._elbmf_candidate
+    original = candidates_module._elbmf_candidate
 
-    def counting(self, X, XT, U0, Vt0):
+    def counting(X, XT, U0, Vt0, **kwargs):
         calls.append(U0.shape)
-        return original(self, X, XT, U0, Vt0)
+        return original(X, XT, U0, Vt0, **kwargs)
 
-    monkeypatch.setattr(boolean_module.BooleanMF, "_elbmf_candidate", counting)
+    monkeypatch.setattr(candidates_module, "_elbmf_candidate", counting)
     X, _, _ = make_boolean_tiles(
         60, 40, 3, row_fraction=0.3, col_fraction=0.3, noise=0.05, random_state=0
     )
@@ -345,8 +351,6 @@ def test_n_init_auto_adds_random_starts_only_to_init_random(
 def test_asso_takes_candidates_from_frequent_columns_on_large_input(
     monkeypatch, capsys
 ):
-    import sklearn_lowrank.boolean as boolean
-
     # three disjoint 40 x 10 blocks (40 ones per column) and 60 noise
     # columns with at most a few ones
     rng = np.random.RandomState(0)
@@ -355,8 +359,8 @@ def test_asso_takes_candidates_from_frequent_columns_on_large_input(
         X[40 * b : 40 * b + 40, 10 * b : 10 * b + 10] = 1
     full = _column_confidence(X, X.T)
     # a budget for 30 candidates: the 30 block columns generate them
-    monkeypatch.setattr(boolean, "_ASSO_MAX_CELLS", 30 * (120 + 90))
-    generators = boolean._asso_generators(X, boolean._ASSO_MAX_CELLS)
+    monkeypatch.setattr(candidates_module, "_ASSO_MAX_CELLS", 30 * (120 + 90))
+    generators = _asso_generators(X, candidates_module._ASSO_MAX_CELLS)
     np.testing.assert_array_equal(generators, np.arange(30))
     np.testing.assert_allclose(_column_confidence(X, X.T, generators), full[:30])
     bmf = BooleanMF(3, init="asso", random_state=0, verbose=1).fit(X)

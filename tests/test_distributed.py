@@ -261,3 +261,30 @@ def test_fold_in_transform_of_dask_rows_equals_in_memory(name):
     np.testing.assert_array_equal(post.compute(), expected)
     with pytest.raises(ValueError, match=r"rechunk\(\{1: -1\}\)"):
         est.transform(da.from_array(X, chunks=(20, 10)))
+
+
+# -- Structure: helpers never import an estimator ------------------------------
+
+
+def test_helpers_import_no_estimator_module():
+    # CONTRIBUTING: estimators -> helpers, never back, not even inside a
+    # function (the old _dask.py imported least_squares function-locally).
+    import ast
+    from pathlib import Path
+
+    package = Path(_dask.__file__).parent
+    for helper in ("_dask.py", "_sketches.py"):
+        tree = ast.parse((package / helper).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] + [
+                    f"{node.module}.{a.name}" for a in node.names
+                ]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "sklearn_lowrank" and len(parts) > 1:
+                    assert parts[1].startswith("_"), (helper, name)

@@ -16,13 +16,19 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-from sklearn_lowrank import NystromKRR, kernel_ridge
+from sklearn_lowrank import NystromKRR
 from sklearn_lowrank.datasets import make_clustered_regression
-from sklearn_lowrank.kernel_ridge import (
+from sklearn_lowrank.kernel_ridge import _ink, _nystrom
+from sklearn_lowrank.kernel_ridge._ink import (
     _admit_new_points,
+    _Dictionary,
     _ink_scores,
     _next_chunk_length,
+    _reservoir_step,
     _sketch_cholesky,
+)
+from sklearn_lowrank.kernel_ridge._nystrom import (
+    _rbf_kernel,
     _solve_whitened,
     _whitened_normal_equations,
     _whitening_factor,
@@ -167,11 +173,11 @@ def test_in_place_factor_and_lazy_kernel_rows_match_the_plain_computation():
     rel = np.linalg.norm(L - expected) / np.linalg.norm(expected)
     assert rel < 1e-10
     assert L.flags.c_contiguous and np.all(np.triu(L, 1) == 0)
-    tau_dict = kernel_ridge._dictionary_scores(L.copy(), weights, ridge, eps)
+    tau_dict = _ink._dictionary_scores(L.copy(), weights, ridge, eps)
     exact = (1 - eps) * (1 - ridge * np.diag(np.linalg.inv(M))) / weights
     np.testing.assert_allclose(tau_dict, np.clip(exact, 0, 1), rtol=1e-10, atol=1e-12)
     # In place on L leaves the same scores.
-    in_place = kernel_ridge._dictionary_scores(
+    in_place = _ink._dictionary_scores(
         L.copy(), weights, ridge, eps, overwrite=True
     )
     np.testing.assert_array_equal(in_place, tau_dict)
@@ -235,7 +241,7 @@ def test_leverage_scores_stay_within_the_interval_over_long_chunks(
     # length.  100 admissions per budget point forces the longest chunks the
     # policy allows: here the 1300 points after the first chunk in one go.
     if admissions_per_chunk is not None:
-        monkeypatch.setattr(kernel_ridge, "_ADMISSIONS_PER_CHUNK", admissions_per_chunk)
+        monkeypatch.setattr(_ink, "_ADMISSIONS_PER_CHUNK", admissions_per_chunk)
     X, y, _, _ = make_clustered_regression(2000, 3, rare_fraction=0.01, random_state=0)
     eps, ridge = 0.5, 30.0
     model = NystromKRR(
@@ -262,7 +268,7 @@ def test_chunk_length_follows_the_admission_rate():
     assert _next_chunk_length(1000, 0, 100) == 4000
     # ... and the admission's m x chunk work array within _BLOCK_BYTES
     # (or 4m points for large budgets, as the uniform sampler's chunks).
-    assert _next_chunk_length(10**6, 0, 100) == kernel_ridge._BLOCK_BYTES // 800
+    assert _next_chunk_length(10**6, 0, 100) == _nystrom._BLOCK_BYTES // 800
     assert _next_chunk_length(10**6, 0, 5000) == 4 * 5000
 
 
@@ -408,8 +414,6 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_uniform_reservoir_keeps_every_point_with_equal_probability():
-    from sklearn_lowrank.kernel_ridge import _Dictionary, _reservoir_step
-
     rng = np.random.RandomState(0)
     X = np.arange(20.0)[:, None]
     counts = np.zeros(20)
@@ -425,8 +429,6 @@ def test_uniform_reservoir_keeps_every_point_with_equal_probability():
 
 
 def test_fast_rbf_path_matches_sklearn_rbf_kernel():
-    from sklearn_lowrank.kernel_ridge import _rbf_kernel
-
     rng = np.random.RandomState(0)
     X, Y = rng.standard_normal((50, 4)), rng.standard_normal((30, 4))
     np.testing.assert_allclose(
@@ -439,7 +441,7 @@ def test_fast_rbf_path_matches_sklearn_rbf_kernel():
 @pytest.mark.parametrize("cache_bytes", [0, 2**30])
 def test_cg_solver_converges_to_the_direct_solution(sampling, cache_bytes, monkeypatch):
     # With and without keeping K_nm in memory between iterations.
-    monkeypatch.setattr(kernel_ridge, "_CG_CACHE_BYTES", cache_bytes)
+    monkeypatch.setattr(_nystrom, "_CG_CACHE_BYTES", cache_bytes)
     X, y, _, _ = make_clustered_regression(1500, 2, random_state=0)
     Y = np.column_stack([y, np.sin(X[:, 0])])
     params = dict(n_components=60, alpha=0.1, sampling=sampling, random_state=0)

@@ -179,7 +179,6 @@ _case(
     "NystromKRR",
     grid={"alpha": [1e-2, 1e-1]},
     partial_fit=True,
-    iterative={"solver": "cg", "tol": 1e-14},
     x_scale_power=None,
     expected_failed_checks={
         check: (
@@ -284,7 +283,7 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
                 "module instead of the user's call; use "
                 "_messages.warn_not_converged"
             )
-            for name in ("BooleanMF", "CEBMF", "NystromKRR")
+            for name in ("CEBMF",)
         },
     },
 }
@@ -312,9 +311,6 @@ KNOWN_BUGS.update(
                 "constant X (a problem it cannot fit below tol): runs all "
                 "max_iter and warns 'Increase max_iter', which cannot help; the "
                 "stopping rule has no stagnation test"
-            ),
-            "SketchedLeastSquares": (
-                "constant X runs all CG passes and warns spuriously (issue 16)"
             ),
         },
         "test_all_zero_input": {
@@ -365,21 +361,9 @@ KNOWN_BUGS.update(
                 "(main 4504386): numpy UFuncTypeError instead of sklearn's "
                 "'could not convert string to float'"
             ),
-            "NystromKRR": _STRING_Y,
-            "SketchedLeastSquares": _STRING_Y,
         },
     }
 )
-
-
-_NYSTROM_SLOTS = (
-    "skops.io.dump: TypeError, a private state class defines __slots__ "
-    "without __getstate__ (issue 17 item 4; its developer is replacing it)"
-)
-KNOWN_BUGS["test_fitted_estimator_round_trips"] = {"NystromKRR-skops": _NYSTROM_SLOTS}
-KNOWN_BUGS["test_stream_continues_after_round_trip"] = {
-    "NystromKRR-skops": _NYSTROM_SLOTS
-}
 
 
 def with_known_bugs(test_name, pairs):

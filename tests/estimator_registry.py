@@ -9,7 +9,8 @@ which the demo runs at its ``"demo"`` size.
 Settings:
 
 - ``params``: small, fast constructor settings for sklearn's common checks
-  (the role of ``INIT_PARAMS`` in sklearn's instance generator);
+  (the role of ``INIT_PARAMS`` in sklearn's instance generator), with
+  ``random_state=0`` where the estimator has one;
 - ``expected_failed_checks``: ``{check_name: reason}``; every entry must say
   why the check cannot pass for this estimator;
 - ``make_data``: ``random_state -> (X, y)`` on which the shared tests fit the
@@ -48,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier, is_regressor
 
-from sklearn_lowrank.discovery import PROBLEMS
+from sklearn_lowrank.discovery import PROBLEMS, all_estimators
 from sklearn_lowrank.riemann import TangentSpace
 
 
@@ -146,12 +147,14 @@ class SPDRows(TangentSpace):
 CASES: dict[str, EstimatorCase] = {}
 
 
+_CLASSES = dict(all_estimators())
+
+
 def _case(name, **settings):
-    CASES[name] = EstimatorCase(
-        params=dict(PROBLEMS[name].params["test"]),
-        make_data=_test_data(name),
-        **settings,
-    )
+    params = dict(PROBLEMS[name].params["test"])
+    if "random_state" in _CLASSES[name]().get_params():
+        params["random_state"] = 0  # fits in the shared tests are reproducible
+    CASES[name] = EstimatorCase(params=params, make_data=_test_data(name), **settings)
 
 
 _case(

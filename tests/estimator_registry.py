@@ -138,19 +138,9 @@ CASES["SketchedLeastSquares"] = EstimatorCase(
 
 
 CASES["NystromKRR"] = EstimatorCase(
-    params=dict(n_components=10, alpha=1e-2, random_state=0),
+    params=dict(n_components=50, alpha=1e-2, random_state=0),
     make_data=_clustered_regression,
     grid={"alpha": [1e-2, 1e-1]},
-    expected_failed_checks={
-        check: (
-            "asks for R^2 > 0.5 on sklearn's 10-feature regression set, but "
-            "the budget must stay <= 10 landmarks because check_fit2d_1feature "
-            "fits 10 samples and n_components > n_samples is an error; with 10 "
-            "rbf landmarks R^2 is 0.2-0.4. Accuracy vs exact KernelRidge is "
-            "tested in tests/test_kernel_ridge.py"
-        )
-        for check in ("check_regressors_train",)
-    },
 )
 
 

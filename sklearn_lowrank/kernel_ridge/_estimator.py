@@ -418,7 +418,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             # String targets: sklearn's regressors fail with numpy's wording
             # ("could not convert string to float"), not deep in a solver.
             try:
-                np.asarray(y, dtype=np.float64)
+                y = np.asarray(y, dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{type(self).__name__}: y: {exc}") from exc
         return validate_data(
@@ -543,6 +543,18 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         order = rng.permutation(n)
         if s.n_seen == 0:
             self._check_kernel_scale(X[order[: min(n, _SCALE_CHECK_ROWS)]])
+        try:
+            self._sample_and_solve(X, y, order)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(
+                f"{type(self).__name__}: {exc} The {self._kernel_name()} kernel "
+                "must be positive semidefinite on X."
+            ) from exc
+
+    def _sample_and_solve(self, X, y, order):
+        s = self._stream
+        rng = s.rng
+        n = X.shape[0]
         ids = s.n_seen + order
         if s.budget is not None:
             s.reservoir = _reservoir_step(

@@ -581,3 +581,12 @@ def test_skops_round_trip_mid_stream():
     model.partial_fit(X[300:], y[300:])
     loaded.partial_fit(X[300:], y[300:])
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_default_parameters_pass_sklearns_regressor_training_check():
+    # The budget (500) exceeds the check's 10- and 200-sample fits: a warning,
+    # then every sample is a landmark, as sklearn's Nystroem does.
+    from sklearn.utils.estimator_checks import check_regressors_train
+
+    with pytest.warns(UserWarning, match="n_components=500 > n_samples"):
+        check_regressors_train("NystromKRR", NystromKRR(random_state=0))

@@ -185,15 +185,16 @@ _case(
     x_scale_power=None,
     expected_failed_checks={
         check: (
-            "asks for R^2 > 0.5 on sklearn's 10-feature regression set, but "
-            "the budget must stay <= 10 landmarks because check_fit2d_1feature "
-            "fits 10 samples and n_components > n_samples is an error; with 10 "
-            "rbf landmarks R^2 is 0.2-0.4. Accuracy vs exact KernelRidge is "
-            "tested in tests/test_kernel_ridge.py"
+            "asks for R^2 > 0.5 on sklearn's 10-feature regression set; with "
+            "the test params' n_components=10, 10 rbf landmarks give R^2 "
+            "0.2-0.4. At the default n_components check_estimator passes "
+            "(tests/test_kernel_ridge.py)"
         )
         for check in ("check_regressors_train",)
     },
 )
+# Landmarks are random: searches compared across backends need a seed.
+CASES["NystromKRR"].params["random_state"] = 0
 
 
 def _reconstruction_score(estimator, X, y=None):

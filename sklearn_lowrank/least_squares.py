@@ -1073,8 +1073,9 @@ def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
         r -= shift
         np.negative(r, out=r)
         if Yb is not None:
-            r += Yb
-            r -= y_mean
+            # (Y - mean) first: exact for nearly constant targets, whose
+            # deviations would otherwise be lost against Y's magnitude.
+            r += Yb - y_mean
         wr = r if wb is None else wb[:, None] * r
         g += Xb.T @ wr
         wr_sum += wr.sum(axis=0)

@@ -351,7 +351,8 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             if sketch == "identity":
                 bound = np.zeros_like(coef)
             self.coef_error_bound_ = _as_coef_shape(y_scale * bound, rows.y_ndim)
-        coef = coef * y_scale
+        with np.errstate(over="ignore"):  # overflow is reported just below
+            coef = coef * y_scale
         _check_coef_finite(self, coef)
         self._set_coef(coef, y_mean - x_mean @ coef, rows.y_ndim)
         self.n_iter_ = n_iter
@@ -440,7 +441,8 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             SY /= y_scale
             precond, coef = _sketched_solution(SX, SY)
             bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
-            coef *= y_scale
+            with np.errstate(over="ignore"):  # overflow is reported below
+                coef *= y_scale
             _check_coef_finite(self, coef)
             self.coef_error_bound_ = _as_coef_shape(y_scale * bound, stream.y_ndim)
             self._set_coef(coef, y_mean - x_mean @ coef, stream.y_ndim)

@@ -42,7 +42,6 @@ root_doc = "index"
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # Types in "Parameters"/"Attributes" become cross-references; words that are

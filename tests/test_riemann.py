@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.svm import SVC
@@ -15,6 +16,8 @@ from sklearn_lowrank.riemann import (
     AugmentedCovarianceClassifier,
     AugmentedCovariances,
     TangentSpace,
+)
+from sklearn_lowrank.riemann._geometry import (
     distance_riemann,
     exp_map,
     log_map,
@@ -145,9 +148,12 @@ def test_tangent_features_match_moabb_and_pyriemann(trials, cov_estimator):
     C_ref = Covariances(cov_estimator).transform(Z)
     T_ref = PrTangentSpace().fit(C_ref).transform(C_ref)
 
-    C = AugmentedCovariances(order=order, lag=lag, cov_estimator=cov_estimator)
-    C = C.fit_transform(X)
-    np.testing.assert_allclose(C, C_ref, rtol=1e-9, atol=1e-12 * np.abs(C_ref).max())
+    step = AugmentedCovariances(order=order, lag=lag, cov_estimator=cov_estimator)
+    C = step.fit_transform(X)
+    # Our matrices are those of X / scale_ (a power of two).
+    np.testing.assert_allclose(
+        C * step.scale_**2, C_ref, rtol=1e-9, atol=1e-12 * np.abs(C_ref).max()
+    )
     T = TangentSpace(tol=1e-10).fit_transform(C)
     assert np.abs(T - T_ref).max() < 1e-8
 
@@ -194,15 +200,33 @@ def test_mutual_information_lag_is_a_quarter_period():
     assert 4 <= lag <= 6, lag
 
 
-def test_auto_order_lag_use_training_data_only(trials):
-    X, y = trials
-    clf = AugmentedCovarianceClassifier(order="auto", lag="auto").fit(X, y)
-    assert (clf.order_, clf.lag_) == estimate_order_lag(X)
-    assert 1 <= clf.order_ <= 10 and 1 <= clf.lag_ <= 30
-    before = (clf.order_, clf.lag_)
-    clf.predict(X[:, :, ::-1].copy())  # unrelated test data changes nothing
-    assert (clf.order_, clf.lag_) == before
-    assert clf.score(X, y) > 0.9
+def _oscillations(period, n_trials, rng):
+    t = np.arange(400)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_trials, 3, 1))
+    noise = 0.05 * rng.standard_normal((n_trials, 3, 400))
+    return np.sin(2 * np.pi * t / period + phase) + noise
+
+
+def test_auto_order_lag_use_training_data_only():
+    # Training and test trials oscillate with different periods, so the lag
+    # estimated on the test trials differs from the one fitted: predictions
+    # must be those of the embedding fitted on the training trials.
+    rng = np.random.default_rng(8)
+    X_train, X_test = _oscillations(24, 40, rng), _oscillations(8, 20, rng)
+    y_train = np.arange(40) % 2
+    X_train[y_train == 1] += 0.3 * _oscillations(5, 20, rng)
+    clf = AugmentedCovarianceClassifier(order="auto", lag="auto").fit(X_train, y_train)
+    assert (clf.order_, clf.lag_) == estimate_order_lag(
+        X_train, max_order=10, max_lag=30
+    )
+    assert estimate_order_lag(X_test, max_order=10, max_lag=30)[1] != clf.lag_
+    fixed = AugmentedCovarianceClassifier(order=clf.order_, lag=clf.lag_)
+    np.testing.assert_allclose(
+        clf.decision_function(X_test),
+        fixed.fit(X_train, y_train).decision_function(X_test),
+        rtol=1e-9,
+    )
+    assert (clf.pipeline_[0].order_, clf.pipeline_[0].lag_) == (clf.order_, clf.lag_)
 
 
 # -------------------------------------------- estimator behaviour on 3-D
@@ -212,7 +236,10 @@ def test_auto_order_lag_use_training_data_only(trials):
 def test_classifier_contract_on_trials(trials, method):
     X, y = trials
     labels = np.array(["left", "right"])[y]
-    clf = AugmentedCovarianceClassifier(order=2, lag=2, method=method)
+    estimator = LogisticRegression() if method == "tangent" else None
+    clf = AugmentedCovarianceClassifier(
+        order=2, lag=2, method=method, estimator=estimator
+    )
     with pytest.raises(NotFittedError):
         clf.predict(X)
     assert clf.fit(X, labels) is clf
@@ -244,13 +271,21 @@ def test_three_classes_and_plugged_in_estimator():
     X, y, _ = make_ar_classification(
         90, n_channels=4, n_times=300, n_classes=3, random_state=6
     )
-    clf = AugmentedCovarianceClassifier(order=3, lag=3, estimator=SVC(kernel="linear"))
+    clf = AugmentedCovarianceClassifier(order=3, lag=3)
     clf.fit(X[:60], y[:60])
     assert clf.decision_function(X).shape == (90, 3)
-    assert not hasattr(clf, "predict_proba")  # SVC without probability=True
+    # The default SVC(kernel="linear") has no probabilities (probability=False).
+    assert isinstance(clf.pipeline_["estimator"], SVC)
+    assert not hasattr(clf, "predict_proba")
     assert clf.score(X[60:], y[60:]) > 0.9
+    plugged = AugmentedCovarianceClassifier(
+        order=3, lag=3, estimator=LogisticRegression(C=10.0)
+    ).fit(X[:60], y[:60])
+    assert plugged.pipeline_["estimator"].C == 10.0
+    assert plugged.predict_proba(X).shape == (90, 3)
+    assert plugged.score(X[60:], y[60:]) > 0.9
     mdm = AugmentedCovarianceClassifier(order=3, lag=3, method="mdm").fit(X, y)
-    assert mdm.class_means_.shape == (3, 12, 12)
+    assert mdm.pipeline_["mdm"].class_means_.shape == (3, 12, 12)
     assert mdm.decision_function(X).shape == (90, 3)
 
 

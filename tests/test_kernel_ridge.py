@@ -16,13 +16,19 @@ from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_limits
 
-from sklearn_lowrank import NystromKRR, kernel_ridge
+from sklearn_lowrank import NystromKRR
 from sklearn_lowrank.datasets import make_clustered_regression
-from sklearn_lowrank.kernel_ridge import (
+from sklearn_lowrank.kernel_ridge import _ink, _nystrom
+from sklearn_lowrank.kernel_ridge._ink import (
     _admit_new_points,
+    _Dictionary,
     _ink_scores,
     _next_chunk_length,
+    _reservoir_step,
     _sketch_cholesky,
+)
+from sklearn_lowrank.kernel_ridge._nystrom import (
+    _rbf_kernel,
     _solve_whitened,
     _whitened_normal_equations,
     _whitening_factor,
@@ -167,11 +173,11 @@ def test_in_place_factor_and_lazy_kernel_rows_match_the_plain_computation():
     rel = np.linalg.norm(L - expected) / np.linalg.norm(expected)
     assert rel < 1e-10
     assert L.flags.c_contiguous and np.all(np.triu(L, 1) == 0)
-    tau_dict = kernel_ridge._dictionary_scores(L.copy(), weights, ridge, eps)
+    tau_dict = _ink._dictionary_scores(L.copy(), weights, ridge, eps)
     exact = (1 - eps) * (1 - ridge * np.diag(np.linalg.inv(M))) / weights
     np.testing.assert_allclose(tau_dict, np.clip(exact, 0, 1), rtol=1e-10, atol=1e-12)
     # In place on L leaves the same scores.
-    in_place = kernel_ridge._dictionary_scores(
+    in_place = _ink._dictionary_scores(
         L.copy(), weights, ridge, eps, overwrite=True
     )
     np.testing.assert_array_equal(in_place, tau_dict)
@@ -202,10 +208,11 @@ def test_leverage_scores_within_the_papers_multiplicative_accuracy(seed):
         500, 2, rare_fraction=0.02, random_state=seed
     )
     eps, ridge = 0.5, 1.0
-    # Budget = n so that the ridge stays fixed; q_bar large enough for the
-    # dictionary to be an eps-accurate sketch (the theory's condition).
+    # No budget (the paper's self-sized dictionary), so that the ridge stays
+    # fixed; q_bar large enough for the dictionary to be an eps-accurate
+    # sketch (the theory's condition).
     model = NystromKRR(
-        500,
+        "auto",
         gamma=1.0,
         leverage_ridge=ridge,
         n_copies=64,
@@ -213,6 +220,7 @@ def test_leverage_scores_within_the_papers_multiplicative_accuracy(seed):
         random_state=seed,
     ).fit(X, y)
     assert model.leverage_ridge_ == ridge
+    assert np.all(model.component_copies_ > 0)  # no uniform fill-up
     K = rbf_kernel(X, gamma=1.0)
     exact = np.diag(K @ np.linalg.inv(K + ridge * np.eye(len(K))))
     tau = exact[model.component_indices_]
@@ -235,7 +243,7 @@ def test_leverage_scores_stay_within_the_interval_over_long_chunks(
     # length.  100 admissions per budget point forces the longest chunks the
     # policy allows: here the 1300 points after the first chunk in one go.
     if admissions_per_chunk is not None:
-        monkeypatch.setattr(kernel_ridge, "_ADMISSIONS_PER_CHUNK", admissions_per_chunk)
+        monkeypatch.setattr(_ink, "_ADMISSIONS_PER_CHUNK", admissions_per_chunk)
     X, y, _, _ = make_clustered_regression(2000, 3, rare_fraction=0.01, random_state=0)
     eps, ridge = 0.5, 30.0
     model = NystromKRR(
@@ -245,10 +253,12 @@ def test_leverage_scores_stay_within_the_interval_over_long_chunks(
     assert model.n_iter_ == (2 if admissions_per_chunk else 3)
     K = rbf_kernel(X, gamma=0.5)
     exact = 1 - ridge * np.diag(np.linalg.inv(K + ridge * np.eye(len(K))))
-    tau = exact[model.component_indices_]
+    # The leverage-sampled landmarks (the uniform fill-up has no copies).
+    sampled = model.component_copies_ > 0
+    tau = exact[model.component_indices_[sampled]]
     a = (1 + eps) / (1 - eps)
-    assert np.all(model.leverage_scores_ <= tau * (1 + 1e-8))
-    assert np.all(model.leverage_scores_ >= tau / a * (1 - 1e-8))
+    assert np.all(model.leverage_scores_[sampled] <= tau * (1 + 1e-8))
+    assert np.all(model.leverage_scores_[sampled] >= tau / a * (1 - 1e-8))
     assert abs(model.effective_dimension_ - exact.sum()) < 0.1 * exact.sum()
 
 
@@ -262,20 +272,24 @@ def test_chunk_length_follows_the_admission_rate():
     assert _next_chunk_length(1000, 0, 100) == 4000
     # ... and the admission's m x chunk work array within _BLOCK_BYTES
     # (or 4m points for large budgets, as the uniform sampler's chunks).
-    assert _next_chunk_length(10**6, 0, 100) == kernel_ridge._BLOCK_BYTES // 800
+    assert _next_chunk_length(10**6, 0, 100) == _nystrom._BLOCK_BYTES // 800
     assert _next_chunk_length(10**6, 0, 5000) == 4 * 5000
 
 
 def test_dictionary_size_respects_budget_by_growing_the_ridge():
     X, y, _, _ = make_clustered_regression(2000, 3, random_state=0)
     model = NystromKRR(40, alpha=1e-3, gamma=0.5, random_state=0).fit(X, y)
-    assert 0.5 * 40 <= model.n_components_ <= 40
+    # Exactly the budget: the leverage-sampled dictionary (<= budget, kept
+    # there by growing the ridge), then uniform fill-up landmarks.
+    assert model.n_components_ == 40
+    sampled = model.component_copies_ > 0
+    assert 0.5 * 40 <= sampled.sum() <= 40
+    assert np.all(sampled[: sampled.sum()])  # dictionary first, fill after
     assert model.leverage_ridge_ > 0.5 * 1e-3  # grown from epsilon * alpha
     assert len(set(model.component_indices_)) == model.n_components_
     np.testing.assert_array_equal(model.components_, X[model.component_indices_])
     assert np.all(model.sampling_probabilities_ > 0)
     assert np.all(model.sampling_probabilities_ <= 1)
-    assert np.all(model.component_copies_ >= 1)
     np.testing.assert_allclose(
         model.component_weights_,
         model.component_copies_ / (4 * model.sampling_probabilities_),
@@ -373,8 +387,8 @@ def test_bad_input_gives_clear_errors():
     X, y, _, _ = make_clustered_regression(100, 2, random_state=0)
     with pytest.raises(InvalidParameterError, match="n_components"):
         NystromKRR(0).fit(X, y)
-    with pytest.raises(ValueError, match=r"n_components=101 must be <= n_samples=100"):
-        NystromKRR(101).fit(X, y)
+    with pytest.warns(UserWarning, match=r"n_components=101 > n_samples=100"):
+        assert NystromKRR(101).fit(X, y).n_components_ == 100
     with pytest.raises(InvalidParameterError, match="alpha"):
         NystromKRR(10, alpha=0.0).fit(X, y)
     with pytest.raises(InvalidParameterError, match="alpha"):
@@ -408,8 +422,6 @@ def test_bad_input_gives_clear_errors():
 
 
 def test_uniform_reservoir_keeps_every_point_with_equal_probability():
-    from sklearn_lowrank.kernel_ridge import _Dictionary, _reservoir_step
-
     rng = np.random.RandomState(0)
     X = np.arange(20.0)[:, None]
     counts = np.zeros(20)
@@ -417,7 +429,7 @@ def test_uniform_reservoir_keeps_every_point_with_equal_probability():
         d = _Dictionary.empty(1)
         for start in range(0, 20, 6):  # chunks of 6, as partial_fit batches
             rows = np.arange(start, min(start + 6, 20))
-            d = _reservoir_step(d, X[rows], rows, start, 5, rng)
+            d = _reservoir_step(d, X, rows, rows, start, 5, rng)
         assert d.size == 5 and len(set(d.ids)) == 5
         np.testing.assert_array_equal(d.points[:, 0], d.ids)
         counts[d.ids] += 1
@@ -425,40 +437,9 @@ def test_uniform_reservoir_keeps_every_point_with_equal_probability():
 
 
 def test_fast_rbf_path_matches_sklearn_rbf_kernel():
-    from sklearn_lowrank.kernel_ridge import _rbf_kernel
-
     rng = np.random.RandomState(0)
     X, Y = rng.standard_normal((50, 4)), rng.standard_normal((30, 4))
     np.testing.assert_allclose(
         _rbf_kernel(X, Y, 0.3), rbf_kernel(X, Y, gamma=0.3), rtol=1e-12, atol=1e-14
     )
     np.testing.assert_allclose(np.diag(_rbf_kernel(X, X, 2.0)), 1.0)
-
-
-@pytest.mark.parametrize("sampling", ["ink_estimate", "uniform"])
-@pytest.mark.parametrize("cache_bytes", [0, 2**30])
-def test_cg_solver_converges_to_the_direct_solution(sampling, cache_bytes, monkeypatch):
-    # With and without keeping K_nm in memory between iterations.
-    monkeypatch.setattr(kernel_ridge, "_CG_CACHE_BYTES", cache_bytes)
-    X, y, _, _ = make_clustered_regression(1500, 2, random_state=0)
-    Y = np.column_stack([y, np.sin(X[:, 0])])
-    params = dict(n_components=60, alpha=0.1, sampling=sampling, random_state=0)
-    direct = NystromKRR(**params).fit(X, Y)
-    cg = NystromKRR(solver="cg", tol=1e-10, max_iter=500, **params).fit(X, Y)
-    assert 0 < cg.n_cg_iter_ < 500 and direct.n_cg_iter_ == 0
-    np.testing.assert_array_equal(cg.component_indices_, direct.component_indices_)
-    np.testing.assert_allclose(cg.predict(X), direct.predict(X), rtol=1e-6, atol=1e-7)
-
-
-def test_cg_solver_warns_at_max_iter_and_refuses_partial_fit():
-    from sklearn.exceptions import ConvergenceWarning
-
-    X, y, _, _ = make_clustered_regression(500, 2, random_state=0)
-    model = NystromKRR(40, alpha=1e-3, solver="cg", tol=1e-14, max_iter=2)
-    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
-        model.fit(X, y)
-    with pytest.raises(ValueError, match="partial_fit needs solver='direct'"):
-        model.partial_fit(X, y)
-    model.set_params(solver="direct")
-    with pytest.raises(ValueError, match="fitted with solver='cg'"):
-        model.partial_fit(X, y)

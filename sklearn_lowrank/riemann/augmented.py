@@ -24,9 +24,12 @@ time sample leaves nothing to estimate a covariance from.
 
 Degenerate input follows one policy, shared by every estimator here:
 
-- a trial that is constant in time on every channel (flat, all-zero) has no
-  covariance to speak of and raises a ``ValueError`` naming the trials, as
-  does an ``X`` with no channel;
+- a trial that is constant in time on every channel (flat, all-zero) has a
+  zero covariance: it is given ``1e-6 * scale_**2 * I`` (``scale_``: the
+  peak amplitude of the training trials), an SPD matrix far from every real
+  trial, with a warning naming the trials;
+  a channel constant in time (dead) is warned about by name; an ``X`` with
+  no channel raises a ``ValueError``;
 - a covariance that is not numerically positive definite (a dead channel
   with ``cov_estimator="scm"``, fewer samples than dimensions without
   shrinkage) is shrunk toward ``trace / n * I`` just enough to be SPD, with a
@@ -36,6 +39,7 @@ Degenerate input follows one policy, shared by every estimator here:
   ``ValueError`` naming the matrices.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -54,6 +58,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_feature_names_in,
+    _num_samples,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -82,6 +87,9 @@ _DEFAULT_MAX_ORDER = 4
 _CHUNK_BYTES = 64 * 2**20
 # Smallest eigenvalue, relative to trace / n, of a regularised covariance.
 _SPD_FLOOR = 1e-6
+# Smallest variance returned in the units of X: below it, the off-diagonal
+# entries would be subnormal numbers with fewer than 53 bits.
+_SMALLEST_EXACT = np.finfo(float).tiny / np.finfo(float).eps
 # Matrices named in a message, at most.
 _MAX_NAMED = 10
 
@@ -167,13 +175,6 @@ def _validate_trials(estimator, X, *, reset):
             f"{name} needs at least 2 time samples per trial to estimate a "
             f"covariance, got X of shape {X.shape} (n_times = 1; for 2-D X, "
             "time is the 1 feature(s) axis)."
-        )
-    flat = np.flatnonzero(np.all(np.ptp(X, axis=2) == 0, axis=1))
-    if flat.size:
-        raise ValueError(
-            f"{name}: trials {_named(flat)} are flat (every channel constant "
-            "in time, e.g. all zero), so their covariance is zero and no SPD "
-            "matrix describes them; remove these trials."
         )
     return X
 
@@ -482,6 +483,44 @@ def _regularise_to_spd(estimator, C):
     return C
 
 
+def _regularise_flat(estimator, C, constant):
+    """Give flat trials a documented SPD matrix; warn about dead channels.
+
+    ``constant[i, c]``: channel ``c`` of trial ``i`` is constant in time. A
+    trial constant on every channel has a zero covariance; it gets
+    ``_SPD_FLOOR * I`` in units of ``scale_**2`` (a trial with 1e-6 of the
+    squared peak amplitude of the training trials, in every direction), so
+    that it stays on the SPD manifold, far from every real trial.
+    """
+    flat = constant.all(axis=1)
+    if flat.any():
+        C[flat] = _SPD_FLOOR * np.eye(C.shape[-1])
+    _warn_constant(estimator, constant)
+
+
+def _warn_constant(estimator, constant):
+    """Warn about flat trials and dead channels (see :func:`_regularise_flat`)."""
+    name = type(estimator).__name__
+    flat = constant.all(axis=1)
+    if flat.any():
+        warn(
+            f"{name}: trials {_named(np.flatnonzero(flat))} are flat (every "
+            "channel constant in time, e.g. all zero) and have no covariance; "
+            f"they were given {_SPD_FLOOR:g} * scale_**2 * I (scale_ = "
+            f"{estimator.scale_:g}) to stay SPD. Remove them unless expected.",
+            UserWarning,
+        )
+    dead = constant & ~flat[:, np.newaxis]
+    if dead.any():
+        warn(
+            f"{name}: channels {_named(np.flatnonzero(dead.any(axis=0)))} are "
+            f"constant in time (dead) in trials "
+            f"{_named(np.flatnonzero(dead.any(axis=1)))}; their rows of the "
+            "covariance come from shrinkage alone. Remove dead channels.",
+            UserWarning,
+        )
+
+
 def _pair_names(names):
     """Names of the upper-triangle entries ``(i, j), i <= j``, as :func:`upper`."""
     rows, cols = np.triu_indices(len(names))
@@ -537,16 +576,20 @@ class AugmentedCovariances(
     signal, an SPD matrix of size ``n_channels * order``, is estimated with
     scale-free shrinkage. ``order=1`` gives the plain spatial covariance.
 
-    The matrices are those of ``X / scale_``, where ``scale_`` is a power of
-    two fitted on the training trials: volts, microvolts or data scaled by
-    1e+-150 give the same matrices up to rounding, which every affine-invariant
-    step downstream (tangent space, minimum distance to mean) ignores anyway.
-    Multiply by ``scale_ ** 2`` for covariances in the units of X.
+    The covariances are computed on ``X / scale_``, where ``scale_`` is a
+    power of two fitted on the training trials (an exact division), and
+    returned in the units of X: scaling X by ``s`` scales the matrices by
+    ``s**2`` (X * 1e+-150 included), and shrinkage coefficients are
+    scale-free. Covariances beyond the range of float64 raise a
+    ``ValueError`` (``normalize=True`` returns them in units of ``scale_**2``).
 
-    Degenerate trials: a flat trial (every channel constant) raises a
-    ``ValueError`` naming it; a covariance that is not positive definite
-    (dead channel with ``cov_estimator="scm"``) is shrunk just enough to be
-    SPD, with a warning naming the trials.
+    Degenerate trials, with a warning naming them: a flat trial (every
+    channel constant in time, e.g. all zero) is given ``1e-6 * scale_**2 *
+    I``; a dead
+    (constant) channel is named; a covariance that is not positive definite
+    (dead channel with ``cov_estimator="scm"``) is shrunk toward
+    ``trace / n * I`` just enough to be SPD (smallest eigenvalue ``1e-6``
+    times the mean one). An X with no channel raises a ``ValueError``.
 
     Read more in :ref:`the user guide <riemann>`.
 
@@ -567,6 +610,13 @@ class AugmentedCovariances(
         ``trace(C) / n * I``, relative to each trial's own scale.
     shrinkage : float in [0, 1], default=0.0
         Additional trace-relative shrinkage applied after the estimator.
+    normalize : bool, default=False
+        Return the covariances of ``X / scale_`` (units of ``scale_**2``)
+        instead of those of X: the output is then the same for X in volts,
+        microvolts or X * 1e+-150, and can never overflow or underflow. The
+        affine-invariant steps downstream (:class:`TangentSpace`, minimum
+        distance to mean) give the same answers either way;
+        :class:`AugmentedCovarianceClassifier` uses True.
 
     Attributes
     ----------
@@ -603,13 +653,16 @@ class AugmentedCovariances(
     (20, 12, 12)
     """
 
-    _parameter_constraints: dict = dict(_COV_CONSTRAINTS)
+    _parameter_constraints: dict = {**_COV_CONSTRAINTS, "normalize": ["boolean"]}
 
-    def __init__(self, order=None, lag=1, cov_estimator="oas", shrinkage=0.0):
+    def __init__(
+        self, order=None, lag=1, cov_estimator="oas", shrinkage=0.0, normalize=False
+    ):
         self.order = order
         self.lag = lag
         self.cov_estimator = cov_estimator
         self.shrinkage = shrinkage
+        self.normalize = normalize
 
     @_fit_context(prefer_skip_nested_validation=True)
     @bounded_fit
@@ -632,6 +685,18 @@ class AugmentedCovariances(
         # A power of two: dividing by it is exact, so the data keep every
         # bit while the squares and fourth moments stay far from overflow.
         self.scale_ = float(np.ldexp(1.0, int(np.frexp(np.max(np.abs(X)))[1])))
+        constant = np.ptp(X, axis=2) == 0
+        _warn_constant(self, constant)
+        if not self.normalize and not constant.all():
+            # Refuse now units whose covariances transform could not return.
+            power = np.mean((X[~constant.all(axis=1)] / self.scale_) ** 2, axis=2)
+            smallest = np.min(power[power > 0]) * self.scale_**2
+            if not np.isfinite(self.scale_**2) or smallest < _SMALLEST_EXACT:
+                raise ValueError(
+                    f"{type(self).__name__}: trials of amplitude {self.scale_:.3g} "
+                    "have covariances beyond the range of float64; rescale X "
+                    "(e.g. to microvolts) or pass normalize=True."
+                )
         return self
 
     def transform(self, X):
@@ -644,7 +709,7 @@ class AugmentedCovariances(
         Returns
         -------
         C : ndarray of shape (n_trials, n_channels * order_, n_channels * order_)
-            SPD matrices (covariances of ``X / scale_``).
+            SPD matrices.
         """
         check_is_fitted(self)
         X = _validate_trials(self, X, reset=False)
@@ -660,6 +725,7 @@ class AugmentedCovariances(
             self.cov_estimator,
             self.shrinkage,
         )
+        constant = np.ptp(X, axis=2) == 0  # (n_trials, n_channels)
         X = X / self.scale_
         with _geometry_threads():
             C = augmented_covariances(
@@ -669,7 +735,25 @@ class AugmentedCovariances(
                 estimator=self.cov_estimator,
                 shrinkage=self.shrinkage,
             )
-            return _regularise_to_spd(self, C)
+            _regularise_flat(self, C, constant)
+            C = _regularise_to_spd(self, C)
+        if self.normalize:
+            return C
+        # Back to the units of X; the scaled matrices are SPD and finite, so
+        # only a covariance beyond the range of doubles (or so small that it
+        # would lose digits among subnormal numbers) can fail here.
+        with np.errstate(over="ignore", under="ignore"):
+            C *= self.scale_**2
+        top = np.max(np.abs(C))
+        smallest = np.min(np.diagonal(C, axis1=1, axis2=2))
+        if not np.isfinite(top) or smallest < _SMALLEST_EXACT:
+            raise ValueError(
+                f"{type(self).__name__}: the covariances of trials of amplitude "
+                f"{self.scale_:.3g} are beyond the range of float64 "
+                "(they overflow or underflow); rescale X (e.g. to microvolts) "
+                "or pass normalize=True."
+            )
+        return C
 
     def get_feature_names_out(self, input_features=None):
         """Names of the rows (and columns) of the output matrices.
@@ -1111,6 +1195,7 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
                     lag=self.lag,
                     cov_estimator=self.cov_estimator,
                     shrinkage=self.shrinkage,
+                    normalize=True,
                 ),
             )
         ]
@@ -1124,7 +1209,8 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
                 ("tangent_space", TangentSpace(tol=self.tol, max_iter=self.max_iter)),
                 ("estimator", clone(inner)),
             ]
-        self.pipeline_ = Pipeline(steps).fit(X, y)
+        self.pipeline_ = Pipeline(steps)
+        self._call_pipeline("fit", X, y)
         covariances = self.pipeline_["covariances"]
         self.n_features_in_ = covariances.n_features_in_
         if hasattr(covariances, "feature_names_in_"):
@@ -1153,7 +1239,7 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
         y : ndarray of shape (n_trials,)
         """
         check_is_fitted(self)
-        return self.pipeline_.predict(X)
+        return self._call_pipeline("predict", X)
 
     @available_if(_classifier_has("predict_proba"))
     def predict_proba(self, X):
@@ -1169,7 +1255,7 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
             Columns ordered as ``classes_``.
         """
         check_is_fitted(self)
-        return self.pipeline_.predict_proba(X)
+        return self._call_pipeline("predict_proba", X)
 
     @available_if(_classifier_has("decision_function"))
     def decision_function(self, X):
@@ -1186,7 +1272,33 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
             (their difference for two classes).
         """
         check_is_fitted(self)
-        return self.pipeline_.decision_function(X)
+        return self._call_pipeline("decision_function", X)
+
+    def _call_pipeline(self, method, *args):
+        """Call ``pipeline_.method``, naming this classifier in its messages.
+
+        Errors and warnings of the steps name the step (e.g.
+        AugmentedCovariances); the user called this classifier, so both are
+        re-issued with its name first, the warnings attributed to the user's
+        line.
+        """
+        name = type(self).__name__
+        steps = {type(step).__name__ for _, step in self.pipeline_.steps}
+
+        def rename(message):
+            for step in steps:
+                message = message.replace(step, name)
+            return message
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = getattr(self.pipeline_, method)(*args)
+            except ValueError as exc:
+                raise ValueError(rename(str(exc))) from exc
+        for w in caught:
+            warn(rename(str(w.message)), w.category)
+        return result
 
 
 def _check_labels(estimator, X, y):
@@ -1204,7 +1316,7 @@ def _check_labels(estimator, X, y):
             f"{type(estimator).__name__} needs at least two classes to train, "
             f"got {len(classes)} class: {classes.tolist()!r}."
         )
-    n_trials = getattr(X, "shape", (len(X),))[0]
+    n_trials = _num_samples(X)
     if n_trials != y.shape[0]:
         raise ValueError(f"X has {n_trials} trials but y has {y.shape[0]} labels.")
     return y

@@ -576,9 +576,9 @@ class AugmentedCovariances(
     signal, an SPD matrix of size ``n_channels * order``, is estimated with
     scale-free shrinkage. ``order=1`` gives the plain spatial covariance.
 
-    The covariances are computed on ``X / scale_``, where ``scale_`` is a
-    power of two fitted on the training trials (an exact division), and
-    returned in the units of X: scaling X by ``s`` scales the matrices by
+    The covariances are computed on ``X / scale_``, where ``scale_`` is the
+    peak absolute value of the training trials, and returned in the units of
+    X: scaling X by ``s`` scales the matrices by
     ``s**2`` (X * 1e+-150 included), and shrinkage coefficients are
     scale-free. Covariances beyond the range of float64 raise a
     ``ValueError`` (``normalize=True`` returns them in units of ``scale_**2``).
@@ -625,8 +625,8 @@ class AugmentedCovariances(
     lag_ : int
         Lag used (estimated if ``lag="auto"``).
     scale_ : float
-        Power of two by which trials are divided before estimation (the
-        largest absolute value of the training trials, rounded up).
+        The largest absolute value of the training trials (1 if all are
+        zero), by which trials are divided before estimation.
     n_features_in_ : int
         Number of channels seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -682,16 +682,20 @@ class AugmentedCovariances(
         """
         X = _validate_trials(self, X, reset=True)
         self.order_, self.lag_ = _resolve_order_lag(self, X)
-        # A power of two: dividing by it is exact, so the data keep every
-        # bit while the squares and fourth moments stay far from overflow.
-        self.scale_ = float(np.ldexp(1.0, int(np.frexp(np.max(np.abs(X)))[1])))
+        # Trials divided by their training peak: the squares and fourth
+        # moments stay far from overflow and underflow, and X * s gives the
+        # same scaled trials up to rounding.
+        peak = float(np.max(np.abs(X)))
+        self.scale_ = peak if peak > 0 else 1.0
         constant = np.ptp(X, axis=2) == 0
         _warn_constant(self, constant)
         if not self.normalize and not constant.all():
             # Refuse now units whose covariances transform could not return.
             power = np.mean((X[~constant.all(axis=1)] / self.scale_) ** 2, axis=2)
-            smallest = np.min(power[power > 0]) * self.scale_**2
-            if not np.isfinite(self.scale_**2) or smallest < _SMALLEST_EXACT:
+            with np.errstate(over="ignore"):
+                squared = np.float64(self.scale_) ** 2
+            smallest = np.min(power[power > 0]) * squared
+            if not np.isfinite(squared) or smallest < _SMALLEST_EXACT:
                 raise ValueError(
                     f"{type(self).__name__}: trials of amplitude {self.scale_:.3g} "
                     "have covariances beyond the range of float64; rescale X "
@@ -743,7 +747,7 @@ class AugmentedCovariances(
         # only a covariance beyond the range of doubles (or so small that it
         # would lose digits among subnormal numbers) can fail here.
         with np.errstate(over="ignore", under="ignore"):
-            C *= self.scale_**2
+            C *= np.float64(self.scale_) ** 2
         top = np.max(np.abs(C))
         smallest = np.min(np.diagonal(C, axis1=1, axis2=2))
         if not np.isfinite(top) or smallest < _SMALLEST_EXACT:

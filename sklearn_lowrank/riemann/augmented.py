@@ -1094,9 +1094,11 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
         ``SVC(kernel="linear")`` (the paper's) if None. Ignored by MDM.
         ``predict_proba`` is available when the estimator has it (e.g.
         ``LogisticRegression``).
-    tol : float, default=1e-6
+    tol : float, default=1e-3
         Tolerance of the Riemannian mean (norm of its gradient, in whitened
-        coordinates); the tangent vectors are accurate to about ``tol``.
+        coordinates); the tangent vectors are accurate to about ``tol``. On
+        five real EEG/MEG sets, 1e-3 gave the same cross-validated accuracy
+        as 1e-6 with 1 to 3 fewer passes over the matrices (user guide).
     max_iter : int, default=50
         Maximum iterations of the Riemannian mean.
     verbose : int, default=0
@@ -1160,7 +1162,7 @@ class AugmentedCovarianceClassifier(_StackedInputMixin, ClassifierMixin, BaseEst
         shrinkage=0.0,
         method="tangent",
         estimator=None,
-        tol=1e-6,
+        tol=1e-3,
         max_iter=50,
         verbose=0,
     ):

@@ -422,7 +422,9 @@ def test_classifier_is_a_pipeline_of_the_public_steps(trials):
     ]
     # The same answer as the public steps composed by hand.
     by_hand = make_pipeline(
-        AugmentedCovariances(order=2, lag=3), TangentSpace(), SVC(kernel="linear")
+        AugmentedCovariances(order=2, lag=3),
+        TangentSpace(tol=clf.tol),
+        SVC(kernel="linear"),
     ).fit(X, y)
     np.testing.assert_allclose(
         clf.decision_function(X), by_hand.decision_function(X), rtol=1e-7, atol=1e-9

@@ -306,13 +306,6 @@ KNOWN_BUGS.update(
                 "scaled one by 1e-8 at X*2, 4e-7 at X*1e10, 3% at X*1e+-150"
             ),
         },
-        "test_string_targets": {
-            "MatrixSensingRegressor": (
-                "string y reaches np.abs in the new power-of-two rescaling "
-                "(main 4504386): numpy UFuncTypeError instead of sklearn's "
-                "'could not convert string to float'"
-            ),
-        },
     }
 )
 

@@ -27,17 +27,27 @@ accumulated over row blocks in the whitened basis ``Phi = C R^-1`` with
 triangular solve and one ``syrk`` per block, so memory is ``O(n d + m^2)``
 and ``W`` is never inverted explicitly.
 
-Two things are additions of this implementation, not of the paper, and are
-documented as such: the dictionary *budget* ``n_components`` (the RLS ridge
-``gamma`` grows geometrically whenever the dictionary would exceed it, which
-only lowers the probabilities and so keeps the SHRINK step valid), and
-processing the stream in chunks (new points of one chunk are scored against
-the dictionary but not against each other, which over-estimates their scores,
-the safe direction; the chunk length follows the admission rate, see
-:func:`_next_chunk_length`).  Within a chunk, the Bernoulli trials of the new points
-are drawn by inversion before their scores are complete, so that scoring
-stops as soon as a point's rejection is certain (see
-:func:`_admit_new_points`); this changes the cost, not the distribution.
+These are additions of this implementation, not of the paper, and are
+documented as such in the User Guide:
+
+- the *budget* ``n_components``: the RLS ridge ``gamma`` grows whenever the
+  dictionary would exceed it (which only lowers the probabilities and so
+  keeps the SHRINK step valid), and the dictionary is then filled up to
+  exactly the budget with uniformly drawn points (adding landmarks can only
+  shrink ``K - K_nys``); ``n_components="auto"`` is the paper's own
+  self-sized dictionary;
+- INK-ESTIMATE scores a uniform prefix of the shuffled stream,
+  ``max(32 m, 16384)`` points, as BLESS (Rudi et al., 2018) estimates
+  leverage scores from uniform subsamples; the rest of the data only
+  enters the solve;
+- the stream is processed in chunks (new points of one chunk are scored
+  against the dictionary but not against each other, which over-estimates
+  their scores, the safe direction; the chunk length follows the admission
+  rate, see :func:`~sklearn_lowrank.kernel_ridge._ink._next_chunk_length`);
+  within a chunk, the Bernoulli trials of the new points are drawn by
+  inversion before their scores are complete, so that scoring stops as soon
+  as a point's rejection is certain; this changes the cost, not the
+  distribution.
 """
 
 from numbers import Integral, Real
@@ -88,25 +98,29 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on a Nyström dictionary chosen by INK-ESTIMATE.
 
     Solves the :class:`~sklearn.kernel_ridge.KernelRidge` problem restricted to
-    the span of at most ``n_components`` landmark points.  The landmarks are
-    chosen in one pass over the data by INK-ESTIMATE (Calandriello, Lazaric
-    and Valko, 2016), which samples points with probabilities given by
-    incrementally estimated ridge leverage scores, so that rare but
-    influential regions of the input space (a small distant cluster, the edge
-    of the data) get landmarks that uniform sampling misses.  ``partial_fit``
-    streams batches through the same dictionary, so data that does not fit in
-    memory can be used.
+    the span of ``n_components`` landmark points.  The landmarks are chosen
+    by INK-ESTIMATE (Calandriello, Lazaric and Valko, 2016), which samples
+    points with probabilities given by incrementally estimated ridge leverage
+    scores, so that rare but influential regions of the input space (a small
+    distant cluster, the edge of the data) get landmarks that uniform
+    sampling misses.  ``partial_fit`` streams batches through the same
+    dictionary, so data that does not fit in memory can be used.
 
     Read more in the :doc:`User Guide </guide/kernel_ridge>`.
 
     Parameters
     ----------
-    n_components : int, default=500
-        Dictionary budget: the largest number of distinct landmark points.
-        With ``sampling="ink_estimate"`` the fitted dictionary has at most
-        this many points (``n_components_``); with ``"uniform"`` exactly
-        ``min(n_components, n_samples_seen)``.  ``fit`` requires
-        ``n_components <= n_samples``.
+    n_components : int or "auto", default=500
+        Number of landmarks.  An int is a budget that is met exactly, as by
+        :class:`~sklearn.kernel_approximation.Nystroem`: the fitted model has
+        ``min(n_components, n_samples_seen)`` landmarks; with
+        ``sampling="ink_estimate"`` they are INK-ESTIMATE's dictionary (at
+        most the budget, kept there by growing the leverage ridge) filled up
+        with uniformly drawn points.  ``fit`` with ``n_components >
+        n_samples`` warns and uses every sample.  ``"auto"`` is the paper's
+        self-sized dictionary: no budget, the ridge stays at
+        ``leverage_ridge`` and the dictionary has ``O(n_copies * d_eff)``
+        points (``d_eff`` the effective dimension), however many that is.
     alpha : float, default=1.0
         Ridge penalty, on the same scale as ``KernelRidge(alpha=...)``: the
         objective is ``||y - f(X)||^2 + alpha ||f||_H^2``.  Must be > 0.
@@ -114,11 +128,13 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Kernel name from :data:`sklearn.metrics.pairwise.PAIRWISE_KERNEL_FUNCTIONS`
         (except ``"precomputed"``) or a callable ``k(x, y) -> float``, as in
         :class:`~sklearn.kernel_ridge.KernelRidge`.  The kernel must be
-        positive semidefinite for the leverage scores to be meaningful.
+        positive semidefinite (a clear error says so otherwise).
     gamma : float, default=None
         Kernel coefficient of the rbf, laplacian, polynomial, exponential chi2
-        and sigmoid kernels; ``None`` means the kernel's default
-        (``1 / n_features`` for rbf).
+        and sigmoid kernels; ``None`` means the kernel's own default
+        (``1 / n_features`` for rbf, 1 for chi2).  It is not rescaled with X:
+        on data where the kernel is numerically the identity or constant
+        (e.g. X scaled by 1e+-150) ``fit`` raises a ``ValueError``.
     degree : float, default=3
         Degree of the polynomial kernel.
     coef0 : float, default=1
@@ -127,15 +143,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Extra keyword arguments of a callable kernel.
     sampling : {"ink_estimate", "uniform"}, default="ink_estimate"
         How landmarks are chosen.  ``"ink_estimate"`` is the paper's
-        sequential ridge-leverage-score sampling; ``"uniform"`` is reservoir
-        sampling of ``n_components`` points (the usual Nyström baseline, as in
+        sequential ridge-leverage-score sampling, run on a uniform prefix of
+        the shuffled stream of ``max(32 * n_components, 16384)`` points (all
+        of it for ``n_components="auto"``); ``"uniform"`` is reservoir
+        sampling (the usual Nyström baseline, as in
         :class:`~sklearn.kernel_approximation.Nystroem`).
     leverage_ridge : float, default=None
         Initial ridge ``gamma`` of the leverage scores.  ``None`` uses
         ``epsilon * alpha`` (the paper's choice ``gamma ~ epsilon * mu`` that
-        makes the risk bound ``(1 + O(epsilon))``).  Whenever the dictionary
-        would exceed ``n_components`` the ridge is multiplied by 1.25 and the
-        dictionary thinned again; the final value is ``leverage_ridge_``.
+        makes the risk bound ``(1 + O(epsilon))``).  With a budget, the ridge
+        grows whenever the dictionary would exceed it; the final value is
+        ``leverage_ridge_``.
     n_copies : int, default=4
         Number of Bernoulli trials ``q_bar`` per new point (the paper's
         "sampling parameter").  The theory asks for ``q_bar`` of order
@@ -145,65 +163,56 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         estimates are scaled by ``1 - epsilon`` so that, when the dictionary
         is an epsilon-accurate sketch, ``tau / a <= tau_est <= tau`` with
         ``a = (1 + epsilon) / (1 - epsilon)``.
-    solver : {"direct", "cg"}, default="direct"
-        How ``fit`` solves the normal equations on the dictionary.
-        ``"direct"`` accumulates ``Phi^T Phi`` over row blocks of ``K_nm``
-        (``2 n m^2`` flops, ``O(n d + m^2)`` memory) and solves by Cholesky;
-        it is the only choice for ``partial_fit``.  ``"cg"`` is FALKON-style
-        conjugate gradient preconditioned by the weighted dictionary
-        (``O(n m)`` per iteration; ``K_nm`` is kept in memory when it takes
-        at most 512 MB, otherwise recomputed block by block at every
-        iteration): it can only beat ``"direct"`` when ``m`` is in the
-        thousands and few iterations are needed (see the User Guide).
-    tol : float, default=1e-8
-        Relative residual at which ``solver="cg"`` stops.
-    max_iter : int, default=100
-        Iteration limit of ``solver="cg"``; a ``ConvergenceWarning`` is raised
-        when it is reached.
     random_state : int, RandomState instance or None, default=None
         Seeds the processing order and every Binomial draw.
     verbose : int, default=0
-        Print dictionary size and ridge after every chunk when > 0.
+        When > 0, print the dictionary size and ridge after every chunk of
+        the leverage pass, and the progress of the final solve.
 
     Attributes
     ----------
     components_ : ndarray of shape (n_landmarks, n_features)
-        The dictionary (landmark) points.
+        The landmark points: the leverage-sampled dictionary first, then the
+        uniform fill-up points (``component_copies_ == 0``).
     component_indices_ : ndarray of shape (n_landmarks,)
         Position of each landmark in the stream of samples seen by ``fit`` /
         ``partial_fit`` (row of ``X`` for a single ``fit``).
     n_components_ : int
-        Number of landmarks actually used (``n_landmarks`` above).
+        Number of landmarks (``n_landmarks`` above):
+        ``min(n_components, n_samples_seen_)`` for an int budget.
     leverage_scores_ : ndarray of shape (n_landmarks,)
         Estimated ridge leverage scores ``tau_i(leverage_ridge_)`` of the
-        landmarks on all the data seen, from the final dictionary.
+        landmarks on the samples scored, from the weighted dictionary (for
+        fill-up landmarks: their score as new points against it).
     sampling_probabilities_ : ndarray of shape (n_landmarks,)
-        INK-ESTIMATE's non-increasing sampling probabilities ``p_i``
-        (``n_components_ / n_samples_seen_`` for uniform sampling).
+        INK-ESTIMATE's non-increasing sampling probabilities ``p_i``; the
+        reservoir's inclusion probability ``n_components_ / n_samples_seen_``
+        for uniform and fill-up landmarks.
     component_copies_ : ndarray of shape (n_landmarks,)
-        Surviving copies ``q_i`` of each landmark (1 for uniform sampling).
+        Surviving copies ``q_i`` of each landmark (1 for uniform sampling, 0
+        for fill-up landmarks, which are not part of the weighted sketch).
     component_weights_ : ndarray of shape (n_landmarks,)
         Importance weights ``q_i / (q_bar p_i)`` of the landmarks: the
-        weighted dictionary estimates sums over all samples seen.
+        weighted dictionary estimates sums over the samples scored.
     leverage_ridge_ : float
         Final ridge ``gamma`` of the leverage scores (after budget growth).
     effective_dimension_ : float
         Estimated effective dimension ``d_eff(gamma) = sum_i tau_i`` of the
-        data seen: the importance-weighted sum of the landmarks' leverage
-        score estimates, divided by ``1 - epsilon``.
+        samples scored: the importance-weighted sum of the dictionary's
+        leverage score estimates, divided by ``1 - epsilon``.
     dual_coef_ : ndarray of shape (n_landmarks,) or (n_landmarks, n_targets)
         Coefficients of the landmarks: ``predict(x) = k(x, components_) @
         dual_coef_``.
     n_samples_seen_ : int
         Number of samples seen by ``fit`` / ``partial_fit``.
-    n_cg_iter_ : int
-        Conjugate-gradient iterations of the last ``fit`` (0 for
-        ``solver="direct"``).
+    n_samples_scored_ : int
+        Number of those that INK-ESTIMATE scored (the uniform prefix of the
+        stream; 0 for ``sampling="uniform"``).
     n_iter_ : int
-        Number of dictionary updates performed so far: one per chunk of the
-        stream.  With ``"uniform"`` chunks have ``4 * max(n_components, 64)``
-        points; with ``"ink_estimate"`` their length follows the admission
-        rate (see the User Guide).
+        Number of dictionary updates of INK-ESTIMATE so far, one per chunk of
+        the scored stream (0 for ``sampling="uniform"``).  Each is bounded:
+        at most 200 ridge increases per chunk (a ``ConvergenceWarning`` if
+        that is not enough to meet the budget).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -221,8 +230,10 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     -----
     ``fit(X, y)`` equals ``partial_fit(X, y)`` on a fresh estimator: the rows
     are visited in a random order (``random_state``), the dictionary is built
-    in one pass, then the normal equations are accumulated exactly over all
-    rows with the final dictionary.  With ``partial_fit`` the earlier batches
+    in one pass over a uniform prefix of that order, then the normal
+    equations are accumulated exactly over all rows with the final
+    landmarks.  ``y`` scaled by any factor (1e+-300 included) scales the
+    predictions by the same factor.  With ``partial_fit`` the earlier batches
     are no longer available: their contribution is kept as Nyström features
     on the dictionary in force when they were absorbed, and mapped to the new
     dictionary through the Nyström reconstruction whenever it changes (exact
@@ -247,8 +258,8 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     >>> X = rng.uniform(-3, 3, size=(2000, 2))
     >>> y = np.sin(X[:, 0]) * np.cos(X[:, 1])
     >>> model = NystromKRR(n_components=100, alpha=1e-3, random_state=0)
-    >>> model.fit(X, y).n_components_ <= 100
-    True
+    >>> model.fit(X, y).n_components_
+    100
     >>> bool(model.score(X, y) > 0.99)
     True
     """
@@ -418,7 +429,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             # String targets: sklearn's regressors fail with numpy's wording
             # ("could not convert string to float"), not deep in a solver.
             try:
-                np.asarray(y, dtype=np.float64)
+                y = np.asarray(y, dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{type(self).__name__}: y: {exc}") from exc
         return validate_data(
@@ -543,6 +554,18 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         order = rng.permutation(n)
         if s.n_seen == 0:
             self._check_kernel_scale(X[order[: min(n, _SCALE_CHECK_ROWS)]])
+        try:
+            self._sample_and_solve(X, y, order)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(
+                f"{type(self).__name__}: {exc} The {self._kernel_name()} kernel "
+                "must be positive semidefinite on X."
+            ) from exc
+
+    def _sample_and_solve(self, X, y, order):
+        s = self._stream
+        rng = s.rng
+        n = X.shape[0]
         ids = s.n_seen + order
         if s.budget is not None:
             s.reservoir = _reservoir_step(

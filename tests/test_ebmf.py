@@ -333,7 +333,7 @@ def test_metadata_routing_pipeline_and_grid_search(tiling):
 
 def test_convergence_warning_when_max_iter_is_hit():
     X, *_ = make_tiling_covariates(120, 30, noise=1.0, random_state=4)
-    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+    with pytest.warns(ConvergenceWarning, match="CEBMF did not converge: stopped after 1 "):
         est = CEBMF(n_components=3, max_iter=1, tol=0.0, random_state=0).fit(X)
     assert est.n_iter_ == 1
 

@@ -307,18 +307,22 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             def report(message):
                 verbose_print(self, message)
 
-        result = fit_ebmf(
-            make_data(X, scale, missing=n_missing > 0),
-            n_components=min(self.n_components, n, p),
-            priors=(prior_l, prior_f),
-            designs=(row_design, col_design),
-            alpha=self.covariate_alpha,
-            noise=self.noise,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            rng=rng,
-            report=report,
-        )
+        # One BLAS thread: the passes over X are thin products (K columns)
+        # bound by memory traffic, the rest is level-1/2 work and small
+        # L-BFGS problems, where extra threads only add wake-up latency.
+        with bounded_blas_threads(max_threads=1):
+            result = fit_ebmf(
+                make_data(X, scale, missing=n_missing > 0),
+                n_components=min(self.n_components, n, p),
+                priors=(prior_l, prior_f),
+                designs=(row_design, col_design),
+                alpha=self.covariate_alpha,
+                noise=self.noise,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                rng=rng,
+                report=report,
+            )
         state = result["state"]
         if not result["converged"]:
             warn_not_converged(

@@ -346,12 +346,21 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.loadings_priors_ = [rescale_prior(g, root) for g in state.priors_l]
         self.factors_priors_ = [rescale_prior(g, root) for g in state.priors_f]
         self.n_components_ = self.components_.shape[0]
-        if self.noise == "constant":
-            self.noise_variance_ = np.array([scale**2 / state.tau0])
-        elif self.noise == "row":
-            self.noise_variance_ = scale**2 / state.tau_r
-        else:
-            self.noise_variance_ = scale**2 / state.tau_c
+        precision = {
+            "constant": np.array([state.tau0]),
+            "row": state.tau_r,
+            "column": state.tau_c,
+        }[self.noise]
+        with np.errstate(over="ignore", under="ignore"):
+            self.noise_variance_ = (np.float64(scale) / np.sqrt(precision)) ** 2
+        if not np.all(np.isfinite(self.noise_variance_)):
+            warn(
+                f"{type(self).__name__}: the noise variance exceeds the largest "
+                "float64 (X is of magnitude "
+                f"{scale:.1e}); noise_variance_ holds inf there. The factors, "
+                "loadings, elbo_ and score are unaffected; divide X by a "
+                "constant to read the variance."
+            )
         jacobian = state.n_obs * np.log(scale)
         self.elbo_curve_ = np.asarray(result["elbo_curve"]) - jacobian
         self.elbo_ = float(self.elbo_curve_[-1])

@@ -53,7 +53,7 @@ _BLOCK_BYTES = 2**25
 # Below this fraction of ||X||^2 the implicit squared residual has lost too
 # many digits to cancellation and is recomputed exactly.
 _CANCELLATION = 1e-8
-# Problems this small get an exact SVD for the initialisation.
+# Problems this small get more power iterations in the initial SVD.
 _EXACT_SVD_ENTRIES = 2_000_000
 
 
@@ -619,15 +619,13 @@ def _initial_factors(data, n_components, rng):
     """
     M, inv = data.init_matrix()
     n, p = M.shape
-    if n * p <= _EXACT_SVD_ENTRIES:
-        dense = M.toarray() if sp.issparse(M) else np.asarray(M)
-        U, sigma, Vt = np.linalg.svd(dense * inv, full_matrices=False)
-        U, sigma, Vt = U[:, :n_components], sigma[:n_components], Vt[:n_components]
-    else:
-        U, sigma, Vt = randomized_svd(
-            M, n_components, n_oversamples=10, n_iter=2, random_state=rng
-        )
-        sigma = sigma * inv
+    # More power iterations are cheap on small problems; on large ones two
+    # suffice, backfitting refines the start anyway.
+    n_iter = 7 if n * p <= _EXACT_SVD_ENTRIES else 2
+    U, sigma, Vt = randomized_svd(
+        M, n_components, n_oversamples=10, n_iter=n_iter, random_state=rng
+    )
+    sigma = sigma * inv
     keep = sigma > sigma[:1].max(initial=0.0) * 1e-12 if sigma.size else sigma > 0
     root = np.sqrt(sigma[keep])
     return U[:, keep] * root, Vt[keep].T * root

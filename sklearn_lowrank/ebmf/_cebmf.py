@@ -60,9 +60,10 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Fits ``X ~ L F^T + E`` by variational empirical Bayes: each loading
     vector ``l_k`` and factor ``f_k`` has a sparsity-inducing prior
     (point-normal, point-Laplace or an adaptive-shrinkage scale mixture)
-    estimated from the data, factors are added greedily and refined by
-    backfitting, and factors the data do not support shrink to zero and are
-    dropped, so ``n_components`` is only an upper bound.  When row covariates
+    estimated from the data, all factors start from a truncated SVD and are
+    refined by backfitting sweeps, and factors whose removal does not lower
+    the evidence lower bound (ELBO) are dropped (flashier's null check), so
+    ``n_components`` is only an upper bound.  When row covariates
     are passed to :meth:`fit` (or column covariates to the constructor), the
     prior mixture weights of each loading (factor) depend on them through a
     multinomial-logistic model fitted inside every update (cEBMF); without
@@ -71,6 +72,11 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     from it, so the final ELBO is never below EBMF's.
 
     Missing entries (NaN) are allowed and simply left out of the likelihood.
+    A scipy sparse ``X`` is never densified, for every ``noise`` model: its
+    implicit zeros are observed zeros and the residual ``X - L F^T`` is
+    handled implicitly (``R v = X v - L (F^T v)``).  Only a sparse ``X``
+    that stores NaN (missing entries) is densified, with a warning, because
+    missing entries need the masked residual.
 
     Read more in the :doc:`User Guide </guide/ebmf>`.
 
@@ -107,40 +113,49 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         model (a Gaussian log-prior, included in the objective).  Larger
         values pull cEBMF towards plain EBMF.
     max_iter : int, default=200
-        Maximum number of backfitting sweeps (and of iterations when fitting
-        one new factor in the greedy stage).
+        Maximum number of backfitting sweeps (of each of the two stages when
+        covariates are given: EBMF, then the covariate model).  A safety cap:
+        fits normally stop at ``tol`` after a few dozen sweeps.
     tol : float, default=1e-6
         Stop when one sweep raises the ELBO by less than
-        ``tol * n_observed_entries``.
+        ``tol * n_observed_entries`` (the ELBO gain per entry, which does not
+        depend on the scale of X).
     random_state : int, RandomState instance or None, default=None
-        Seeds the starting vectors of the greedy factor initialisation.
+        Seeds the randomized SVD that starts the factors and the centres of
+        the ``"rbf"`` covariate basis.
     verbose : int, default=0
-        Print progress (factors added, ELBO per sweep, dropped factors).
+        Print progress (ELBO per sweep, extrapolation step, dropped factors).
 
     Attributes
     ----------
     components_ : ndarray of shape (`n_components_`, n_features)
-        Posterior means of the factors ``F^T``.
+        Posterior means of the factors ``F^T``; shape (0, n_features) when
+        no factor was kept.
     loadings_ : ndarray of shape (n_samples, `n_components_`)
         Posterior means of the training loadings ``L``.
     n_components_ : int
-        Number of factors kept.
+        Number of factors kept; 0 (with a warning) when no factor raises the
+        ELBO, e.g. on pure noise or all-zero X.
     noise_variance_ : ndarray
         Estimated noise variance: shape (1,), (n_samples,) or (n_features,)
-        for ``noise`` "constant", "row" or "column".
+        for ``noise`` "constant", "row" or "column".  With no factor kept it
+        is the mean square of X; for all-zero X, the smallest normal float.
+        ``inf`` (with a warning) where it exceeds the float64 range.
     elbo_ : float
-        Final evidence lower bound (including the covariate-model penalty).
+        Final evidence lower bound (including the covariate-model penalty),
+        in the units of X: scaling X by ``c`` shifts it by
+        ``-n_observed_entries * log(c)``.  Finite for rank-0 fits.
     elbo_curve_ : ndarray
-        ELBO after each factor accepted in the greedy stage, then after every
-        update (loadings or factors, with the noise) of backfitting; it is
-        non-decreasing.
+        ELBO after every half-sweep (all loadings or all factors, with the
+        noise) and every null check of backfitting; it is non-decreasing.
+        For a rank-0 fit, the ELBO of the model without factors.
     loadings_priors_ : list of MixturePrior
         Fitted prior of each loading vector (covariate-moderated if row
         covariates were given).
     factors_priors_ : list of MixturePrior
         Fitted prior of each factor.
     n_iter_ : int
-        Number of backfitting sweeps run.
+        Number of backfitting sweeps run (both stages).
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -161,10 +176,19 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         import sklearn
         sklearn.set_config(enable_metadata_routing=True)
         est = CEBMF().set_fit_request(row_covariates=True)
-        GridSearchCV(est, ...).fit(X, row_covariates=Z)
+        est.set_score_request(row_covariates=True)
+        GridSearchCV(est, {"n_components": [1, 3, 5]}).fit(X, row_covariates=Z)
 
-    For new rows, :meth:`transform` uses the covariate-moderated prior if
-    their covariates are given, else the population-average prior weights.
+    Without ``scoring``, GridSearchCV uses :meth:`score`, the held-out
+    log-likelihood per entry of the validation rows folded into the fitted
+    model.  For new rows, :meth:`transform` uses the covariate-moderated
+    prior if their covariates are given, else the population-average prior
+    weights.
+
+    The solver works on ``X`` divided by a power of 4 near its root mean
+    square, so ``c * X`` gives the same factors with loadings and components
+    scaled by ``sqrt(c)`` and noise variance by ``c**2``, for any ``c`` that
+    keeps ``X`` finite.
 
     References
     ----------

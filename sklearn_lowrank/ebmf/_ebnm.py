@@ -490,7 +490,7 @@ def fit_mixture_prior(
     objective = _PenalisedMarginal(xo, so, Bo, fam, grid, alpha)
     start_value = objective(start)[0]
     # L-BFGS on a few dozen parameters: BLAS threads only add wake-up
-    # latency (14x slower on a loaded 2-core machine), so use one.
+    # latency, so use one.
     with bounded_blas_threads(max_threads=1):
         res = minimize(
             objective,

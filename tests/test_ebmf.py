@@ -277,7 +277,9 @@ def test_extra_components_shrink_to_zero_and_noise_gives_none(capsys):
         rng.standard_normal((100, 30))
     )
     assert noise_only.n_components_ == 0
-    assert "does not raise the ELBO" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "does not raise the ELBO" in out
+    assert all(line.startswith("[CEBMF] ") for line in out.splitlines()), out
     out = noise_only.transform(rng.standard_normal((5, 30)))
     assert out.shape == (5, 0) and not np.isnan(out).any()
 

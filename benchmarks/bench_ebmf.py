@@ -29,7 +29,7 @@ used if installed; its adapter has not been exercised on this machine (its
 sdist build did not finish here).  flashier (R) and cebmf_torch (not on
 PyPI) cannot be installed here.
 
-    python benchmarks/bench_ebmf.py [--smoke | --full] [--seed N]
+    python benchmarks/bench_ebmf.py [--smoke | --full] [--seed N] [--only CASE]
 """
 
 import resource
@@ -241,8 +241,14 @@ def main():
         p.add_argument(
             "--smoke", action="store_true", help="every contender, tiny sizes"
         )
+    p.add_argument(
+        "--only",
+        choices=("tiling", "sparse-factors", "sparse-input", "single-cell"),
+        help="run one problem only",
+    )
     args = p.parse_args()
     seed = args.seed
+    only = args.only
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
     if args.smoke:
@@ -258,7 +264,7 @@ def main():
         sparse_case(1000, 150, 3, seed)
         return
 
-    for noise in (1.0, 4.0):
+    for noise in (1.0, 4.0) if only in (None, "tiling") else ():
         X, _, coords, L, F = make_tiling_covariates(
             1000, 200, noise=noise, random_state=seed
         )
@@ -271,7 +277,7 @@ def main():
             error_name="RMSE",
         )
 
-    for density in (0.1, 0.3, 0.6):
+    for density in (0.1, 0.3, 0.6) if only in (None, "sparse-factors") else ():
         X, _, Z, L, F = make_sparse_factors(
             1000, 500, 5, density=density, noise=1.0, random_state=seed
         )
@@ -281,12 +287,11 @@ def main():
             error_name="RMSE",
         )
 
-    if args.full:
-        sparse_case(100_000, 2000, 8, seed)
-        single_cell_case(100_000, 2000, 8, seed, with_peers=False)
-    else:
-        sparse_case(20_000, 2000, 8, seed)
-        single_cell_case(20_000, 2000, 8, seed)
+    n = 100_000 if args.full else 20_000
+    if only in (None, "sparse-input"):
+        sparse_case(n, 2000, 8, seed)
+    if only in (None, "single-cell"):
+        single_cell_case(n, 2000, 8, seed, with_peers=not args.full)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ means the peer is less accurate).
 """
 
 import argparse
+import contextlib
 import gc
 import importlib
 import time
@@ -119,6 +120,8 @@ def compare(title, contenders, *, error_name="error"):
                 (row["error"] / ours["error"]) if ours["error"] > 0 else np.inf
             )
     print_table(title, rows, error_name)
+    if _CSV_PATH is not None:
+        _append_csv(title, rows, error_name)
     return rows
 
 
@@ -158,13 +161,103 @@ def print_table(title, rows, error_name="error"):
         print(fmt.format(*line))
 
 
+class _CsvAction(argparse.Action):
+    """``--csv PATH``: every table printed by :func:`compare` is also appended
+    to ``PATH`` (one line per contender), for plots and the docs."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        global _CSV_PATH
+        _CSV_PATH = values
+        setattr(namespace, self.dest, values)
+
+
+_CSV_PATH = None
+# Extra columns (e.g. family and size of a sweep), set by csv_context.
+_CSV_EXTRA = {}
+_CSV_FIELDS = (
+    "family",
+    "size",
+    "title",
+    "name",
+    "seconds",
+    "error_name",
+    "error",
+    "peak_mb",
+    "time_ratio",
+    "error_ratio",
+    "note",
+)
+
+
+@contextlib.contextmanager
+def csv_context(path=None, **fields):
+    """Within the block, :func:`compare` appends its rows to ``path`` (if
+    given) with the extra columns ``fields`` (``family``, ``size``)."""
+    global _CSV_PATH, _CSV_EXTRA
+    saved = _CSV_PATH, _CSV_EXTRA
+    _CSV_PATH = path if path is not None else _CSV_PATH
+    _CSV_EXTRA = dict(fields)
+    try:
+        yield
+    finally:
+        _CSV_PATH, _CSV_EXTRA = saved
+
+
+def _append_csv(title, rows, error_name):
+    import csv
+    import os
+
+    new_file = not os.path.exists(_CSV_PATH) or os.path.getsize(_CSV_PATH) == 0
+    with open(_CSV_PATH, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=_CSV_FIELDS, extrasaction="ignore")
+        if new_file:
+            writer.writeheader()
+        for row in rows:
+            writer.writerow(dict(row, title=title, error_name=error_name, **_CSV_EXTRA))
+
+
 def parser(description):
-    """Argument parser with the options every benchmark shares."""
+    """Argument parser with the options every benchmark shares.
+
+    ``--smoke`` (every contender at tiny sizes, under a minute; the test
+    suite runs it), the default, and ``--full`` (the sizes the issues name)
+    are exclusive; pick sizes with :func:`by_size`.  Scripts add their own
+    options to the returned parser, or call :func:`parse_args` when they
+    have none.
+    """
     p = argparse.ArgumentParser(description=description)
-    p.add_argument(
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every contender at tiny sizes, under a minute (run by the tests)",
+    )
+    size.add_argument(
         "--full",
         action="store_true",
         help="run the sizes named in the issue (slow, memory hungry)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed of the data")
+    p.add_argument(
+        "--csv",
+        metavar="PATH",
+        action=_CsvAction,
+        default=None,
+        help="also append every table row to this CSV file",
+    )
     return p
+
+
+def parse_args(description, argv=None):
+    """Parse the shared options only (``--smoke``, ``--full``, ``--seed``,
+    ``--csv``); ``argv`` defaults to the command line."""
+    return parser(description).parse_args(argv)
+
+
+def by_size(args, *, smoke, default, full):
+    """The value for this run's size: ``smoke``, ``default`` or ``full``."""
+    if getattr(args, "smoke", False):
+        return smoke
+    if getattr(args, "full", False):
+        return full
+    return default

@@ -478,6 +478,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return loadings, elbo, n_obs
         return loadings
 
+    @_dask.rowwise_transform(lambda est: est.n_components_)  # rows are independent
     def transform(self, X, row_covariates=None):
         """Posterior-mean loadings of rows given the fitted factors.
 
@@ -504,14 +505,6 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             factor was kept.
         """
         check_is_fitted(self)
-        if _dask.is_dask_collection(X):  # rows are treated independently
-            return _dask.transform_row_blocks(
-                self.transform,
-                X,
-                self.n_components_,
-                type(self).__name__,
-                row_covariates=row_covariates,
-            )
         return self._fold_in(X, row_covariates, row_elbo=False)
 
     def score(self, X, y=None, row_covariates=None):

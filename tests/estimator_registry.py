@@ -200,7 +200,6 @@ CASES["NystromKRR"].params["random_state"] = 0
 _case(
     "CEBMF",
     grid={"n_components": [1, 3]},
-    sparse=_zeros_to_sparse,
     dask_transform=True,
     iterative={"tol": 1e-14},
     x_scale_power=1,
@@ -264,14 +263,6 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
             "'Maximum number of iterations 1 reached') and points at "
             "completion.py; use _messages.warn_not_converged"
         ),
-        **{
-            name: (
-                "own ConvergenceWarning wording, attributed to the estimator "
-                "module instead of the user's call; use "
-                "_messages.warn_not_converged"
-            )
-            for name in ("CEBMF",)
-        },
     },
 }
 
@@ -287,15 +278,6 @@ KNOWN_BUGS.update(
                 "constant X (a problem it cannot fit below tol): runs all "
                 "max_iter and warns 'Increase max_iter', which cannot help; the "
                 "stopping rule has no stagnation test"
-            ),
-        },
-        "test_all_zero_input": {
-            "CEBMF": "all-zero X: no factor kept and elbo_ is NaN (issue 16)",
-        },
-        "test_scaled_X": {
-            "CEBMF": (
-                "a scale-dependent constant: reconstruction differs from the "
-                "scaled one by 1e-8 at X*2, 4e-7 at X*1e10, 3% at X*1e+-150"
             ),
         },
         "test_string_targets": {

@@ -19,6 +19,7 @@ __all__ = [
     "make_clustered_regression",
     "make_completion_problem",
     "make_factored_completion_problem",
+    "make_large_sparse_factors",
     "make_leverage_regression",
     "make_low_rank",
     "make_matrix_sensing",

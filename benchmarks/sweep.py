@@ -15,6 +15,7 @@ itself runs no benchmark.
 Re-run it after a change that moves a family's numbers, and commit the CSV.
 """
 
+import os
 import sys
 import time
 import traceback
@@ -213,6 +214,13 @@ def main(argv=None):
             traceback.print_exc()
             failed.append(family)
         print(f"[{family}: {time.perf_counter() - start:.0f} s]", flush=True)
+    # What produced the file, shown on the benchmarks page.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    (out.parent / "run.txt").write_text(
+        f"command:  python benchmarks/sweep.py {' '.join(argv or sys.argv[1:])}\n"
+        f"finished: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n"
+        f"machine:  {os.cpu_count()} cores, load average {load} (1, 5, 15 min)\n"
+    )
     print(f"rows appended to {out}")
     from plot_sweep import write_tables
 

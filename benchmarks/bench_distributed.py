@@ -13,18 +13,30 @@
     relative normal-equation residual ``||X_c^T r|| / (||X_c|| ||r||)``,
     checked by one extra dask pass.  At the default size the fit is then
     repeated on the blocks persisted in the workers' memory (1 GB each).
-(b) ``GridSearchCV`` over ``AugmentedCovarianceClassifier`` (order x lag
+(b) When the data fits in this process (``--smoke``: 2e4 x 20), the same
+    problem gathered in memory, side by side: ours on the dask blocks
+    persisted in the workers, ours in memory, ``LinearRegression``,
+    ``numpy.linalg.lstsq`` and ``scipy.sparse.linalg.lsqr`` (error: the
+    relative normal-equation residual of the centered problem).  Above
+    0.5 GB the in-memory peers are skipped (they copy X).
+(c) ``GridSearchCV`` over ``AugmentedCovarianceClassifier`` (order x lag
     grid) under ``joblib.parallel_config(backend="dask")`` on the cluster vs
     the default loky backend: wall-time ratio and equality of the scores.
 
-There is no peer here: the point is that the package runs unchanged on dask.
+``--smoke`` runs everything at tiny sizes in well under a minute.
 """
 
 import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from _harness import parser
+
+# Run as a script from anywhere: the repository root holds both packages.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._harness import Contender, by_size, compare, parser
 
 
 def _peak_rss_gb():
@@ -121,6 +133,10 @@ def out_of_core_fit(client, n, d, rows_per_block, seed):
     )
     assert max(worker_peaks.values()) < 3 and _peak_rss_gb() < 3
 
+    if X.nbytes <= 0.5e9:
+        # Small enough to gather: the peers replace the persisted refit.
+        in_memory_peers(client, X, y, seed)
+        return
     if X.nbytes > 2.6e9:
         return
     # The same fit on blocks held in the workers' memory (no generation):
@@ -146,18 +162,89 @@ def out_of_core_fit(client, n, d, rows_per_block, seed):
     )
 
 
-def distributed_search(seed):
+def in_memory_peers(client, X, y, seed):
+    """(b) The same problem in memory: ours (dask and in memory) vs the peers."""
+    import dask
+    from scipy.sparse.linalg import lsqr
+    from sklearn.linear_model import LinearRegression
+
+    from sklearn_lowrank import SketchedLeastSquares
+
+    X_mem, y_mem = dask.compute(X, y)
+    dX, dy = client.persist([X, y])
+    n = X_mem.shape[0]
+    Xc = X_mem - X_mem.mean(axis=0)
+    norm_x = np.linalg.norm(Xc, 2)
+    ones = np.ones((n, 1))
+
+    def normal_residual(fit):
+        coef, intercept = fit
+        r = y_mem - X_mem @ coef - intercept
+        return np.linalg.norm(Xc.T @ r) / (norm_x * np.linalg.norm(r))
+
+    def ours(XX, yy):
+        est = SketchedLeastSquares(random_state=seed).fit(XX, yy)
+        return est.coef_, est.intercept_
+
+    def with_ones_column(solve):
+        full = solve(np.hstack([X_mem, ones]), y_mem)
+        return full[:-1], full[-1]
+
+    def linear_regression():
+        est = LinearRegression().fit(X_mem, y_mem)
+        return est.coef_, est.intercept_
+
+    compare(
+        f"(b) {X_mem.shape[0]} x {X_mem.shape[1]} in memory vs on dask blocks",
+        [
+            Contender(
+                "SketchedLeastSquares (dask blocks)",
+                lambda: ours(dX, dy),
+                normal_residual,
+                repeat=2,
+            ),
+            Contender(
+                "SketchedLeastSquares (in memory)",
+                lambda: ours(X_mem, y_mem),
+                normal_residual,
+                repeat=2,
+            ),
+            Contender("LinearRegression", linear_regression, normal_residual, repeat=2),
+            Contender(
+                "numpy.linalg.lstsq",
+                lambda: with_ones_column(
+                    lambda A, b: np.linalg.lstsq(A, b, rcond=None)[0]
+                ),
+                normal_residual,
+                repeat=2,
+            ),
+            Contender(
+                "scipy lsqr (no precond., iter_lim=1000)",
+                lambda: with_ones_column(
+                    lambda A, b: lsqr(A, b, atol=1e-10, btol=1e-10, iter_lim=1000)[0]
+                ),
+                normal_residual,
+                repeat=2,
+            ),
+        ],
+        error_name="normal res.",
+    )
+
+
+def distributed_search(seed, n_trials, grid, cv):
     from joblib import parallel_config
     from sklearn.model_selection import GridSearchCV
 
     from sklearn_lowrank.datasets import make_ar_classification
     from sklearn_lowrank.riemann import AugmentedCovarianceClassifier
 
-    X, y, _ = make_ar_classification(200, n_channels=8, n_times=500, random_state=seed)
-    grid = {"order": [1, 2, 3, 4], "lag": [1, 2, 3]}
+    X, y, _ = make_ar_classification(
+        n_trials, n_channels=8, n_times=500, random_state=seed
+    )
     times, scores = {}, {}
+    n_candidates = int(np.prod([len(v) for v in grid.values()]))
     for backend in ("loky", "dask"):
-        search = GridSearchCV(AugmentedCovarianceClassifier(), grid, cv=5, n_jobs=2)
+        search = GridSearchCV(AugmentedCovarianceClassifier(), grid, cv=cv, n_jobs=2)
         start = time.perf_counter()
         with parallel_config(backend=backend):
             search.fit(X, y)
@@ -165,8 +252,9 @@ def distributed_search(seed):
         scores[backend] = search.cv_results_["mean_test_score"]
     same = np.allclose(scores["dask"], scores["loky"], rtol=1e-12)
     print(
-        f"\n== (b) GridSearchCV(AugmentedCovarianceClassifier), 12 candidates x 5 "
-        f"folds, {X.shape}\nloky {times['loky']:.1f} s, dask {times['dask']:.1f} s, "
+        f"\n== (c) GridSearchCV(AugmentedCovarianceClassifier), {n_candidates} "
+        f"candidates x {cv} folds, {X.shape}\nloky {times['loky']:.1f} s, "
+        f"dask {times['dask']:.1f} s, "
         f"dask / loky = {times['dask'] / times['loky']:.2f}; "
         f"identical scores: {same}"
     )
@@ -175,9 +263,19 @@ def distributed_search(seed):
 def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rows", type=float, default=None, help="rows of X (a)")
-    p.add_argument("--block-rows", type=int, default=125_000)
+    p.add_argument("--block-rows", type=int, default=None)
     args = p.parse_args()
-    n = int(args.rows or (2e7 if args.full else 2.5e6))
+    n = int(args.rows or by_size(args, smoke=2e4, default=2.5e6, full=2e7))
+    d = by_size(args, smoke=20, default=100, full=100)
+    block_rows = args.block_rows or by_size(
+        args, smoke=10_000, default=125_000, full=125_000
+    )
+    search = by_size(
+        args,
+        smoke=(40, {"order": [1, 2]}, 2),
+        default=(200, {"order": [1, 2, 3, 4], "lag": [1, 2, 3]}, 5),
+        full=(200, {"order": [1, 2, 3, 4], "lag": [1, 2, 3]}, 5),
+    )
     import distributed
 
     with (
@@ -189,8 +287,8 @@ def main():
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        out_of_core_fit(client, n, 100, args.block_rows, args.seed)
-        distributed_search(args.seed)
+        out_of_core_fit(client, n, d, block_rows, args.seed)
+        distributed_search(args.seed, *search)
 
 
 if __name__ == "__main__":

@@ -1,32 +1,39 @@
-"""Out-of-core fits on row-chunked dask arrays (the ``distributed`` extra).
+"""Generic helpers for row-chunked dask arrays (the ``distributed`` extra).
 
-Nothing here schedules work: a fit on a dask array builds one small dask
-graph per pass over the data -- one task per row block, each returning a
-few ``O(m d)`` or ``O(d t)`` arrays, then a tree of additions -- and hands
-it to whatever scheduler is in force (a ``dask.distributed.Client`` if one
-exists, else dask's local threads).  Each block's task runs where the block
-lives, so the full matrix is never materialized in one process.
+Nothing here knows an estimator.  Two patterns cover every use in the
+package:
 
-This works because both passes of :class:`SketchedLeastSquares` are sums
-over row blocks:
-
-- the sketch ``S X = sum_k S_k X_k`` for the sketches that are sums over
-  rows (:data:`~sklearn_lowrank._sketches.ROW_BLOCK_SKETCHES`), each block
-  drawing its own columns of ``S`` from ``(seed, block index)``;
-- the fused CG pass ``g = X_c^T W r``, ``||r||_W^2`` with
-  ``r = Y_c - X_c z``: every block computes ``X_b z`` and ``X_b^T r_b``
-  (:func:`sklearn_lowrank.least_squares._normal_residual_pass` on the
-  block) and the partial results add up.
+- **map-reduce over row blocks** (:func:`row_blocks`,
+  :func:`sum_over_row_blocks`): one pass over the data is one small dask
+  graph -- one task per row block, each returning a few small arrays, then a
+  tree of additions -- handed to whatever scheduler is in force (a
+  ``dask.distributed.Client`` if one exists, else dask's local threads).
+  Each block's task runs where the block lives, so the full matrix is never
+  materialized in one process.  An estimator whose passes are sums over rows
+  (the sketch ``S X = sum_k S_k X_k``, the normal-equation residual
+  ``X^T r = sum_k X_k^T r_k``) is fitted out of core this way.
+- **row-wise transforms** (:func:`rowwise_transform`,
+  :func:`transform_row_blocks`): a ``transform`` that treats rows
+  independently (a fold-in of new rows) applied lazily, block by block.
 
 dask is imported lazily, only when a dask array is actually passed.
 """
 
+import functools
+import inspect
+
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from sklearn_lowrank._messages import estimator_name
 
 __all__ = [
+    "aligned",
     "check_row_chunked",
-    "fit_sketched_least_squares",
     "is_dask_collection",
+    "row_blocks",
+    "rowwise_transform",
+    "sum_over_row_blocks",
     "transform_row_blocks",
 ]
 
@@ -54,12 +61,21 @@ def _import_dask():
     return dask, da
 
 
-def check_row_chunked(X, name="X", owner="SketchedLeastSquares"):
+def check_row_chunked(X, name="X", *, estimator):
     """Check that a dask array is chunked by rows only, with known chunk sizes.
 
     Raises a ``TypeError`` for other dask collections and a ``ValueError``
     naming the fix for unknown chunk sizes and for chunked columns.
+
+    Parameters
+    ----------
+    X : dask collection
+    name : str, default="X"
+        Name of the argument, for the messages.
+    estimator : estimator instance or str
+        Named at the start of the messages.
     """
+    owner = estimator_name(estimator)
     _, da = _import_dask()
     if not isinstance(X, da.Array):
         raise TypeError(
@@ -84,19 +100,58 @@ def check_row_chunked(X, name="X", owner="SketchedLeastSquares"):
     return X
 
 
-def _aligned(da, v, row_chunks, name, owner="SketchedLeastSquares"):
-    """``v`` (numpy or dask, 1-D or 2-D) as a dask array with these row chunks."""
+def aligned(v, row_chunks, name, *, estimator):
+    """``v`` (numpy or dask, 1-D or 2-D) as a dask array with these row chunks.
+
+    Parameters
+    ----------
+    v : array-like or dask array
+        One row per sample.
+    row_chunks : tuple of int
+        Rows per block of the reference array (``X.chunks[0]``).
+    name : str
+        Name of the argument, for the messages.
+    estimator : estimator instance or str
+        Named at the start of the messages.
+    """
+    _, da = _import_dask()
     if is_dask_collection(v):
-        check_row_chunked(v, name, owner)
+        check_row_chunked(v, name, estimator=estimator)
     else:
         v = np.asarray(v)
     n = sum(row_chunks)
-    if v.shape[0] != n:
-        raise ValueError(f"{owner}: {name} has {v.shape[0]} rows but X has {n}.")
-    chunks = (row_chunks,) + tuple((s,) for s in v.shape[1:])
+    if v.ndim == 0 or v.shape[0] != n:
+        rows = "a scalar" if v.ndim == 0 else f"{v.shape[0]} rows"
+        raise ValueError(
+            f"{estimator_name(estimator)}: {name} has {rows} but X has {n}."
+        )
+    chunks = (tuple(row_chunks),) + tuple((s,) for s in v.shape[1:])
     if is_dask_collection(v):
         return v.rechunk(chunks) if v.chunks != chunks else v
     return da.from_array(v, chunks=chunks)
+
+
+def row_blocks(X, *row_aligned):
+    """Row blocks of ``X`` and of row-aligned arrays, as delayed objects.
+
+    Parameters
+    ----------
+    X : dask array, chunked by rows
+    *row_aligned : dask array or None
+        Arrays with the same row chunks as ``X`` (see :func:`aligned`);
+        None gives None for every block.
+
+    Returns
+    -------
+    blocks : list of tuple
+        ``(X_k, V_k, ...)`` for every block ``k``.
+    """
+    columns = [X.to_delayed().ravel()]
+    for v in row_aligned:
+        columns.append(
+            [None] * len(columns[0]) if v is None else v.to_delayed().ravel()
+        )
+    return list(zip(*columns))
 
 
 def _add(*parts):
@@ -113,201 +168,30 @@ def _sum_over_blocks(dask, tasks):
     return dask.compute(tasks[0])[0]
 
 
-def _blocks(X, Y, W):
-    """Row blocks of X, Y, W as delayed objects (W may be None)."""
-    xs = X.to_delayed().ravel()
-    ys = Y.to_delayed().ravel()
-    ws = [None] * len(xs) if W is None else W.to_delayed().ravel()
-    return zip(xs, ys, ws)
+def sum_over_row_blocks(func, blocks, **kwargs):
+    """One pass: ``sum_k func(k, *blocks[k], **kwargs)``, computed by dask.
 
+    Parameters
+    ----------
+    func : callable
+        ``func(index, *block, **kwargs) -> tuple of ndarray``, run on numpy
+        blocks where they live; the tuples of all blocks are added
+        elementwise.  A module-level function, so that it pickles.
+    blocks : list of tuple
+        From :func:`row_blocks`.
+    **kwargs
+        Small arguments shared by every block (vectors, seeds).
 
-def _as_float_block(Xb, Yb, wb):
-    Xb = np.asarray(Xb, dtype=np.float64)
-    Yb = np.asarray(Yb, dtype=np.float64).reshape(Xb.shape[0], -1)
-    wb = np.ones(Xb.shape[0]) if wb is None else np.asarray(wb, dtype=np.float64)
-    return Xb, Yb, wb
-
-
-def _sketch_block(Xb, Yb, wb, index, *, seed, sketch_size, sketch, weighted):
-    """One block's sketch ``S_k [X_k, Y_k, 1]`` plus its weighted moments."""
-    from sklearn_lowrank._sketches import sketch_row_block
-
-    Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
-    if (wb < 0).any():
-        raise ValueError("SketchedLeastSquares: negative values in sample_weight.")
-    rng = np.random.default_rng([seed, index])
-    SX, SY, S1 = sketch_row_block(
-        [Xb, Yb, np.ones(Xb.shape[0])],
-        sketch_size,
-        sketch,
-        rng,
-        row_scale=np.sqrt(wb) if weighted else None,
-    )
-    return (
-        SX,
-        SY,
-        S1,
-        np.array([wb.sum()]),
-        wb @ Xb,
-        wb @ Yb,
-        np.einsum("i,ij,ij->j", wb, Yb, Yb),
-    )
-
-
-def _residual_block(Xb, Yb, wb, *, coef, x_mean, y_mean, with_targets):
-    from sklearn_lowrank.least_squares import _normal_residual_pass
-
-    Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
-    # The per-block pass subtracts x_mean * sum(w r) for its own rows; the
-    # correction is linear in the rows, so the block results simply add up.
-    return _normal_residual_pass(
-        Xb, Yb if with_targets else None, coef, x_mean, y_mean, wb
-    )
-
-
-def fit_sketched_least_squares(est, X, y, sample_weight=None):
-    """:meth:`SketchedLeastSquares.fit` on a row-chunked dask array ``X``.
-
-    Same estimator, same attributes; the sketch is drawn block by block
-    (from ``random_state`` and the block index), so it differs from the
-    in-memory sketch, but precondition mode converges to the same exact
-    least-squares solution.  ``sketch="srtt"`` mixes all rows and is not
-    available; ``"auto"`` is ``"countsketch"`` (precondition) or
-    ``"sparse_sign"`` (sketch-and-solve).
+    Returns
+    -------
+    sums : tuple of ndarray
     """
-    from sklearn.utils import check_random_state
-
-    from sklearn_lowrank._sketches import ROW_BLOCK_SKETCHES
-    from sklearn_lowrank.least_squares import _preconditioned_normal_cg
-
-    dask, da = _import_dask()
-    X = check_row_chunked(X)
-    if X.ndim != 2:
-        raise ValueError(
-            f"SketchedLeastSquares: X must be 2-D; got a {X.ndim}-D dask array. "
-            f"Reshape it, e.g. X.reshape(-1, 1) for one feature."
-        )
-    if y is None:
-        raise ValueError("SketchedLeastSquares requires y to be passed, got None.")
-    n_samples, n_features = X.shape
-    if n_samples < 1 or n_features < 1:
-        raise ValueError(
-            f"SketchedLeastSquares: X has shape {X.shape}; need at least one "
-            f"sample and one feature."
-        )
-    Y = _aligned(da, y, X.chunks[0], "y")
-    y_ndim = Y.ndim
-    if y_ndim == 1:
-        Y = Y.reshape(n_samples, 1)
-    W = None
-    if sample_weight is not None:
-        W = _aligned(da, sample_weight, X.chunks[0], "sample_weight")
-    for attr in ("feature_names_in_",):
-        if hasattr(est, attr):
-            delattr(est, attr)
-    est.n_features_in_ = n_features
-    est._drop_stream()
-
-    if est.sketch == "auto":
-        sketch = "countsketch" if est.mode == "precondition" else "sparse_sign"
-    elif est.sketch in ROW_BLOCK_SKETCHES:
-        sketch = est.sketch
-    else:
-        raise ValueError(
-            f"SketchedLeastSquares: sketch={est.sketch!r} mixes all rows and cannot "
-            f"be computed block by block on a dask array; use one of "
-            f"{ROW_BLOCK_SKETCHES} (or 'auto')."
-        )
-    sketch_size = est._resolve_sketch_size(
-        n_samples, n_features, n_samples * n_features, sketch
-    )
-    if sketch_size >= n_samples:
-        # Too few rows for a sketch to save anything: the data is small.
-        X_mem, y_mem = dask.compute(X, Y if y_ndim == 2 else Y[:, 0])
-        w_mem = None if W is None else W.compute()
-        return est.fit(X_mem, y_mem, sample_weight=w_mem)
-    seed = int(check_random_state(est.random_state).randint(2**31))
-
+    dask, _ = _import_dask()
     tasks = [
-        dask.delayed(_sketch_block)(
-            xb,
-            yb,
-            wb,
-            i,
-            seed=seed,
-            sketch_size=sketch_size,
-            sketch=sketch,
-            weighted=W is not None,
-        )
-        for i, (xb, yb, wb) in enumerate(_blocks(X, Y, W))
+        dask.delayed(func)(index, *block, **kwargs)
+        for index, block in enumerate(blocks)
     ]
-    SX, SY, S1, w_total, x_sum, y_sum, y_sq = _sum_over_blocks(dask, tasks)
-    w_total = float(w_total[0])
-    if not all(np.isfinite(a).all() for a in (SX, SY, x_sum, y_sum)):
-        raise ValueError(
-            "SketchedLeastSquares: X or y contains NaN or infinity (dask input)."
-        )
-    if w_total <= 0:
-        raise ValueError("SketchedLeastSquares: sample_weight sums to zero.")
-    if est.fit_intercept:
-        x_mean, y_mean = x_sum / w_total, y_sum / w_total
-    else:
-        x_mean, y_mean = np.zeros(n_features), np.zeros(Y.shape[1])
-    SX -= S1 * x_mean
-    SY -= S1 * y_mean
-    if est.verbose:
-        print(
-            f"[SketchedLeastSquares] {sketch} sketch, {sketch_size} x {n_features}, "
-            f"{X.numblocks[0]} dask row blocks"
-        )
-
-    from sklearn_lowrank.least_squares import _sketched_solution
-
-    precond, coef = _sketched_solution(SX, SY)
-    n_iter = 0
-    if est.mode == "precondition":
-        blocks = list(_blocks(X, Y, W))
-
-        def residual_pass(z, with_targets):
-            return _sum_over_blocks(
-                dask,
-                [
-                    dask.delayed(_residual_block)(
-                        xb,
-                        yb,
-                        wb,
-                        coef=z,
-                        x_mean=x_mean,
-                        y_mean=y_mean,
-                        with_targets=with_targets,
-                    )
-                    for xb, yb, wb in blocks
-                ],
-            )
-
-        # ||Y_c||_W^2 from raw moments: only the stopping rule for consistent
-        # systems uses it, where a relative error of ~eps * (mean/std)^2 is
-        # harmless.
-        y_sq_norm = np.maximum(
-            y_sq - w_total * y_mean * (2 * y_sum / w_total - y_mean), 0
-        )
-        coef, n_iter = _preconditioned_normal_cg(
-            coef,
-            precond,
-            residual_pass=residual_pass,
-            y_sq_norm=y_sq_norm,
-            sketch_size=sketch_size,
-            tol=est.tol,
-            max_iter=est.max_iter,
-            verbose=est.verbose,
-        )
-        est.preconditioner_ = precond
-    est._set_coef(coef, y_mean - x_mean @ coef, y_ndim)
-    est.n_iter_ = n_iter
-    est.sketch_ = sketch
-    est.sketch_size_ = sketch_size
-    est.n_samples_seen_ = n_samples
-    return est
+    return _sum_over_blocks(dask, tasks)
 
 
 def transform_row_blocks(transform, X, n_columns, owner, **row_aligned):
@@ -325,18 +209,20 @@ def transform_row_blocks(transform, X, n_columns, owner, **row_aligned):
     X : dask array of shape (n_samples, n_features)
     n_columns : int
         Number of columns of the result.
-    owner : str
-        Name used in error messages.
+    owner : estimator instance or str
+        Named in error messages.
     **row_aligned : array-like or None
         Extra keyword arguments with one row per sample (e.g. row
         covariates), passed block by block; None is passed as is.
     """
     _, da = _import_dask()
-    X = check_row_chunked(X, owner=owner)
+    X = check_row_chunked(X, estimator=owner)
     if X.ndim != 2:
-        raise ValueError(f"{owner}: X must be 2-D; got a {X.ndim}-D dask array.")
+        raise ValueError(
+            f"{estimator_name(owner)}: X must be 2-D; got a {X.ndim}-D dask array."
+        )
     names = [k for k, v in row_aligned.items() if v is not None]
-    extras = [_aligned(da, row_aligned[k], X.chunks[0], k, owner) for k in names]
+    extras = [aligned(row_aligned[k], X.chunks[0], k, estimator=owner) for k in names]
     extras = [e if e.ndim == 2 else e.reshape(-1, 1) for e in extras]
 
     def one_block(Xb, *extra_blocks):
@@ -350,3 +236,41 @@ def transform_row_blocks(transform, X, n_columns, owner, **row_aligned):
         dtype=np.float64,
         meta=np.empty((0, 0), dtype=np.float64),
     )
+
+
+def rowwise_transform(n_columns):
+    """Decorator: a row-wise ``transform`` also accepts a dask array, lazily.
+
+    The decorated method ``method(self, X, ...)`` is called unchanged on
+    in-memory input.  On a row-chunked dask array it returns a lazy dask
+    array, computed block by block by the method itself
+    (:func:`transform_row_blocks`); every other argument must be row-aligned
+    (one row per sample, e.g. row covariates) or None.
+
+    Parameters
+    ----------
+    n_columns : callable
+        ``n_columns(fitted_estimator) -> int``, the number of output columns.
+    """
+
+    def decorate(method):
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def wrapper(self, X, *args, **kwargs):
+            if not is_dask_collection(X):
+                return method(self, X, *args, **kwargs)
+            check_is_fitted(self)
+            bound = signature.bind(self, X, *args, **kwargs)
+            row_aligned = dict(list(bound.arguments.items())[2:])
+            return transform_row_blocks(
+                functools.partial(method, self),
+                X,
+                n_columns(self),
+                self,
+                **row_aligned,
+            )
+
+        return wrapper
+
+    return decorate

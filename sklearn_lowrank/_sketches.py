@@ -206,8 +206,8 @@ def sketch_row_block(blocks, sketch_size, sketch, rng, *, row_scale=None):
     if row_scale is not None:
         values = values * row_scale[cols]
     # CSC: the product then streams through the rows of M in order and
-    # scatters into the small m x k result (about 2.5x faster than CSR,
-    # which gathers rows of M in random order).
+    # scatters into the small m x k result, where CSR would gather rows of M
+    # in random order.
     S = sp.csc_matrix((values, (rows, cols)), shape=(m, n))
     parts = []
     for M in blocks:

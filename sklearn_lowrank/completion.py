@@ -450,6 +450,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             + _rowwise_dot(factors, self.components_.T, rows, cols)
         )
 
+    @_dask.rowwise_transform(lambda est: est.n_features_in_)  # rows fold in alone
     def transform(self, X):
         """Return X with its missing entries completed by the fitted model.
 
@@ -469,10 +470,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             :meth:`predict_entries` to score only the entries you need.
         """
         check_is_fitted(self)
-        if _dask.is_dask_collection(X):  # rows are folded in independently
-            return _dask.transform_row_blocks(
-                self.transform, X, self.n_features_in_, type(self).__name__
-            )
         X = self._validate_X(X, reset=False)
         if sp.issparse(X) and X.shape[0] * X.shape[1] > _MAX_DENSE_ENTRIES:
             raise ValueError(

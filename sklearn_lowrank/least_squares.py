@@ -20,19 +20,24 @@ depend on ``cond(A)``.  Neither mode ever factorizes the full ``A``.
 The sketch operators live in :mod:`sklearn_lowrank._sketches`.
 """
 
-import warnings
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from scipy.stats import t as student_t
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_lowrank import _dask
+from sklearn_lowrank._messages import (
+    estimator_name,
+    verbose_print,
+    warn_not_converged,
+)
 from sklearn_lowrank._sketches import (
     ROW_BLOCK_SKETCHES,
     SKETCHES,
@@ -50,22 +55,24 @@ __all__ = ["SketchedLeastSquares"]
 
 # Sketch rows per column of A in precondition mode, at least and at most.
 # cond(A N) ~ (1 + sqrt(d/m)) / (1 - sqrt(d/m)) sets the CG rate, so more
-# rows mean fewer passes over A (measured at d = 100, cond(A) = 1e8:
-# 14 passes at m = 20 d, 9 at 100 d, 8 at 200 d); beyond 200 d the gain is
-# small.
+# rows mean fewer passes over A, with diminishing returns beyond 200 d (the
+# pass counts are in the user guide).
 _PRECONDITION_MIN_OVERSAMPLING = 20
 _PRECONDITION_MAX_OVERSAMPLING = 200
-# A pass over A streams nnz(A) numbers from memory (~1e9 per second on the
-# 2-core machine) while the QR of the m x d sketch, 2 m d^2 flops, runs at
-# BLAS-3 speed (~15 GFlop/s): m = 20 nnz(A) / d^2 makes the QR cost about two
-# passes.  The total time is flat around it (measured at 1e6 x 500: m = 20 d,
-# 40 d, 100 d, 160 d all within 10%); larger m only costs memory.
+# A pass over A is memory bound (nnz(A) numbers streamed) while the QR of the
+# m x d sketch, 2 m d^2 flops, runs at BLAS-3 speed, an order of magnitude
+# more numbers per second: m = 20 nnz(A) / d^2 makes the QR cost about two
+# passes, and the total time is flat around it (user guide, "Performance").
 _SKETCH_ROWS_PER_PASS_ENTRY = 20
-# Entries per row block in the fused passes over a dense A: the block read
-# for A z is reused from cache by A^T r, and the products stay long enough
-# for BLAS (measured best at 2 MB for d = 100 and d = 500; 256 KB blocks
-# were 1.5-3.5x slower per pass at d = 500).
+# Entries per row block in the fused passes over a dense A (2 MB): the block
+# read for A z is still in cache for A^T r, and the products stay long
+# enough for BLAS; smaller blocks pay per-call overhead (user guide).
 _PASS_BLOCK_ENTRIES = 1 << 18
+# A centered column whose sketch norm is below this fraction of the rounding
+# scale of its centering may be constant (rounding leaves ~n eps of it); such
+# columns are then checked exactly on the data (min == max).  Real columns
+# only get here when |mean| / std > 1e8, and then pass the check.
+_CONSTANT_RTOL = 1e-8
 
 
 class SketchedLeastSquares(RegressorMixin, BaseEstimator):
@@ -117,8 +124,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         ``||coef - coef*||_inf <= epsilon / sqrt(d) * ||X coef* - y|| *
         ||X^+||``; only used to choose ``sketch_size``.
     delta : float, default=0.05
-        Failure probability allowed for that bound; only used to choose
-        ``sketch_size``.
+        Failure probability allowed for that bound: used to choose
+        ``sketch_size`` and as the confidence ``1 - delta`` of
+        ``coef_error_bound_``.
     fit_intercept : bool, default=True
         Whether to fit an intercept.  Centering is applied implicitly, so
         sparse ``X`` stays sparse and is never copied.
@@ -141,8 +149,20 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept (0.0 if ``fit_intercept=False``).
     n_iter_ : int
-        Conjugate-gradient passes over ``X`` (0 in sketch-and-solve mode
-        and for the one-pass :meth:`partial_fit` solutions).
+        Conjugate-gradient passes over ``X`` (0 in sketch-and-solve mode,
+        for the one-pass :meth:`partial_fit` solutions and when every
+        column of ``X`` is constant).
+    coef_error_bound_ : ndarray of the shape of ``coef_``
+        Only after a sketch-and-solve fit: with probability at least
+        ``1 - delta``, simultaneously for every coefficient,
+        ``|coef_[j] - coef*[j]| <= coef_error_bound_[j]``, where ``coef*``
+        is the exact least-squares solution.  It is computed from the
+        sketched problem alone, ``t_{m-r}^{-1}(1 - delta / (2 d t)) *
+        ||S X coef - S y|| / sqrt(m - r) * ||(S X)^+ e_j||`` (``m`` sketch
+        rows, ``r`` the rank, ``t`` targets), and is *proven* for
+        ``sketch="gaussian"`` (exactly, at every size); for the other
+        sketches it is the same formula, measured but not proven (user
+        guide).  Zero when no sketch was needed (``sketch_ == "identity"``).
     sketch_ : str
         The sketch used (``"auto"`` resolved; ``"identity"`` when
         ``sketch_size >= n_samples`` and the problem was solved exactly;
@@ -184,6 +204,17 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
 
     Memory: ``fit`` never copies ``X`` (float64 input), and keeps ``O(m d)``
     for the sketch plus a few row blocks.
+
+    Degenerate and extreme input: a column that is exactly constant (over
+    the rows of positive weight, in :meth:`partial_fit` over the blocks seen)
+    carries no information once centered; its coefficient is 0 (the
+    minimum-norm solution) and no pass is spent on it.
+    If every column is constant, ``coef_`` is zero, ``intercept_`` the
+    weighted mean of ``y`` (0 without ``fit_intercept``) and ``n_iter_`` 0.
+    ``y`` is handled in power-of-two units and all stopping norms are
+    computed scaled, so multiplying ``X`` or ``y`` by any constant (1e-300
+    to 1e300) gives the correspondingly scaled fit; coefficients that do not
+    fit in float64 (tiny ``X``, huge ``y``) raise a ``ValueError``.
 
     References
     ----------
@@ -269,73 +300,61 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        if _dask.is_dask_collection(X):
-            # Row-chunked dask array: every pass is a sum over row blocks.
-            return _dask.fit_sketched_least_squares(self, X, y, sample_weight)
-        X, y = self._validate_xy(X, y, reset=True)
+        rows = _row_source(self, X, y, sample_weight)
         self._drop_stream()
-        n_samples, n_features = X.shape
-        Y = y.reshape(n_samples, -1)
-        sketch = self._resolve_sketch(X, streaming=False)
-        sketch_size = self._resolve_sketch_size(
-            n_samples, n_features, X.nnz if sp.issparse(X) else X.size, sketch
-        )
-        rng = np.random.default_rng(
-            check_random_state(self.random_state).randint(2**31)
-        )
-
-        unweighted = sample_weight is None
-        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-        sqrt_w = np.sqrt(sample_weight)
-        w_total = sample_weight.sum()
-        if self.fit_intercept:
-            x_mean = np.asarray(sample_weight @ X).ravel() / w_total
-            y_mean = sample_weight @ Y / w_total
-        else:
-            x_mean = np.zeros(n_features)
-            y_mean = np.zeros(Y.shape[1])
-
+        n_samples, n_features = rows.shape
+        sketch = self._resolve_sketch(rows.sparse, by_blocks=rows.by_blocks)
+        sketch_size = self._resolve_sketch_size(n_samples, n_features, rows.nnz, sketch)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if sketch_size >= n_samples:
             # Sketching cannot reduce anything: the "sketch" is X itself.
+            rows = rows.in_memory(self)
             sketch, sketch_size = "identity", n_samples
-            dense = X.toarray() if sp.issparse(X) else X
-            SX = sqrt_w[:, None] * (dense - x_mean)
-            SY = sqrt_w[:, None] * (Y - y_mean)
-        else:
-            SX, SY, S1 = apply_sketch(
-                [X, Y, np.ones(n_samples)],
-                sketch_size,
-                sketch,
-                rng,
-                row_scale=None if unweighted else sqrt_w,
-            )
-            # S (X - 1 mean^T) = S X - (S 1) mean^T: centering without a copy.
-            SX -= S1 * x_mean
-            SY -= S1 * y_mean
+        SX, SY, x_mean, y_mean, raw_scale = rows.sketch(
+            sketch, sketch_size, seed, fit_intercept=self.fit_intercept
+        )
+        _check_sums_finite(self, SX, SY, x_mean, y_mean)
         if self.verbose:
-            print(
-                f"[SketchedLeastSquares] {sketch} sketch, {sketch_size} x {n_features}"
+            verbose_print(
+                self,
+                f"{sketch} sketch, {sketch_size} x {n_features}{rows.description}",
             )
+        # Work in units where y is O(1) (a power of two: exact), so that no
+        # squared norm of y can overflow or underflow; X needs no rescaling
+        # (every quantity below is linear in it).
+        y_scale = _power_of_two_scale(SY)
+        SY /= y_scale
+        # Columns that are exactly constant (zero after centering) get a zero
+        # coefficient; their centered sketch is rounding noise, not data.
+        suspects = _column_norms(SX) <= _CONSTANT_RTOL * raw_scale
+        free = ~rows.constant_columns(suspects)
+        SX[:, ~free] = 0.0
 
         precond, coef = _sketched_solution(SX, SY)
         n_iter = 0
         if self.mode == "precondition":
-            weights = None if unweighted else sample_weight
-            with blas_workers() as workers:
+            with rows.residual_passes(x_mean, y_mean / y_scale, y_scale) as passes:
                 coef, n_iter = _preconditioned_normal_cg(
                     coef,
                     precond,
-                    residual_pass=_in_memory_residual_pass(
-                        X, Y, x_mean, y_mean, weights, workers
-                    ),
-                    y_sq_norm=_weighted_col_sq(Y, y_mean, weights),
+                    residual_pass=passes,
+                    y_norm=_column_norms(SY),
                     sketch_size=np.inf if sketch == "identity" else sketch_size,
+                    free=free,
                     tol=self.tol,
                     max_iter=self.max_iter,
-                    verbose=self.verbose,
+                    estimator=self,
                 )
             self.preconditioner_ = precond
-        self._set_coef(coef, y_mean - x_mean @ coef, y.ndim)
+        else:
+            bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
+            if sketch == "identity":
+                bound = np.zeros_like(coef)
+            self.coef_error_bound_ = _as_coef_shape(y_scale * bound, rows.y_ndim)
+        with np.errstate(over="ignore"):  # overflow is reported just below
+            coef = coef * y_scale
+        _check_coef_finite(self, coef)
+        self._set_coef(coef, y_mean - x_mean @ coef, rows.y_ndim)
         self.n_iter_ = n_iter
         self.sketch_ = sketch
         self.sketch_size_ = sketch_size
@@ -362,64 +381,78 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             Updated estimator.
         """
         first = not hasattr(self, "_stream")
-        X, y = self._validate_xy(X, y, reset=first)
-        sample_weight = _validate_sample_weight(sample_weight, X.shape[0])
-        n_samples, n_features = X.shape
-        Y = y.reshape(n_samples, -1)
+        rows = _ArrayRows.validated(self, X, y, sample_weight, reset=first)
+        X, Y = rows.X, rows.Y
+        sample_weight = rows.weights_or_ones()
+        n_samples, n_features = rows.shape
         if first:
-            self._stream = self._new_stream(X, Y, y.ndim)
+            self._stream = self._new_stream(rows)
         stream = self._stream
-        if Y.shape[1] != stream["n_targets"]:
+        if Y.shape[1] != stream.n_targets:
             raise ValueError(
-                f"SketchedLeastSquares.partial_fit: y has {Y.shape[1]} target(s) "
-                f"but earlier blocks had {stream['n_targets']}."
+                f"{type(self).__name__}.partial_fit: y has {Y.shape[1]} target(s) "
+                f"but earlier blocks had {stream.n_targets}."
             )
         sqrt_w = np.sqrt(sample_weight)
+        stream.update_range(X, sample_weight)
+        # Exactly constant columns (over the rows of positive weight) carry
+        # nothing once centered; they get a zero coefficient, as in fit.
+        free = ~stream.constant_columns(self.fit_intercept)
         if self.mode == "precondition":
             block = _design_block(X, Y, sqrt_w, self.fit_intercept)
-            stack = block if stream["R"] is None else np.vstack([stream["R"], block])
+            stack = block if stream.R is None else np.vstack([stream.R, block])
             # "raw" returns the economic (c x c) R and, with overwrite_a, works
             # in the stacked block: no second copy of the block.
-            stream["R"] = scipy.linalg.qr(
+            stream.R = scipy.linalg.qr(
                 stack, mode="raw", overwrite_a=True, check_finite=False
             )[1]
-            coef = _solve_streaming_qr(stream["R"], n_features + self.fit_intercept)
+            coef = _solve_streaming_qr(
+                stream.R, np.r_[free, [True] * self.fit_intercept]
+            )
             if self.fit_intercept:
                 intercept = coef[n_features]
             else:
                 intercept = np.zeros(Y.shape[1])
-            self._set_coef(coef[:n_features], intercept, stream["y_ndim"])
+            self._set_coef(coef[:n_features], intercept, stream.y_ndim)
         else:
-            rng = np.random.default_rng([stream["seed"], stream["n_blocks"]])
+            rng = np.random.default_rng([stream.seed, stream.n_blocks])
             parts = sketch_row_block(
                 [X, Y, np.ones(n_samples)],
-                stream["sketch_size"],
-                stream["sketch"],
+                stream.sketch_size,
+                stream.sketch,
                 rng,
                 row_scale=sqrt_w,
             )
-            for key, part in zip(("SX", "SY", "S1"), parts):
-                stream[key] += part
-            stream["w_sum"] += sample_weight.sum()
-            stream["x_sum"] += np.asarray(sample_weight @ X).ravel()
-            stream["y_sum"] += sample_weight @ Y
-            if self.fit_intercept and stream["w_sum"] > 0:
-                x_mean = stream["x_sum"] / stream["w_sum"]
-                y_mean = stream["y_sum"] / stream["w_sum"]
+            stream.SX += parts[0]
+            stream.SY += parts[1]
+            stream.S1 += parts[2]
+            stream.w_sum += sample_weight.sum()
+            stream.x_sum += np.asarray(sample_weight @ X).ravel()
+            stream.y_sum += sample_weight @ Y
+            if self.fit_intercept and stream.w_sum > 0:
+                x_mean = stream.x_sum / stream.w_sum
+                y_mean = stream.y_sum / stream.w_sum
             else:
                 x_mean, y_mean = np.zeros(n_features), np.zeros(Y.shape[1])
-            _, coef = _sketched_solution(
-                stream["SX"] - stream["S1"] * x_mean,
-                stream["SY"] - stream["S1"] * y_mean,
-            )
-            self._set_coef(coef, y_mean - x_mean @ coef, stream["y_ndim"])
-        stream["n_blocks"] += 1
+            SX = stream.SX - stream.S1 * x_mean
+            SX[:, ~free] = 0.0
+            SY = stream.SY - stream.S1 * y_mean
+            y_scale = _power_of_two_scale(SY)
+            SY /= y_scale
+            precond, coef = _sketched_solution(SX, SY)
+            bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
+            with np.errstate(over="ignore"):  # overflow is reported below
+                coef *= y_scale
+            _check_coef_finite(self, coef)
+            self.coef_error_bound_ = _as_coef_shape(y_scale * bound, stream.y_ndim)
+            self._set_coef(coef, y_mean - x_mean @ coef, stream.y_ndim)
+        stream.n_blocks += 1
         self.n_samples_seen_ = (
             getattr(self, "n_samples_seen_", 0) * (not first) + n_samples
         )
         self.n_iter_ = 0
-        self.sketch_ = stream["sketch"]
-        self.sketch_size_ = stream["sketch_size"]
+        self.sketch_ = stream.sketch
+        self.sketch_size_ = stream.sketch_size
         return self
 
     def predict(self, X):
@@ -447,29 +480,16 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
 
     # -- helpers ---------------------------------------------------------
 
-    def _validate_xy(self, X, y, reset):
-        # float64 input is used as is (never copied); sparse stays sparse.
-        return validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=["csr", "csc"],
-            dtype=np.float64,
-            multi_output=True,
-            y_numeric=True,
-        )
-
     def _drop_stream(self):
-        if hasattr(self, "_stream"):
-            del self._stream
-        if hasattr(self, "preconditioner_"):
-            del self.preconditioner_
+        for attr in ("_stream", "preconditioner_", "coef_error_bound_"):
+            if hasattr(self, attr):
+                delattr(self, attr)
 
     def _resolve_sketch_size(self, n_samples, n_features, X_nnz, sketch):
+        name = type(self).__name__
         if self.mode == "sketch_and_solve" and n_samples < n_features:
             raise ValueError(
-                f"SketchedLeastSquares(mode='sketch_and_solve') needs at least as "
+                f"{name}(mode='sketch_and_solve') needs at least as "
                 f"many samples as features; got {n_samples} sample(s) and "
                 f"{n_features} features. The problem is not overdetermined: use "
                 f"mode='precondition' (exact, minimum-norm) or "
@@ -483,56 +503,58 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
         if m < n_samples and m < n_features:
             raise ValueError(
-                f"SketchedLeastSquares: sketch_size={m} is smaller than "
+                f"{name}: sketch_size={m} is smaller than "
                 f"n_features={n_features}; the sketched matrix would be rank "
                 f"deficient. Use sketch_size >= n_features (a few times more "
                 f"is better)."
             )
         return int(m)
 
-    def _resolve_sketch(self, X, streaming):
+    def _resolve_sketch(self, sparse, by_blocks):
+        """The sketch for this fit; ``by_blocks``: built as a sum over blocks."""
         if self.sketch != "auto":
-            if streaming and self.sketch not in ROW_BLOCK_SKETCHES:
+            if by_blocks and self.sketch not in ROW_BLOCK_SKETCHES:
                 raise ValueError(
-                    f"SketchedLeastSquares.partial_fit: sketch={self.sketch!r} mixes "
-                    f"all rows and cannot be accumulated over row blocks; use one "
-                    f"of {ROW_BLOCK_SKETCHES}."
+                    f"{type(self).__name__}: sketch={self.sketch!r} mixes all rows, "
+                    f"so it cannot be built block by block (in partial_fit or "
+                    f"from dask row blocks); use one of {ROW_BLOCK_SKETCHES} "
+                    f"(or 'auto')."
                 )
             return self.sketch
-        if streaming:
-            return "sparse_sign"
         if self.mode == "precondition":
             return "countsketch"
-        return "sparse_sign" if sp.issparse(X) else "srtt"
+        return "sparse_sign" if sparse or by_blocks else "srtt"
 
-    def _new_stream(self, X, Y, y_ndim):
-        n_features = X.shape[1]
-        stream = {"n_targets": Y.shape[1], "y_ndim": y_ndim, "n_blocks": 0}
+    def _new_stream(self, rows):
+        n_features, n_targets = rows.shape[1], rows.Y.shape[1]
         if self.mode == "precondition":
-            stream.update(R=None, sketch="streaming_qr", sketch_size=0)
-            return stream
+            return _LeastSquaresStream(
+                n_targets=n_targets,
+                y_ndim=rows.y_ndim,
+                sketch="streaming_qr",
+                sketch_size=0,
+                n_features=n_features,
+            )
         if self.sketch_size is not None:
             m = self.sketch_size
         else:
             m = gaussian_sketch_size(n_features, self.epsilon, self.delta)
         if m < n_features:
             raise ValueError(
-                f"SketchedLeastSquares: sketch_size={m} is smaller than "
+                f"{type(self).__name__}: sketch_size={m} is smaller than "
                 f"n_features={n_features}; the sketched matrix would be rank "
                 f"deficient. Use sketch_size >= n_features."
             )
-        stream.update(
-            sketch=self._resolve_sketch(X, streaming=True),
+        return _LeastSquaresStream(
+            n_targets=n_targets,
+            y_ndim=rows.y_ndim,
+            sketch=self._resolve_sketch(rows.sparse, by_blocks=True),
             sketch_size=m,
-            seed=int(check_random_state(self.random_state).randint(2**31)),
-            SX=np.zeros((m, n_features)),
-            SY=np.zeros((m, Y.shape[1])),
-            S1=np.zeros((m, 1)),
-            w_sum=0.0,
-            x_sum=np.zeros(n_features),
-            y_sum=np.zeros(Y.shape[1]),
+            seed=int(
+                check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            ),
+            n_features=n_features,
         )
-        return stream
 
     def _set_coef(self, coef, intercept, y_ndim):
         # coef: (n_features, n_targets); sklearn stores (n_targets, n_features).
@@ -543,6 +565,331 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         else:
             self.coef_ = np.ascontiguousarray(coef.T)
             self.intercept_ = np.asarray(intercept, dtype=float).copy()
+
+
+class _LeastSquaresStream:
+    """What :meth:`SketchedLeastSquares.partial_fit` carries between blocks.
+
+    Precondition mode keeps the R factor of the streaming QR; sketch-and-solve
+    keeps the accumulated sketch ``S [X, Y, 1]`` and the weighted sums that
+    give the means.  A plain class (no ``__slots__``): pickle and skops
+    round-trip it.
+    """
+
+    def __init__(
+        self, *, n_targets, y_ndim, sketch, sketch_size, seed=None, n_features=0
+    ):
+        self.n_targets = n_targets
+        self.y_ndim = y_ndim
+        self.sketch = sketch
+        self.sketch_size = sketch_size
+        self.seed = seed
+        self.n_blocks = 0
+        self.R = None
+        m = sketch_size
+        self.SX = np.zeros((m, n_features))
+        self.SY = np.zeros((m, n_targets))
+        self.S1 = np.zeros((m, 1))
+        self.w_sum = 0.0
+        self.x_sum = np.zeros(n_features)
+        self.y_sum = np.zeros(n_targets)
+        # Range of each column over the rows of positive weight.
+        self.x_min = np.full(n_features, np.inf)
+        self.x_max = np.full(n_features, -np.inf)
+
+    def update_range(self, X, sample_weight):
+        """Fold a block's column minima and maxima into the stream's."""
+        rows = sample_weight > 0
+        if not rows.any():
+            return
+        X = X[rows]
+        low = X.min(axis=0)
+        high = X.max(axis=0)
+        if sp.issparse(low):
+            low, high = low.toarray().ravel(), high.toarray().ravel()
+        np.minimum(self.x_min, np.asarray(low).ravel(), out=self.x_min)
+        np.maximum(self.x_max, np.asarray(high).ravel(), out=self.x_max)
+
+    def constant_columns(self, fit_intercept):
+        """Columns constant so far: all of them when centered, else the zeros."""
+        constant = self.x_min == self.x_max
+        if not fit_intercept:
+            constant &= self.x_max == 0
+        return constant
+
+
+# -- row sources -------------------------------------------------------------
+#
+# ``fit`` talks to its data only through a row source: the sketch pass (with
+# the weighted means) and the fused residual passes of the CG.  One source
+# holds in-memory rows, the other row blocks of a dask array; ``fit`` is the
+# same for both.
+
+
+def _row_source(est, X, y, sample_weight):
+    """Validate ``X, y, sample_weight`` into the matching row source."""
+    if _dask.is_dask_collection(X):
+        return _DaskRows.validated(est, X, y, sample_weight)
+    return _ArrayRows.validated(est, X, y, sample_weight, reset=True)
+
+
+def _check_weight_values(n_negative, w_total, estimator):
+    """The one check of the values of sample_weight (in memory or by blocks)."""
+    if n_negative:
+        raise ValueError(
+            f"{estimator_name(estimator)}: sample_weight must be non-negative; "
+            f"got {int(n_negative)} negative value(s)."
+        )
+    if not w_total > 0:
+        raise ValueError(
+            f"{estimator_name(estimator)}: sample_weight must contain at least "
+            f"one non-zero number."
+        )
+
+
+class _ArrayRows:
+    """Rows held in memory: a float64 array or CSR/CSC matrix ``X``.
+
+    ``weights`` is None for unit weights, which keeps the per-row multiply
+    out of the hot loops.
+    """
+
+    by_blocks = False
+    description = ""
+
+    def __init__(self, X, Y, weights, y_ndim):
+        self.X, self.Y, self.weights, self.y_ndim = X, Y, weights, y_ndim
+        self.shape = X.shape
+        self.sparse = sp.issparse(X)
+        self.nnz = X.nnz if self.sparse else X.size
+
+    @classmethod
+    def validated(cls, est, X, y, sample_weight, reset):
+        # float64 input is used as is (never copied); sparse stays sparse.
+        X, y = validate_data(
+            est,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc"],
+            dtype=np.float64,
+            multi_output=True,
+            y_numeric=True,
+        )
+        weights = None
+        if sample_weight is not None:
+            weights = _validate_sample_weight(sample_weight, X.shape[0], est)
+        # sklearn converts object targets only; strings in a str array get
+        # the same "could not convert string to float" as in its regressors.
+        y = check_array(
+            y, ensure_2d=False, dtype=np.float64, input_name="y", estimator=est
+        )
+        return cls(X, y.reshape(X.shape[0], -1), weights, y.ndim)
+
+    def in_memory(self, est):
+        return self
+
+    def weights_or_ones(self):
+        return np.ones(self.shape[0]) if self.weights is None else self.weights
+
+    def sketch(self, sketch, sketch_size, seed, *, fit_intercept):
+        """Centered ``S X_c, S Y_c`` (``"identity"``: ``W^1/2 X_c`` itself)."""
+        X, Y = self.X, self.Y
+        w = self.weights_or_ones()
+        if fit_intercept:
+            w_total = w.sum()
+            x_mean = np.asarray(w @ X).ravel() / w_total
+            y_mean = w @ Y / w_total
+        else:
+            x_mean, y_mean = np.zeros(X.shape[1]), np.zeros(Y.shape[1])
+        sqrt_w = np.sqrt(w)
+        if sketch == "identity":
+            dense = X.toarray() if self.sparse else X
+            SX = sqrt_w[:, None] * (dense - x_mean)
+            SY = sqrt_w[:, None] * (Y - y_mean)
+            raw_scale = _column_norms(sqrt_w[:, None] * dense)
+            raw_scale += _column_norms(sqrt_w[:, None]) * np.abs(x_mean)
+            return SX, SY, x_mean, y_mean, raw_scale
+        SX, SY, S1 = apply_sketch(
+            [X, Y, np.ones(X.shape[0])],
+            sketch_size,
+            sketch,
+            np.random.default_rng(seed),
+            row_scale=None if self.weights is None else sqrt_w,
+        )
+        return _center(SX, SY, S1, x_mean, y_mean)
+
+    def constant_columns(self, candidates):
+        """Which ``candidates`` (a mask) are constant over the weighted rows."""
+        constant = np.zeros_like(candidates)
+        rows = slice(None) if self.weights is None else self.weights > 0
+        for j in np.flatnonzero(candidates):
+            column = self.X[:, [j]]
+            column = (column.toarray() if self.sparse else column)[rows]
+            constant[j] = column.size == 0 or column.min() == column.max()
+        return constant
+
+    @contextmanager
+    def residual_passes(self, x_mean, y_mean, y_scale):
+        """Yield ``residual_pass(z, with_targets) -> (g, rr)`` for the CG.
+
+        Targets are divided by ``y_scale`` (``y_mean`` already is).
+        """
+        Y = self.Y if y_scale == 1 else self.Y / y_scale
+        with blas_workers() as workers:
+            yield _in_memory_residual_pass(
+                self.X, Y, x_mean, y_mean, self.weights, workers
+            )
+
+
+class _DaskRows:
+    """Row blocks of a dask array ``X`` (with ``Y`` and weights chunked alike).
+
+    The sketch ``S X = sum_k S_k X_k`` draws block ``k``'s columns of ``S``
+    from ``(seed, k)``, so it differs from the in-memory sketch, but
+    precondition mode converges to the same exact solution.
+    """
+
+    by_blocks = True
+    sparse = False
+
+    def __init__(self, X, Y, W, y_ndim, estimator_name):
+        self.X, self.Y, self.W, self.y_ndim = X, Y, W, y_ndim
+        self.estimator_name = estimator_name
+        self.shape = X.shape
+        self.nnz = X.shape[0] * X.shape[1]
+        self.description = f", {X.numblocks[0]} dask row blocks"
+        self.blocks = _dask.row_blocks(X, Y, W)
+
+    @classmethod
+    def validated(cls, est, X, y, sample_weight):
+        name = type(est).__name__
+        X = _dask.check_row_chunked(X, estimator=est)
+        if X.ndim != 2:
+            raise ValueError(
+                f"{name}: X must be 2-D; got a {X.ndim}-D dask array. "
+                f"Reshape it, e.g. X.reshape(-1, 1) for one feature."
+            )
+        if y is None:
+            raise ValueError(f"{name} requires y to be passed, got None.")
+        if X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(
+                f"{name}: X has shape {X.shape}; need at least one "
+                f"sample and one feature."
+            )
+        # The values are checked block by block in the sketch pass; here
+        # only the feature count and names (sklearn's convention for input
+        # that is not converted).
+        validate_data(est, X, skip_check_array=True, reset=True)
+        Y = _dask.aligned(y, X.chunks[0], "y", estimator=est)
+        y_ndim = Y.ndim
+        if y_ndim == 1:
+            Y = Y.reshape(X.shape[0], 1)
+        W = None
+        if sample_weight is not None:
+            W = _dask.aligned(
+                sample_weight, X.chunks[0], "sample_weight", estimator=est
+            )
+        return cls(X, Y, W, y_ndim, name)
+
+    def in_memory(self, est):
+        """Too few rows for a sketch to save anything: gather them."""
+        dask, _ = _dask._import_dask()
+        X, Y = dask.compute(self.X, self.Y if self.y_ndim == 2 else self.Y[:, 0])
+        W = None if self.W is None else self.W.compute()
+        return _ArrayRows.validated(est, X, Y, W, reset=True)
+
+    def sketch(self, sketch, sketch_size, seed, *, fit_intercept):
+        sums = _dask.sum_over_row_blocks(
+            _sketch_block,
+            self.blocks,
+            seed=seed,
+            sketch_size=sketch_size,
+            sketch=sketch,
+            weighted=self.W is not None,
+        )
+        SX, SY, S1, n_negative, w_total, x_sum, y_sum = sums
+        w_total = float(w_total[0])
+        if not all(np.isfinite(a).all() for a in (SX, SY, x_sum, y_sum, [w_total])):
+            raise ValueError(
+                f"{self.estimator_name}: X, y or sample_weight contains NaN or "
+                f"infinity (dask input)."
+            )
+        _check_weight_values(n_negative[0], w_total, self.estimator_name)
+        if fit_intercept:
+            x_mean, y_mean = x_sum / w_total, y_sum / w_total
+        else:
+            x_mean, y_mean = np.zeros(self.shape[1]), np.zeros(SY.shape[1])
+        return _center(SX, SY, S1, x_mean, y_mean)
+
+    def constant_columns(self, candidates):
+        """Which ``candidates`` (a mask) are constant: one pass, if any."""
+        if not candidates.any():
+            return candidates
+        dask, da = _dask._import_dask()
+        columns = self.X[:, np.flatnonzero(candidates)]
+        if self.W is not None:
+            # Rows of zero weight do not count: NaN is ignored by nanmin/nanmax.
+            columns = da.where(self.W[:, None] > 0, columns, np.nan)
+        low, high = dask.compute(da.nanmin(columns, 0), da.nanmax(columns, 0))
+        constant = np.zeros_like(candidates)
+        constant[candidates] = ~(low < high)
+        return constant
+
+    @contextmanager
+    def residual_passes(self, x_mean, y_mean, y_scale):
+        def residual_pass(z, with_targets):
+            return _dask.sum_over_row_blocks(
+                _residual_block,
+                self.blocks,
+                coef=z,
+                x_mean=x_mean,
+                y_mean=y_mean,
+                y_scale=y_scale,
+                with_targets=with_targets,
+            )
+
+        yield residual_pass
+
+
+def _as_float_block(Xb, Yb, wb):
+    Xb = np.asarray(Xb, dtype=np.float64)
+    Yb = np.asarray(Yb, dtype=np.float64).reshape(Xb.shape[0], -1)
+    wb = np.ones(Xb.shape[0]) if wb is None else np.asarray(wb, dtype=np.float64)
+    return Xb, Yb, wb
+
+
+def _sketch_block(index, Xb, Yb, wb, *, seed, sketch_size, sketch, weighted):
+    """One block's sketch ``S_k [X_k, Y_k, 1]`` plus its weighted moments."""
+    Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
+    rng = np.random.default_rng([seed, index])
+    SX, SY, S1 = sketch_row_block(
+        [Xb, Yb, np.ones(Xb.shape[0])],
+        sketch_size,
+        sketch,
+        rng,
+        row_scale=np.sqrt(np.maximum(wb, 0)) if weighted else None,
+    )
+    return (
+        SX,
+        SY,
+        S1,
+        np.array([np.count_nonzero(wb < 0)]),
+        np.array([wb.sum()]),
+        wb @ Xb,
+        wb @ Yb,
+    )
+
+
+def _residual_block(index, Xb, Yb, wb, *, coef, x_mean, y_mean, y_scale, with_targets):
+    """One block's part of :func:`_normal_residual_pass` (the parts add up)."""
+    Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
+    Yb = Yb / y_scale  # a new array: the block may be a view of the user's y
+    # The per-block pass subtracts x_mean * sum(w r) for its own rows; the
+    # correction is linear in the rows, so the block results simply add up.
+    return _normal_residual_pass(
+        Xb, Yb if with_targets else None, coef, x_mean, y_mean, wb
+    )
 
 
 def _precondition_sketch_size(n_samples, n_features, nnz, sketch):
@@ -562,28 +909,131 @@ def _precondition_sketch_size(n_samples, n_features, nnz, sketch):
     return int(min(max(m, low), high))
 
 
-def _validate_sample_weight(sample_weight, n_samples):
+def _validate_sample_weight(sample_weight, n_samples, estimator):
     """Float64 weights of shape (n_samples,): non-negative, not all zero."""
-    if sample_weight is None:
-        return np.ones(n_samples)
     if np.isscalar(sample_weight):
         sample_weight = np.full(n_samples, float(sample_weight))
     sample_weight = check_array(
-        sample_weight, ensure_2d=False, dtype=np.float64, input_name="sample_weight"
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="sample_weight",
+        estimator=estimator,
     )
     if sample_weight.shape != (n_samples,):
         raise ValueError(
-            f"SketchedLeastSquares: sample_weight has shape {sample_weight.shape}, "
-            f"expected ({n_samples},)."
+            f"{estimator_name(estimator)}: sample_weight has shape "
+            f"{sample_weight.shape}, expected ({n_samples},)."
         )
-    if np.any(sample_weight < 0):
-        raise ValueError("SketchedLeastSquares: sample_weight must be non-negative.")
-    if not np.any(sample_weight > 0):
-        raise ValueError(
-            "SketchedLeastSquares: sample_weight must contain at least one "
-            "non-zero number."
-        )
+    _check_weight_values(
+        np.count_nonzero(sample_weight < 0), sample_weight.sum(), estimator
+    )
     return sample_weight
+
+
+def _column_norms(M):
+    """Euclidean norm of each column, computed scaled: no over/underflow.
+
+    ``np.linalg.norm(M, axis=0)`` squares the entries, so 1e200 gives inf and
+    1e-200 gives 0; dividing by the column's largest entry first does not.
+    """
+    M = M.reshape(M.shape[0], -1)
+    if M.shape[0] == 0:
+        return np.zeros(M.shape[1])
+    scale = np.max(np.abs(M), axis=0)
+    safe = np.where(scale > 0, scale, 1.0)
+    scaled = M / safe
+    return scale * np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
+
+
+def _power_of_two_scale(M):
+    """A power of two near ``max |M|`` (1.0 for a zero or non-finite M).
+
+    Dividing by a power of two is exact, so the fit in these units is the
+    fit of the original data, bit for bit, only with no squared norm out of
+    range.
+    """
+    top = np.max(np.abs(M)) if M.size else 0.0
+    if not (np.isfinite(top) and top > 0):
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(top)[1]) - 1))
+
+
+def _center(SX, SY, S1, x_mean, y_mean):
+    """``S (X - 1 mean^T) = S X - (S 1) mean^T``: centering without a copy.
+
+    Also returns, per column, the scale of the rounding error of that
+    subtraction (``||S X_j|| + ||S 1|| |mean_j|``), below which a centered
+    column is indistinguishable from a constant one.
+    """
+    raw_scale = _column_norms(SX) + _column_norms(S1) * np.abs(x_mean)
+    SX -= S1 * x_mean
+    SY -= S1 * y_mean
+    return SX, SY, x_mean, y_mean, raw_scale
+
+
+def _check_sums_finite(estimator, SX, SY, x_mean, y_mean):
+    if not all(np.isfinite(a).all() for a in (SX, SY, x_mean, y_mean)):
+        raise ValueError(
+            f"{estimator_name(estimator)}: sums over the rows of X or y overflow "
+            f"float64 (their values are too large); divide X or y by a "
+            f"constant, the fit is equivariant."
+        )
+
+
+def _check_coef_finite(estimator, coef):
+    if not np.isfinite(coef).all():
+        raise ValueError(
+            f"{estimator_name(estimator)}: the coefficients overflow float64 (y "
+            f"is too large relative to X); divide y by a constant or multiply X "
+            f"by one, the fit is equivariant."
+        )
+
+
+def _as_coef_shape(values, y_ndim):
+    """``(d, t)`` per-coefficient values in the layout of ``coef_``."""
+    return values[:, 0].copy() if y_ndim == 1 else np.ascontiguousarray(values.T)
+
+
+def _linf_error_bound(SX, SY, coef, precond, delta):
+    """Per-coefficient error bound of sketch-and-solve at confidence 1 - delta.
+
+    For a Gaussian sketch (entries ``N(0, 1/m)``) and ``r* = b - A x*``
+    orthogonal to the columns of ``A``, ``S [U, r*]`` is an i.i.d. Gaussian
+    matrix (``U`` an orthonormal basis of ``A``), so given ``SA`` the error
+    ``x' - x*`` is Gaussian with covariance ``OPT^2/m (A^T S^T S A)^+``
+    while the sketched residual ``||S A x' - S b||^2`` is ``OPT^2/m``
+    times an independent chi-square with ``m - r`` degrees of freedom
+    (``r`` the rank).  Hence each
+    ``(x'_j - x*_j) / (||SA x' - Sb|| / sqrt(m - r) * ||(SA)^+ e_j||)``
+    has Student's t distribution with ``m - r`` degrees of freedom, exactly,
+    and a union bound over the ``d t`` coefficients gives::
+
+        |x'_j - x*_j| <= t_{m-r}^{-1}(1 - delta / (2 d t))
+                         * ||SA x' - Sb|| / sqrt(m - r) * ||(SA)^+ e_j||
+
+    for all ``j`` at once with probability at least ``1 - delta``.  This is
+    the l-infinity statement of Song, Ye, Yin and Zhang (2023),
+    ``eps / sqrt(d) * OPT * ||A^+||``, with every factor replaced by the
+    quantity the fit has: ``||SA x' - Sb|| / sqrt(m - r)`` estimates
+    ``OPT / sqrt(m)`` and ``||(SA)^+ e_j|| <= ||(SA)^+||``.  ``inf`` when
+    ``m = r`` (no degree of freedom left to estimate ``OPT``).
+
+    Returns
+    -------
+    bound : ndarray of shape (d, t)
+    """
+    m, d = SX.shape
+    n_targets = SY.shape[1]
+    rank = precond.shape[1]
+    dof = m - rank
+    if dof < 1:
+        return np.full((d, n_targets), np.inf)
+    residual = _column_norms(SY - SX @ coef)
+    quantile = student_t.isf(delta / (2 * d * n_targets), dof)
+    # ||(SA)^+ e_j|| = ||row j of V diag(1/sigma)||.
+    leverage = _column_norms(precond.T) if rank else np.zeros(d)
+    return quantile / np.sqrt(dof) * np.outer(leverage, residual)
 
 
 def _sketched_solution(SX, SY):
@@ -657,8 +1107,9 @@ def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
         r -= shift
         np.negative(r, out=r)
         if Yb is not None:
-            r += Yb
-            r -= y_mean
+            # (Y - mean) first: exact for nearly constant targets, whose
+            # deviations would otherwise be lost against Y's magnitude.
+            r += Yb - y_mean
         wr = r if wb is None else wb[:, None] * r
         g += Xb.T @ wr
         wr_sum += wr.sum(axis=0)
@@ -672,11 +1123,12 @@ def _preconditioned_normal_cg(
     precond,
     *,
     residual_pass,
-    y_sq_norm,
+    y_norm,
     sketch_size,
+    free,
     tol,
     max_iter,
-    verbose=0,
+    estimator,
 ):
     """Exact weighted least squares by CG on the preconditioned normal equations.
 
@@ -697,13 +1149,20 @@ def _preconditioned_normal_cg(
         data computing :func:`_normal_residual_pass` (with ``Y=None`` when
         not ``with_targets``), for an in-memory ``X``
         (:func:`_in_memory_residual_pass`) or dask row blocks.
-    y_sq_norm : ndarray of shape (t,)
-        ``||Y_c||_W^2``, for the stopping rule of consistent systems.
+    y_norm : ndarray of shape (t,)
+        ``||Y_c||_W`` or its sketch, for the stopping rule of consistent
+        systems.
     sketch_size : int
         Rows of the sketch (``inf`` for an exact, unsketched factorization).
+    free : ndarray of bool, shape (d,)
+        False for the columns that are constant: their centered normal
+        residual is zero exactly, so its computed value (rounding noise) is
+        dropped.
     tol : float
     max_iter : int
-    verbose : int
+    estimator : estimator instance
+        Named in the verbose lines and the ConvergenceWarning; its
+        ``verbose`` is used.
 
     Returns
     -------
@@ -714,27 +1173,42 @@ def _preconditioned_normal_cg(
     coef = coef.copy()
     # ||X_c||_2 from the sketch's top singular value (an embedding keeps it
     # within a small factor), used to make the stopping rule scale-free.
-    norm_x = 1.0 / np.linalg.norm(precond[:, 0]) if precond.shape[1] else 0.0
+    norm_x = 1.0 / _column_norms(precond[:, :1])[0] if precond.shape[1] else 0.0
     # The sketch may overestimate it by a factor up to ~(1 + sqrt(d/m));
     # deflate so that the rule holds for the true norm.
     norm_x /= 1.0 + np.sqrt(precond.shape[0] / max(sketch_size, 1))
-    y_norm = np.sqrt(y_sq_norm)
+
+    def explicit_pass(z):
+        g, rr = residual_pass(z, True)
+        g[~free] = 0.0
+        if not (np.isfinite(g).all() and np.isfinite(rr).all()):
+            raise ValueError(
+                f"{estimator_name(estimator)}: the residual of the fit overflows "
+                f"float64 (X holds values too large or too small for its "
+                f"products with the coefficients); divide X by a constant, "
+                f"the fit is equivariant."
+            )
+        return g, rr
 
     def converged(g, rr):
+        # Quantities in units of y are O(1) (the caller scaled y), and the
+        # column norms are computed scaled: nothing here over- or underflows
+        # whatever the scale of X.
         r_norm = np.sqrt(np.maximum(rr, 0.0))
-        normal_ok = np.linalg.norm(g, axis=0) <= tol * norm_x * r_norm
-        small_r = r_norm <= tol * (y_norm + norm_x * np.linalg.norm(coef, axis=0))
+        normal_ok = _column_norms(g) <= tol * norm_x * r_norm
+        small_r = r_norm <= tol * (y_norm + norm_x * _column_norms(coef))
         return normal_ok | small_r
 
     n_iter = 0
-    g, rr = residual_pass(coef, True)
-    while True:
+    g, rr = explicit_pass(coef)
+    # Each restart makes at least one pass (n_iter grows) until max_iter, so
+    # at most max_iter + 1 restarts.
+    for _ in range(max_iter + 1):
         done = converged(g, rr)
-        if verbose > 1:
-            rel = np.max(
-                np.linalg.norm(g, axis=0) / (norm_x * np.sqrt(np.maximum(rr, 1e-300)))
-            )
-            print(f"[SketchedLeastSquares] pass {n_iter}: normal residual {rel:.2e}")
+        if estimator.verbose > 1:
+            r_norm = np.sqrt(np.maximum(rr, 0.0))
+            rel = np.max(_column_norms(g) / np.maximum(norm_x * r_norm, 1e-300))
+            verbose_print(estimator, f"pass {n_iter}: normal residual {rel:.2e}")
         if done.all() or n_iter >= max_iter:
             break
         # (Re)start CG from the current, explicitly computed residual.
@@ -744,6 +1218,7 @@ def _preconditioned_normal_cg(
         while n_iter < max_iter:
             Hp, pHp = residual_pass(p, False)
             Hp = -Hp
+            Hp[~free] = 0.0
             n_iter += 1
             alpha = np.divide(gz, pHp, out=np.zeros_like(gz), where=pHp > 0)
             alpha[done] = 0.0
@@ -760,13 +1235,16 @@ def _preconditioned_normal_cg(
             p = z + beta * p
             gz = gz_new
         # Verify with an explicit pass (the recursions drift slowly).
-        g, rr = residual_pass(coef, True)
+        g, rr = explicit_pass(coef)
     if not converged(g, rr).all():
-        warnings.warn(
-            f"SketchedLeastSquares: maximum number of iterations {max_iter} reached "
-            f"before the normal-equation residual fell below tol={tol}. Increase "
-            f"max_iter or sketch_size.",
-            ConvergenceWarning,
+        warn_not_converged(
+            estimator,
+            n_iter=n_iter,
+            what="CG passes",
+            advice=(
+                f"increase max_iter, or sketch_size (a larger sketch gives a "
+                f"better preconditioner, hence fewer passes), or tol (now {tol})"
+            ),
         )
     return coef, n_iter
 
@@ -802,14 +1280,6 @@ def _in_memory_residual_pass(X, Y, x_mean, y_mean, weights, workers):
     return residual_pass
 
 
-def _weighted_col_sq(Y, y_mean, weights):
-    """``||Y_c||_W^2`` per column (``weights=None``: unweighted)."""
-    Yc = Y - y_mean
-    if weights is None:
-        return np.einsum("ij,ij->j", Yc, Yc)
-    return np.einsum("i,ij,ij->j", weights, Yc, Yc)
-
-
 def _design_block(X, Y, sqrt_w, fit_intercept):
     """Rows ``sqrt(w) [X, 1, Y]`` of one block, dense, for the streaming QR."""
     cols = [X.toarray() if sp.issparse(X) else X]
@@ -819,13 +1289,16 @@ def _design_block(X, Y, sqrt_w, fit_intercept):
     return sqrt_w[:, None] * np.hstack(cols)
 
 
-def _solve_streaming_qr(R, n_coef):
+def _solve_streaming_qr(R, free):
     """Least-squares coefficients from the R factor of ``[X, (1), Y]``.
 
     With ``[X, Y] = Q R``, ``min ||X c - Y||`` is solved by
     ``R_11 c = R_12``; lstsq on the small triangle gives the minimum-norm
-    solution when ``X`` is rank deficient.
+    solution when ``X`` is rank deficient.  Coefficients where ``free`` is
+    False are held at zero (``min ||X_free c - Y||`` is solved with the
+    columns ``R_11[:, free]``, since ``X_free = Q R_11[:, free]``).
     """
+    n_coef = free.size
     R11 = R[:n_coef, :n_coef]
     R12 = R[:n_coef, n_coef:]
     if R11.shape[0] < n_coef:
@@ -833,4 +1306,6 @@ def _solve_streaming_qr(R, n_coef):
         pad = n_coef - R11.shape[0]
         R11 = np.vstack([R11, np.zeros((pad, n_coef))])
         R12 = np.vstack([R12, np.zeros((pad, R12.shape[1]))])
-    return scipy.linalg.lstsq(R11, R12, check_finite=False)[0]
+    coef = np.zeros((n_coef, R12.shape[1]))
+    coef[free] = scipy.linalg.lstsq(R11[:, free], R12, check_finite=False)[0]
+    return coef

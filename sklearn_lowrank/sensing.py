@@ -31,16 +31,21 @@ The gradient only needs ``X @ vec(F G^T)`` and ``X.T @ residual``, so a
 sparse ``X`` (e.g. entry-sampling measurements) is never densified.
 """
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank._messages import (
+    estimator_name,
+    verbose_print,
+    warn,
+    warn_not_converged,
+)
 from sklearn_lowrank._threads import bounded_fit
 from sklearn_lowrank._validation import check_rank
 
@@ -74,6 +79,11 @@ _DAMPING_FACTOR = 1.0
 # Stagnation window: stop when F G^T moved by less than ``tol`` (relative)
 # over this many iterations (noisy data: the noise floor is reached).
 _STAGNATION_WINDOW = 10
+
+# Cap on the step halvings of one iteration.  After this many (a step 2^-60
+# of the first) the loss cannot be lowered along the gradient at float64
+# precision: the iterate is stationary and the fit stops there.
+_MAX_HALVINGS = 60
 
 
 class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
@@ -179,11 +189,15 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         The matrix shape used.
 
     learning_rate_ : float
-        The absolute step size used at the end of the fit.
+        The relative step size (in the units of ``learning_rate``) used at
+        the end of the fit: smaller than ``learning_rate`` when the guard
+        halved it.
 
     loss_curve_ : ndarray of shape (n_iter_ + 1,)
         Training loss ``(1 / 2m) ||X @ coef - y||^2`` at the start and
-        after every iteration.
+        after every iteration, in the units of y squared (so it overflows
+        to inf, or underflows to 0, when the entries of y are beyond about
+        1e+-154; the fit itself runs on rescaled data and is unaffected).
 
     rebalance_iter_ : int or None
         Iteration at which the one-step modification was applied
@@ -206,6 +220,14 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
 
     Notes
     -----
+    The fit rescales X and y by powers of two to entries of at most 1 and
+    scales the factors back exactly, so it is scale equivariant: ``c X``
+    gives the matrix divided by c, ``c y`` the matrix times c, with the
+    same iterations, for any c that keeps the data and the answer within
+    float64 (otherwise a ``ValueError`` names the problem).  ``y = 0``
+    gives the zero matrix with ``n_iter_ = 0``; an all-zero X gives the
+    zero matrix with a warning.
+
     Recovery needs more measurements than the degrees of freedom of a rank
     ``r`` matrix, ``r (n1 + n2 - r)`` (a warning is raised otherwise), and
     measurements that satisfy a restricted isometry property, e.g. i.i.d.
@@ -301,12 +323,14 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
             dtype=np.float64,
             y_numeric=True,
         )
-        shape = _resolve_shape(self.shape, X.shape[1], self.parameterization)
+        shape = _resolve_shape(
+            self.shape, X.shape[1], self.parameterization, estimator=self
+        )
         rank = check_rank(self.rank, shape, estimator=self, name="rank")
         symmetric = self.parameterization == "symmetric"
         if self.solver == "gd_one_step" and symmetric:
             raise ValueError(
-                "MatrixSensingRegressor: solver='gd_one_step' re-balances the "
+                f"{type(self).__name__}: solver='gd_one_step' re-balances the "
                 "two factors of F G^T and needs parameterization='asymmetric'."
             )
         n1, n2 = shape
@@ -315,11 +339,12 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         if symmetric:
             dof = rank * (2 * n1 - rank + 1) // 2
         if X.shape[0] < dof:
-            warnings.warn(
-                f"MatrixSensingRegressor: {X.shape[0]} measurements are fewer "
+            warn(
+                f"{type(self).__name__}: {X.shape[0]} measurements are fewer "
                 f"than the {dof} degrees of freedom of a rank-{rank} "
                 f"{n1}x{n2} matrix; the matrix is not identifiable and the "
-                "fit will interpolate y without recovering it.",
+                "fit will interpolate y without recovering it. Collect more "
+                "measurements or lower rank.",
                 UserWarning,
             )
         rng = check_random_state(self.random_state)
@@ -334,8 +359,9 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
             tol=self.tol,
-            rng=rng,
+            random_state=rng,
             verbose=self.verbose,
+            estimator=self,
         )
         self.shape_ = shape
         self.left_factor_ = F
@@ -347,13 +373,15 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         self.learning_rate_ = info["step"]
         self.rebalance_iter_ = info["rebalance_iter"]
         if not info["converged"]:
-            warnings.warn(
-                f"MatrixSensingRegressor: maximum number of iterations "
-                f"{self.max_iter} reached before the relative residual fell "
-                f"below tol={self.tol} (it is {info['relative_residual']:.2e})."
-                " Increase max_iter, or use solver='scaled_gd'.",
-                ConvergenceWarning,
+            advice = (
+                f"the relative residual is {info['relative_residual']:.2e}, "
+                f"above tol={self.tol}; increase max_iter"
             )
+            if self.solver != "scaled_gd":
+                # Plain GD slows with over-parameterization, small init_scale
+                # and ill-conditioning; the preconditioned solver does not.
+                advice += ", or use solver='scaled_gd'"
+            warn_not_converged(self, n_iter=self.n_iter_, advice=advice)
         return self
 
     def predict(self, X):
@@ -381,8 +409,9 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         return tags
 
 
-def _resolve_shape(shape, n_features, parameterization):
+def _resolve_shape(shape, n_features, parameterization, *, estimator):
     """The (n1, n2) shape: given, or inferred from n_features."""
+    name = estimator_name(estimator)
     symmetric = parameterization == "symmetric"
     if shape is None:
         side = int(round(np.sqrt(n_features)))
@@ -390,7 +419,7 @@ def _resolve_shape(shape, n_features, parameterization):
             return (side, side)
         if symmetric:
             raise ValueError(
-                "MatrixSensingRegressor: parameterization='symmetric' needs a "
+                f"{name}: parameterization='symmetric' needs a "
                 f"square matrix, but n_features={n_features} is not a perfect "
                 "square; pass shape=(n, n) with n * n == n_features."
             )
@@ -399,19 +428,18 @@ def _resolve_shape(shape, n_features, parameterization):
         isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in shape
     ):
         raise ValueError(
-            f"MatrixSensingRegressor: shape must be a pair of positive ints, "
-            f"got {shape!r}."
+            f"{name}: shape must be a pair of positive ints, got {shape!r}."
         )
     n1, n2 = int(shape[0]), int(shape[1])
     if n1 * n2 != n_features:
         raise ValueError(
-            f"MatrixSensingRegressor: shape={shape} holds {n1 * n2} entries but "
+            f"{name}: shape={shape} holds {n1 * n2} entries but "
             f"X has n_features={n_features}; each row of X must be a flattened "
             "n1 x n2 sensing matrix."
         )
     if symmetric and n1 != n2:
         raise ValueError(
-            "MatrixSensingRegressor: parameterization='symmetric' needs a square "
+            f"{name}: parameterization='symmetric' needs a square "
             f"shape, got shape={shape}."
         )
     return (n1, n2)
@@ -502,6 +530,31 @@ def _rebalance(F, G):
     return F_new, G_new
 
 
+def _scale_exponent(A):
+    """Exponent e with ``max |A|`` in ``[2^(e-1), 2^e)`` (0 for all-zero A).
+
+    The largest magnitude is computed without any product or sum, so it
+    cannot overflow or underflow whatever the scale of A.
+    """
+    values = A.data if sp.issparse(A) else A
+    if values.size == 0:
+        return 0
+    top = float(np.max(np.abs(values)))
+    return int(np.frexp(top)[1]) if top > 0 else 0
+
+
+def _ldexp(A, exponent):
+    """``A * 2**exponent``, exact (no rounding) unless it leaves float64's
+    range; sparse A keeps its structure."""
+    if exponent == 0:
+        return A
+    if sp.issparse(A):
+        A = A.copy()
+        A.data = np.ldexp(A.data, exponent)
+        return A
+    return np.ldexp(A, exponent)
+
+
 def _solve_sensing(
     X,
     y,
@@ -514,36 +567,125 @@ def _solve_sensing(
     learning_rate,
     max_iter,
     tol,
-    rng,
+    random_state,
     verbose=0,
+    estimator=None,
 ):
     """Factored (preconditioned) gradient descent for matrix sensing.
 
     Minimizes ``(1 / 2m) ||X @ vec(F G^T) - y||^2`` (``G = F`` if
     ``symmetric``).
 
+    X and y are first divided by powers of two that bring their largest
+    entries into ``[1/4, 1)``, and the factors multiplied back at the end:
+    the rescalings are exact, so a fit of ``c X`` (``c y``) gives the matrix
+    of X divided (multiplied) by c for any c that keeps the data and the
+    answer within float64, with the same iterations.  Every quantity the
+    solver computes (losses, norms, step sizes) is then of the order of 1.
+
+    ``random_state`` is a RandomState (the initialization and the power
+    iterations draw from it); ``estimator`` is named in messages.
+
     Returns
     -------
     F, G : ndarray of shape (n1, rank), (n2, rank)
     info : dict
-        ``loss_curve``, ``n_iter``, ``converged``, ``step``,
+        ``loss_curve`` (in the units of y squared), ``n_iter``,
+        ``converged``, ``step`` (relative, as ``learning_rate``),
         ``rebalance_iter``, ``relative_residual``.
     """
     n1, n2 = shape
-    y_norm = float(np.linalg.norm(y))
+    x_exp = _scale_exponent(X)
+    y_exp = _scale_exponent(y)
+    # M scales as y / X; an even difference lets F and G share it exactly
+    # (the symmetric parameterization needs F = G).
+    y_exp += (y_exp - x_exp) % 2
+    half_exp = (y_exp - x_exp) // 2
     info = dict(rebalance_iter=None, step=0.0)
-    if y_norm == 0.0:
-        # The zero matrix fits exactly; factors of zeros are a fixed point.
+    zero_X = x_exp == 0 and not _has_nonzero(X)
+    if zero_X and np.any(y):
+        warn(
+            f"{estimator_name(estimator)}: X is all zero, so every matrix "
+            "predicts y equally badly; the fit returns the zero matrix. Check "
+            "that X holds the flattened sensing matrices.",
+            UserWarning,
+        )
+    if not np.any(y) or zero_X:
+        # The zero matrix fits y = 0 exactly (factors of zeros are a fixed
+        # point); with X = 0 no matrix fits better than any other, and the
+        # zero matrix is the one of least norm.
         F = np.zeros((n1, rank))
         G = F if symmetric else np.zeros((n2, rank))
+        loss = 0.5 * float(np.mean(np.square(_ldexp(y, -y_exp))))
         info.update(
-            loss_curve=np.zeros(1), n_iter=0, converged=True, relative_residual=0.0
+            loss_curve=np.ldexp(np.full(1, loss), 2 * y_exp),
+            n_iter=0,
+            converged=True,
+            relative_residual=1.0 if np.any(y) else 0.0,
         )
         return F, G, info
+    F, G, info = _solve_normalized(
+        _ldexp(X, -x_exp),
+        _ldexp(y, -y_exp),
+        shape,
+        rank,
+        symmetric=symmetric,
+        solver=solver,
+        init_scale=init_scale,
+        learning_rate=learning_rate,
+        max_iter=max_iter,
+        tol=tol,
+        random_state=random_state,
+        verbose=verbose,
+        estimator=estimator,
+    )
+    with np.errstate(over="ignore", under="ignore"):
+        info["loss_curve"] = np.ldexp(info["loss_curve"], 2 * y_exp)
+        M = F @ G.T
+        top = float(np.max(np.abs(M)))
+        scaled_top = float(np.ldexp(top, 2 * half_exp))
+        if top > 0 and not np.finfo(np.float64).tiny <= scaled_top < np.inf:
+            raise ValueError(
+                f"{estimator_name(estimator)}: the fitted matrix is not "
+                "representable in float64: its largest entry is about "
+                f"2^{int(np.frexp(top)[1]) + 2 * half_exp} (the scale of y "
+                "divided by that of X). Rescale X or y."
+            )
+        F = _ldexp(F, half_exp)
+        G = F if symmetric else _ldexp(G, half_exp)
+    return F, G, info
 
+
+def _has_nonzero(A):
+    values = A.data if sp.issparse(A) else A
+    return bool(np.any(values))
+
+
+def _solve_normalized(
+    X,
+    y,
+    shape,
+    rank,
+    *,
+    symmetric,
+    solver,
+    init_scale,
+    learning_rate,
+    max_iter,
+    tol,
+    random_state,
+    verbose=0,
+    estimator=None,
+):
+    """:func:`_solve_sensing` on data whose largest entries are about 1."""
+    n1, n2 = shape
+    y_norm = float(np.linalg.norm(y))
+    info = dict(rebalance_iter=None)
+    rng = random_state
     op_norm, sigma1 = _operator_scales(X, y, shape, rng)
     rel = _AUTO_STEP[solver] if learning_rate == "auto" else float(learning_rate)
-    step = rel / op_norm if solver == "scaled_gd" else rel / (op_norm * sigma1)
+    # Absolute step = relative step * unit; only the relative one is halved.
+    unit = 1.0 / op_norm if solver == "scaled_gd" else 1.0 / (op_norm * sigma1)
 
     # Small random initialization; G deliberately a third of F's scale
     # (the imbalance F^T F - G^T G drives the linear rate of asymmetric GD).
@@ -554,6 +696,12 @@ def _solve_sensing(
     M = F @ G.T
     residual = _residual(X, M, y)
     loss = _loss(residual)
+    if not np.isfinite(loss):
+        raise FloatingPointError(
+            f"{estimator_name(estimator)}: the training loss at the initial "
+            "point is not finite although X and y were rescaled to entries of "
+            "at most 1; X @ coef overflows. Check X for rows of huge norm."
+        )
     losses = [loss]
     # Round-off level of the loss: changes below it are not increases.
     loss_floor = 0.5 * (1e-13 * y_norm) ** 2 / X.shape[0]
@@ -596,7 +744,9 @@ def _solve_sensing(
                 grad_F = np.linalg.solve(G.T @ G + damping * eye, grad_F.T).T
                 grad_G = np.linalg.solve(F.T @ F + damping * eye, grad_G.T).T
 
-        while True:
+        accepted = finite = False
+        for _ in range(_MAX_HALVINGS + 1):
+            step = rel * unit
             if symmetric:
                 F_new = F - step * grad
                 G_new = F_new
@@ -606,13 +756,26 @@ def _solve_sensing(
             M_new = F_new @ G_new.T
             new_residual = _residual(X, M_new, y)
             new_loss = _loss(new_residual)
+            finite |= bool(np.isfinite(new_loss))
             if np.isfinite(new_loss) and (
                 new_loss <= (1.0 + _INCREASE_TOLERANCE) * loss + loss_floor
             ):
+                accepted = True
                 break
-            step *= 0.5
+            rel *= 0.5
             if verbose:
-                print(f"[MatrixSensingRegressor] loss went up; step -> {step:.3g}")
+                verbose_print(estimator, f"loss went up; step -> {rel:.3g}")
+        if not finite:
+            raise FloatingPointError(
+                f"{estimator_name(estimator)}: the training loss was not finite "
+                f"after {_MAX_HALVINGS} step halvings at iteration {n_iter}. "
+                "Lower learning_rate."
+            )
+        if not accepted:
+            # No step along the gradient lowers the loss at float64
+            # precision: the iterate is stationary.
+            converged = True
+            break
         F, G, M, residual, loss = F_new, G_new, M_new, new_residual, new_loss
         recent.append(M)
         if len(recent) > _STAGNATION_WINDOW + 1:
@@ -620,7 +783,7 @@ def _solve_sensing(
         n_iter += 1
         losses.append(loss)
         if verbose and (verbose >= 2 or n_iter % 50 == 0):
-            print(f"[MatrixSensingRegressor] iter {n_iter:5d}  loss {loss:.6e}")
+            verbose_print(estimator, f"iter {n_iter:5d}  loss {loss:.6e}")
 
     if not converged:
         rel_res = np.sqrt(2.0 * loss * X.shape[0]) / y_norm
@@ -629,7 +792,7 @@ def _solve_sensing(
         loss_curve=np.asarray(losses),
         n_iter=n_iter,
         converged=converged,
-        step=step,
+        step=rel,
         relative_residual=float(np.sqrt(2.0 * loss * X.shape[0]) / y_norm),
     )
     return F, G, info

@@ -4,6 +4,8 @@ Convergence claims are asserted on the slopes of ``loss_curve_`` (decades of
 loss per iteration) and on iteration counts, never on wall time.
 """
 
+import contextlib
+import signal
 import warnings
 
 import numpy as np
@@ -12,7 +14,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklearn_lowrank import MatrixSensingRegressor
+from sklearn_lowrank import MatrixSensingRegressor, sensing
 from sklearn_lowrank.datasets import make_matrix_sensing
 from sklearn_lowrank.sensing import _rebalance, _solve_sensing
 
@@ -183,7 +185,8 @@ def test_sparse_entry_sampling_is_never_densified(solver):
         learning_rate="auto",
         max_iter=3000,
         tol=1e-9,
-        rng=np.random.RandomState(0),
+        random_state=np.random.RandomState(0),
+        estimator="MatrixSensingRegressor",
     )
     assert info["converged"]
     assert np.linalg.norm(F @ G.T - M) / np.linalg.norm(M) < 1e-6
@@ -292,3 +295,133 @@ def test_too_few_measurements_warn(gaussian_problem):
     # rank 2 of a 20x20 matrix has 2 * (40 - 2) = 76 degrees of freedom.
     with pytest.warns(UserWarning, match="fewer than the 76 degrees of freedom"):
         _fit(X[:50], y[:50], rank=R, max_iter=5)
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Fail instead of hanging (the solver loops must all be bounded)."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def _raise(*_):
+        raise TimeoutError(f"fit did not return within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "solver, parameterization",
+    [
+        ("scaled_gd", "asymmetric"),
+        ("gd", "asymmetric"),
+        ("gd_one_step", "asymmetric"),
+        ("scaled_gd", "symmetric"),
+    ],
+)
+@pytest.mark.parametrize(
+    "x_scale, y_scale",
+    [(1, 1e150), (1, 1e-150), (1e150, 1), (1e-150, 1), (1e150, 1e150)],
+)
+def test_scale_equivariance(psd_problem, solver, parameterization, x_scale, y_scale):
+    # Scaling X by a and y by b scales the matrix by b / a and the
+    # predictions by b, with the same iterations (no norm over- or
+    # underflows, no false convergence).
+    X, y, _ = psd_problem
+    params = dict(rank=2 * R, solver=solver, parameterization=parameterization)
+    params.update(max_iter=300, tol=1e-8)
+    ref = _fit(X, y, **params)
+    with _time_limit(60):
+        est = _fit(X * x_scale, y * y_scale, **params)
+    assert est.n_iter_ == ref.n_iter_
+    np.testing.assert_allclose(
+        est.matrix_ * (x_scale / y_scale), ref.matrix_, rtol=1e-6, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        est.predict(X * x_scale) / y_scale, ref.predict(X), rtol=1e-6, atol=1e-9
+    )
+    assert np.all(np.isfinite(est.loss_curve_))
+
+
+@pytest.mark.parametrize(
+    "x_scale, y_scale, solver",
+    [
+        (1, 1e300, "scaled_gd"),  # used to hang in the step halving
+        (1e300, 1, "gd"),  # used to hang
+        (1e300, 1, "scaled_gd"),  # used to raise LinAlgError: Singular matrix
+        (1, 1e-300, "scaled_gd"),  # used to return 0 with n_iter_ = 0
+        (1e-300, 1, "scaled_gd"),  # used to predict zeros
+    ],
+)
+def test_extreme_scales_give_the_scaled_answer(
+    gaussian_problem, x_scale, y_scale, solver
+):
+    X, y, M = gaussian_problem
+    params = dict(rank=R, solver=solver, max_iter=10)
+    ref = _fit(X, y, **params)
+    with _time_limit(60):
+        est = _fit(X * x_scale, y * y_scale, **params)
+    assert est.n_iter_ == ref.n_iter_ == 10
+    np.testing.assert_allclose(
+        est.predict(X * x_scale) / y_scale, ref.predict(X), rtol=1e-6, atol=1e-9
+    )
+    # Run to the end: the matrix is recovered, scaled by y_scale / x_scale.
+    with _time_limit(60):
+        est = _fit(X * x_scale, y * y_scale, rank=R, solver=solver, tol=1e-9)
+    assert est.n_iter_ > 0
+    unscaled = est.matrix_ * (x_scale / y_scale)
+    assert np.linalg.norm(unscaled - M) / np.linalg.norm(M) < 1e-6
+
+
+@pytest.mark.parametrize("x_scale, y_scale", [(1e-300, 1e300), (1e300, 1e-300)])
+def test_unrepresentable_answer_is_a_clear_error(gaussian_problem, x_scale, y_scale):
+    X, y, _ = gaussian_problem
+    with pytest.raises(ValueError, match="not representable in float64"):
+        _fit(X * x_scale, y * y_scale, rank=R, max_iter=5)
+
+
+def test_zero_targets_and_zero_measurements_give_the_zero_matrix(gaussian_problem):
+    X, y, _ = gaussian_problem
+    est = _fit(X, np.zeros_like(y), rank=R)
+    assert est.n_iter_ == 0 and not est.matrix_.any()
+    assert np.all(np.isfinite(est.loss_curve_))
+    with pytest.warns(UserWarning, match="X is all zero"):
+        est = MatrixSensingRegressor(shape=(N, N), rank=R).fit(np.zeros_like(X), y)
+    assert est.n_iter_ == 0 and not est.matrix_.any()
+    np.testing.assert_allclose(est.loss_curve_, [0.5 * np.mean(y**2)])
+
+
+def test_step_halving_is_bounded(gaussian_problem, monkeypatch):
+    # A loss that is never finite after the start: the halving loop gives
+    # up after _MAX_HALVINGS tries with a clear error instead of spinning.
+    X, y, _ = gaussian_problem
+    calls = []
+    true_loss = sensing._loss
+
+    def broken_loss(residual):
+        calls.append(1)
+        return true_loss(residual) if len(calls) == 1 else np.inf
+
+    monkeypatch.setattr(sensing, "_loss", broken_loss)
+    with _time_limit(60), pytest.raises(FloatingPointError, match="not finite"):
+        MatrixSensingRegressor(shape=(N, N), rank=R).fit(X, y)
+    assert len(calls) == 1 + sensing._MAX_HALVINGS + 1
+
+    # A loss that never decreases: the iterate is stationary, the fit stops.
+    calls.clear()
+
+    def flat_loss(residual):
+        calls.append(1)
+        return true_loss(residual) if len(calls) == 1 else 1e300
+
+    monkeypatch.setattr(sensing, "_loss", flat_loss)
+    with _time_limit(60):
+        est = MatrixSensingRegressor(shape=(N, N), rank=R, max_iter=1000).fit(X, y)
+    assert est.n_iter_ == 0
+    assert len(calls) == 1 + sensing._MAX_HALVINGS + 1

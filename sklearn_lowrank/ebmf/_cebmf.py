@@ -350,6 +350,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             X, row_covariates=row_covariates
         )
 
+    @_dask.rowwise_transform(lambda est: est.n_components_)  # rows are independent
     def transform(self, X, row_covariates=None):
         """Posterior-mean loadings of rows given the fitted factors.
 
@@ -375,14 +376,6 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Posterior means of the loadings.
         """
         check_is_fitted(self)
-        if _dask.is_dask_collection(X):  # rows are treated independently
-            return _dask.transform_row_blocks(
-                self.transform,
-                X,
-                self.n_components_,
-                type(self).__name__,
-                row_covariates=row_covariates,
-            )
         X = validate_data(
             self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
         )

@@ -10,6 +10,7 @@ means the peer is less accurate).
 """
 
 import argparse
+import contextlib
 import gc
 import importlib
 import time
@@ -171,7 +172,11 @@ class _CsvAction(argparse.Action):
 
 
 _CSV_PATH = None
+# Extra columns (e.g. family and size of a sweep), set by csv_context.
+_CSV_EXTRA = {}
 _CSV_FIELDS = (
+    "family",
+    "size",
     "title",
     "name",
     "seconds",
@@ -184,6 +189,20 @@ _CSV_FIELDS = (
 )
 
 
+@contextlib.contextmanager
+def csv_context(path=None, **fields):
+    """Within the block, :func:`compare` appends its rows to ``path`` (if
+    given) with the extra columns ``fields`` (``family``, ``size``)."""
+    global _CSV_PATH, _CSV_EXTRA
+    saved = _CSV_PATH, _CSV_EXTRA
+    _CSV_PATH = path if path is not None else _CSV_PATH
+    _CSV_EXTRA = dict(fields)
+    try:
+        yield
+    finally:
+        _CSV_PATH, _CSV_EXTRA = saved
+
+
 def _append_csv(title, rows, error_name):
     import csv
     import os
@@ -194,7 +213,7 @@ def _append_csv(title, rows, error_name):
         if new_file:
             writer.writeheader()
         for row in rows:
-            writer.writerow(dict(row, title=title, error_name=error_name))
+            writer.writerow(dict(row, title=title, error_name=error_name, **_CSV_EXTRA))
 
 
 def parser(description):

@@ -16,6 +16,7 @@ input.  For planted data the table after it gives the recall and precision
 of the planted tiles (cell-wise, after one-to-one matching) and the error
 against the clean matrix.
 
+    python benchmarks/bench_boolean.py --smoke  # every contender, tiny (< 1 min)
     python benchmarks/bench_boolean.py          # 500 x 400 planted + real data
     python benchmarks/bench_boolean.py --full   # + 1000 x 1000, 2000 x 2000 and
                                                 #   sparse 100000 x 10000
@@ -30,7 +31,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from _harness import Contender, available, compare, parser
+from _harness import Contender, available, by_size, compare, parser
 from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
@@ -298,7 +299,7 @@ def real_binary_matrices():
 
 
 def run_scaling(seed):
-    """The issue's speed targets: 2000 x 2000 vs nimfa, sparse 100000 x 10000."""
+    """The speed targets: 2000 x 2000 vs nimfa, sparse 100000 x 10000."""
     X, U, V = make_boolean_tiles(
         2000,
         2000,
@@ -354,6 +355,52 @@ def run_scaling(seed):
     )
 
 
+def run_rank_selection(seed, *, smoke):
+    """GridSearchCV with BooleanMF's default score (description length) on
+    planted tiles: which number of tiles does it choose?  The old score,
+    minus the relative error, is shown for comparison."""
+    from sklearn.model_selection import GridSearchCV
+
+    def relative_error_score(est, X, y=None):
+        U = est.transform(X)
+        return -np.sum(est.inverse_transform(U) != _dense(X)) / max(_dense(X).sum(), 1)
+
+    shapes = [(100, 80, 3, 0.2, 0.05)]
+    if not smoke:
+        shapes += [
+            (300, 200, 3, 0.2, 0.1),
+            (150, 150, 8, 0.2, 0.05),
+            (120, 100, 3, 0.4, 0.05),
+        ]
+    grid = {"n_components": list(range(1, 13))}
+    print("\nrank selection by GridSearchCV over n_components = 1..12 (5-fold)")
+    print(
+        f"   {'shape, planted k, tile fraction, flips':45s} MDL score  old score  time"
+    )
+    for n, m, k, frac, noise in shapes:
+        X, _, _ = make_boolean_tiles(
+            n,
+            m,
+            k,
+            row_fraction=frac,
+            col_fraction=frac,
+            noise=noise,
+            random_state=seed,
+        )
+        start = time.perf_counter()
+        mdl = GridSearchCV(BooleanMF(random_state=0), grid).fit(X)
+        elapsed = time.perf_counter() - start
+        old = GridSearchCV(
+            BooleanMF(random_state=0), grid, scoring=relative_error_score
+        )
+        old.fit(X)
+        label = f"{n} x {m}, k={k}, {frac:.0%}, {noise:.0%}"
+        print(
+            f"   {label:45s} {mdl.best_params_['n_components']:9d}  "
+            f"{old.best_params_['n_components']:9d}  {elapsed:.1f} s"
+        )
+
+
 def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
@@ -364,22 +411,24 @@ def main():
     p.add_argument(
         "--scaling-only",
         action="store_true",
-        help="only the issue's speed targets (2000 x 2000, sparse 100000 x 10000)",
+        help="only the speed targets (2000 x 2000, sparse 100000 x 10000)",
     )
     args = p.parse_args()
     seed = args.seed
-    if args.full or args.scaling_only:  # the issue's speed targets first
+    if args.full or args.scaling_only:  # the speed targets first
         run_scaling(seed)
         if args.scaling_only:
             return
-    n, m = (1000, 1000) if args.full else (500, 400)
+    n, m = by_size(args, smoke=(60, 50), default=(500, 400), full=(1000, 1000))
     # light: few, small tiles; heavy: many large tiles (most covered cells
     # covered by several) and more noise, where relaxations struggle.
+    k_light = by_size(args, smoke=3, default=5, full=10)
+    k_heavy = by_size(args, smoke=4, default=8, full=10)
     cases = (
-        ("light overlap", 10 if args.full else 5, 0.1, 0.05),
-        ("heavy overlap", 10 if args.full else 8, 0.4, 0.10),
+        ("light overlap", k_light, 0.1 if not args.smoke else 0.2, 0.05),
+        ("heavy overlap", k_heavy, 0.4, 0.10),
     )
-    for label, k, frac, noise in cases:
+    for i, (label, k, frac, noise) in enumerate(cases):
         X, U, V = make_boolean_tiles(
             n,
             m,
@@ -395,10 +444,18 @@ def main():
             X.astype(float),
             k,
             truth=(U, V),
-            slow_peers=not (args.full or args.skip_slow),
+            # --smoke: the slow peers (pybmf ELBMF takes ~15 s even at
+            # 60 x 50) on the first case only, so every contender runs once.
+            slow_peers=not (args.full or args.skip_slow or (args.smoke and i)),
         )
-    for title, X in real_binary_matrices():
-        run_case(f"real: {title}, k=10", X, 10, slow_peers=not args.skip_slow)
+    if args.smoke:
+        # One small real matrix: the first 150 binarized digits.
+        title, X = real_binary_matrices()[-1]
+        run_case(f"real: {title}, first 150 rows, k=5", X[:150], 5, slow_peers=False)
+    else:
+        for title, X in real_binary_matrices():
+            run_case(f"real: {title}, k=10", X, 10, slow_peers=not args.skip_slow)
+    run_rank_selection(seed, smoke=args.smoke)
 
 
 if __name__ == "__main__":

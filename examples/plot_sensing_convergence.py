@@ -22,12 +22,8 @@ The curves are the relative training residual ``||A(F G^T) - y|| / ||y||``
 under the restricted isometry property.
 """
 
-import os
 import warnings
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -36,6 +32,13 @@ from sklearn_lowrank import MatrixSensingRegressor
 from sklearn_lowrank.datasets import make_matrix_sensing
 
 n, r, m, n_iter = 25, 3, 750, 1000
+# sphinx_gallery_start_ignore
+# Smaller run for the docs build of the test suite (tests/test_docs.py).
+import os
+
+if os.environ.get("SKLEARN_LOWRANK_QUICK_EXAMPLES") == "1":
+    n_iter = 300
+# sphinx_gallery_end_ignore
 X_psd, y_psd, _ = make_matrix_sensing(m, (n, n), r, symmetric=True, random_state=0)
 X, y, _ = make_matrix_sensing(m, (n, n), r, random_state=0)
 
@@ -82,7 +85,4 @@ for ax in (left, right):
     ax.legend(fontsize=8, loc="lower left")
 left.set_ylabel("relative training residual")
 fig.tight_layout()
-os.makedirs(os.path.join(os.path.dirname(__file__), "output"), exist_ok=True)
-path = os.path.join(os.path.dirname(__file__), "output", "sensing_convergence.png")
-fig.savefig(path, dpi=110)
-print(f"saved {path}")
+plt.show()

@@ -126,9 +126,9 @@ def bounded_blas_threads(n_workers=1, max_threads=None):
         A further cap chosen by the caller.  Solvers whose dense work is on
         thin matrices or tiny systems (level-1/2 BLAS, k x k solves, L-BFGS on
         a few dozen parameters) pass ``max_threads=1``: extra BLAS threads buy
-        nothing there and their wake-up/spin latency costs a lot (measured
-        2-100x slower with 2 threads on a loaded 2-core box).  Like every
-        bound here it only lowers the ceiling, never raises it.
+        nothing there and their wake-up/spin latency dominates (see the user
+        guide, "BLAS threads").  Like every bound here it only lowers the
+        ceiling, never raises it.
 
     Yields
     ------
@@ -204,8 +204,8 @@ def blas_workers():
     of many small matrix-vector products: OpenBLAS threads each small
     product over its columns with a synchronisation per call, while
     splitting the *rows* between plain threads (numpy releases the GIL
-    inside BLAS and ufuncs) keeps every core streaming (measured 1.8x faster
-    per pass at 2e6 x 100 on the 2-core machine).  And independent
+    inside BLAS and ufuncs) keeps every core streaming instead of
+    synchronising on every small product.  And independent
     candidate fits (restarts) that are each too small to use several BLAS
     threads well.  Rule 2 of the policy applies: one worker per BLAS thread
     of the ceiling, each worker single-threaded in BLAS, so a ceiling of one

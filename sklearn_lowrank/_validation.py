@@ -3,13 +3,29 @@
 sklearn's ``validate_data`` already covers shapes, dtypes, NaN/inf and the
 feature count; the helpers here cover what is specific to low-rank models and
 give errors that name the estimator, the parameter and the offending value.
+
+Naming (CONTRIBUTING.md, "validation"): every check is a module-level
+``check_<what>(value, ..., *, estimator)`` here, returning the validated
+value; ``estimator`` (an instance or a name) is named first in the message
+through :func:`sklearn_lowrank._messages.estimator_name`.  An estimator's own
+preparation of its X/y (``validate_data`` plus these checks) is one private
+method per class.
 """
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-__all__ = ["check_binary", "check_rank", "check_side_data"]
+from sklearn_lowrank._messages import estimator_name
+
+__all__ = [
+    "check_binary",
+    "check_observed_lines",
+    "check_rank",
+    "check_sample_weight",
+    "check_side_data",
+    "check_spd",
+]
 
 
 def check_rank(rank, shape, *, estimator, name="n_components", strict=False):
@@ -36,7 +52,7 @@ def check_rank(rank, shape, *, estimator, name="n_components", strict=False):
         The validated rank.
     """
     limit = int(min(shape))
-    est_name = estimator if isinstance(estimator, str) else type(estimator).__name__
+    est_name = estimator_name(estimator)
     too_big = rank >= limit if strict else rank > limit
     if too_big:
         bound = f"< min{tuple(shape)} = {limit}" if strict else f"<= {limit}"
@@ -66,7 +82,7 @@ def check_binary(X, *, estimator, binarize=None):
     X : ndarray or sparse matrix
         The same container type with values in {0, 1}.
     """
-    est_name = estimator if isinstance(estimator, str) else type(estimator).__name__
+    est_name = estimator_name(estimator)
     values = X.data if sp.issparse(X) else X
     if binarize is not None:
         if sp.issparse(X):
@@ -105,7 +121,7 @@ def check_side_data(Z, n_expected, *, estimator, name, axis_name="rows"):
     Z : ndarray of shape (n_expected, n_covariates)
         Finite float64 array.
     """
-    est_name = estimator if isinstance(estimator, str) else type(estimator).__name__
+    est_name = estimator_name(estimator)
     Z = check_array(
         Z,
         ensure_2d=False,
@@ -122,3 +138,118 @@ def check_side_data(Z, n_expected, *, estimator, name, axis_name="rows"):
             f"{axis_name}; they must match."
         )
     return Z
+
+
+def check_sample_weight(sample_weight, n_samples, *, estimator):
+    """Float64 row weights: non-negative, finite, not all zero.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,), float or None
+        None means unit weights; a scalar is the same weight for every row.
+    n_samples : int
+        Number of rows of X.
+    estimator : estimator instance or str
+        Used to name the estimator in the message.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,)
+    """
+    est_name = estimator_name(estimator)
+    if sample_weight is None:
+        return np.ones(n_samples)
+    if np.isscalar(sample_weight):
+        sample_weight = np.full(n_samples, float(sample_weight))
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=np.float64,
+        input_name="sample_weight",
+        estimator=est_name,
+    )
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"{est_name}: sample_weight has shape {sample_weight.shape}, "
+            f"expected ({n_samples},)."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError(f"{est_name}: sample_weight must be non-negative.")
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            f"{est_name}: sample_weight must contain at least one non-zero number."
+        )
+    return sample_weight
+
+
+def check_observed_lines(observed, *, estimator):
+    """Refuse a partially observed matrix with a row or column never observed.
+
+    Parameters
+    ----------
+    observed : ndarray of bool of shape (n_rows, n_cols)
+        True where an entry of X is observed.
+    estimator : estimator instance or str
+        Used to name the estimator in the message.
+
+    Returns
+    -------
+    observed : ndarray of bool
+        The mask, unchanged.
+    """
+    est_name = estimator_name(estimator)
+    for axis, what in ((1, "rows"), (0, "columns")):
+        empty = np.flatnonzero(~observed.any(axis=axis))
+        if empty.size:
+            shown = ", ".join(map(str, empty[:5])) + (", ..." if empty.size > 5 else "")
+            raise ValueError(
+                f"{est_name}: X has {empty.size} {what} with no observed entry "
+                f"(all NaN): {what} {shown}. Remove them before fitting."
+            )
+    return observed
+
+
+def check_spd(C, *, estimator, name="X"):
+    """Refuse matrices that are not symmetric positive definite.
+
+    Parameters
+    ----------
+    C : ndarray of shape (n_matrices, n, n)
+        Finite, validated stack of matrices.
+    estimator : estimator instance or str
+        Used to name the estimator in the message.
+    name : str, default="X"
+        Name of the argument, used in the message.
+
+    Returns
+    -------
+    C : ndarray of shape (n_matrices, n, n)
+        The input, unchanged.
+    """
+    est_name = estimator_name(estimator)
+    # Compare in units of each matrix's largest entry, so the test does not
+    # depend on the scale of the data.
+    scale = np.max(np.abs(C), axis=(1, 2), keepdims=True)
+    safe = np.where(scale > 0, scale, 1.0)
+    unit = C / safe
+    asymmetric = np.flatnonzero(
+        np.max(np.abs(unit - np.swapaxes(unit, 1, 2)), axis=(1, 2)) > 1e-7
+    )
+    if asymmetric.size:
+        raise ValueError(
+            f"{est_name}: {name}[{asymmetric[0]}] is not symmetric "
+            f"({asymmetric.size} of {len(C)} matrices are not)."
+        )
+    smallest = np.linalg.eigvalsh(unit)[:, 0]
+    n = C.shape[1]
+    bad = np.flatnonzero((scale.ravel() == 0) | (smallest <= n * np.finfo(C.dtype).eps))
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"{est_name}: {name}[{i}] is not symmetric positive definite "
+            f"(smallest eigenvalue {smallest[i] * scale.ravel()[i]:.3g}; "
+            f"{bad.size} of {len(C)} matrices are not). Flat or duplicated "
+            "channels make covariances singular: remove them, or regularise "
+            "the covariances (shrinkage)."
+        )
+    return C

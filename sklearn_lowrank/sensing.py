@@ -323,6 +323,14 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
             dtype=np.float64,
             y_numeric=True,
         )
+        # y_numeric converts object arrays only; a numpy string array would
+        # reach the solver's arithmetic.
+        try:
+            y = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{type(self).__name__}: y must hold numbers (measurements); {exc}."
+            ) from exc
         shape = _resolve_shape(
             self.shape, X.shape[1], self.parameterization, estimator=self
         )

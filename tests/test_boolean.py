@@ -1,12 +1,15 @@
 """BooleanMF: the Elbmf proximal operator, planted-tile recovery, the Boolean
 output contract and bad input."""
 
+from math import comb
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lowrank import BooleanMF
@@ -23,6 +26,7 @@ from sklearn_lowrank.boolean._elbmf import (
     _elbmf_palm,
     _round_binary,
 )
+from sklearn_lowrank.boolean._mdl import _covered_cells
 from sklearn_lowrank.boolean._polish import (
     _all_subsets,
     _boolean_errors,
@@ -372,7 +376,7 @@ def test_asso_takes_candidates_from_frequent_columns_on_large_input(
     np.testing.assert_array_equal(bmf.components_[order], blocks)
 
 
-# -- planted recovery (the issue's acceptance test) ---------------------------
+# -- planted recovery (acceptance test) -------------------------------------
 
 
 def test_planted_overlapping_tiles_are_recovered(overlapping, fitted):
@@ -409,7 +413,7 @@ def test_reported_error_and_curves_are_consistent(overlapping, fitted):
     wrong = int(np.sum(bmf.inverse_transform(U_hat) != X))
     assert bmf.reconstruction_err_ == wrong
     assert bmf.relative_reconstruction_err_ == pytest.approx(wrong / X.sum())
-    assert bmf.score(X) == pytest.approx(-bmf.relative_reconstruction_err_)
+    assert bmf.score(X) == pytest.approx(-bmf.description_length_ / X.size)
     assert len(bmf.loss_curve_) == bmf.n_iter_ >= 1
     assert np.all(np.diff(bmf.polish_curve_[1:]) <= 0)
 
@@ -548,3 +552,124 @@ def test_sparse_fit_never_forms_a_dense_n_by_m_array():
         tracemalloc.stop()
     assert peak < dense_bytes / 8
     assert bmf.relative_reconstruction_err_ < 0.1
+
+
+def _description_length_by_hand(X, U, V, n_fit, code=None):
+    """MDL4BMF-style two-part code, written out cell by cell (dense)."""
+    X, U, V = (np.asarray(a, dtype=bool) for a in (X, U, V))
+    n, m = X.shape
+    k = V.shape[0]
+    cover = (U.astype(float) @ V.astype(float)) > 0
+    if code is None:
+        p = (U.sum(axis=0) + 0.5) / (n + 1)
+        q_under = (np.sum(X & ~cover) + 0.5) / (np.sum(~cover) + 1)
+        q_over = (np.sum(~X & cover) + 0.5) / (np.sum(cover) + 1)
+    else:
+        p, (q_under, q_over) = code
+    # log2* k + log2 c0, by its definition
+    log_star, x = np.log2(2.865064), float(k)
+    while np.log2(x) > 0:
+        x = np.log2(x)
+        log_star += x
+    sizes = V.sum(axis=1)
+    binom = [np.log2(float(comb(m, int(s)))) for s in sizes]
+    model = log_star + k * np.log2(m + 1) + sum(binom)
+    model += k * np.log2(n_fit + 1) + 2 * np.log2(n_fit * m + 1)
+    rows = -np.sum(np.where(U, np.log2(p), np.log2(1 - p)))
+    cells = np.where(
+        cover,
+        np.where(X, np.log2(1 - q_over), np.log2(q_over)),
+        np.where(X, np.log2(q_under), np.log2(1 - q_under)),
+    )
+    return model * n / n_fit + rows - cells.sum()
+
+
+def test_score_is_minus_the_description_length_per_cell():
+    X, _, _ = make_boolean_tiles(
+        120, 90, 3, row_fraction=0.3, col_fraction=0.3, noise=0.05, random_state=0
+    )
+    train, test = X[:80], X[80:]
+    bmf = BooleanMF(4, random_state=0).fit(train)
+    V = bmf.components_
+    expected = _description_length_by_hand(train, bmf.transform(train), V, 80)
+    assert bmf.description_length_ == pytest.approx(expected, rel=1e-10)
+    assert bmf.score(train) == pytest.approx(-expected / train.size, rel=1e-10)
+    # Held-out rows: the training code, the model charged for 40 of 80 rows.
+    code = (bmf.tile_frequencies_, bmf.error_rates_)
+    expected = _description_length_by_hand(test, bmf.transform(test), V, 80, code)
+    assert bmf.score(test) == pytest.approx(-expected / test.size, rel=1e-10)
+    assert bmf.score(sp.csr_matrix(test)) == pytest.approx(bmf.score(test))
+
+
+@pytest.mark.parametrize("k", [1, 4, 14])
+def test_covered_cells_counts_the_boolean_product(k):
+    rng = np.random.RandomState(k)
+    U = rng.uniform(size=(300, k)) < 0.3
+    V = rng.uniform(size=(k, 70)) < 0.2
+    U[:10] = False  # rows without tiles
+    V[:, :5] = False  # columns no tile covers
+    expected = np.count_nonzero(U.astype(float) @ V.astype(float) > 0)
+    assert _covered_cells(U, V) == expected
+
+
+def _old_score(estimator, X, y=None):
+    # What score used to be: minus the relative Boolean error, which more
+    # tiles can only lower.
+    U = estimator.transform(X)
+    wrong = np.sum(estimator.inverse_transform(U) != np.asarray(X))
+    return -wrong / max(np.sum(X), 1)
+
+
+@pytest.mark.parametrize(
+    "n, m, k, fraction, noise, sparse, seed",
+    [
+        (100, 80, 3, 0.2, 0.05, False, 0),
+        (100, 80, 3, 0.2, 0.15, False, 1),
+        (60, 40, 3, 0.3, 0.05, False, 2),
+        (80, 120, 5, 0.2, 0.03, False, 0),
+        (400, 300, 3, 0.05, 0.02, True, 1),
+    ],
+)
+def test_gridsearch_with_the_default_score_finds_the_planted_rank(
+    n, m, k, fraction, noise, sparse, seed
+):
+    # The description length (MDL) trades tiles against wrong cells: with
+    # no scoring, GridSearchCV picks the number of planted tiles.
+    X, _, _ = make_boolean_tiles(
+        n,
+        m,
+        k,
+        row_fraction=fraction,
+        col_fraction=fraction,
+        noise=noise,
+        sparse=sparse,
+        random_state=seed,
+    )
+    grid = {"n_components": list(range(1, 13))}
+    search = GridSearchCV(BooleanMF(random_state=0), grid).fit(X)
+    assert search.best_params_["n_components"] == k
+    if seed == 0:
+        # The old score, minus the relative error, prefers more tiles.
+        old = GridSearchCV(BooleanMF(random_state=0), grid, scoring=_old_score)
+        assert old.fit(X).best_params_["n_components"] > k
+
+
+def test_negative_binarize_dense_gives_all_ones_sparse_is_an_error():
+    # X >= 0, so a negative threshold makes every entry 1 -- the implicit
+    # zeros of sparse X included, which sparse storage cannot express.
+    X, _, _ = make_boolean_tiles(50, 40, 3, noise=0.05, random_state=0)
+    real = X * np.random.RandomState(0).uniform(0.5, 1.0, size=X.shape)
+    with pytest.warns(UserWarning, match="every entry of the non-negative X into 1"):
+        dense = BooleanMF(2, binarize=-0.5, random_state=0).fit(real)
+    ones = BooleanMF(2, random_state=0).fit(np.ones_like(real))
+    np.testing.assert_array_equal(dense.components_, ones.components_)
+    assert dense.reconstruction_err_ == 0
+    with pytest.raises(ValueError, match="binarize=-0.5 < 0 .* implicit zeros"):
+        BooleanMF(2, binarize=-0.5).fit(sp.csr_matrix(real))
+    fitted = BooleanMF(2, binarize=0.5, random_state=0).fit(real)
+    with pytest.raises(ValueError, match="binarize=-0.5 < 0"):
+        fitted.set_params(binarize=-0.5).transform(sp.csr_matrix(real))
+    # binarize >= 0 keeps dense and sparse the same model
+    a = BooleanMF(2, binarize=0.0, random_state=0).fit(real)
+    b = BooleanMF(2, binarize=0.0, random_state=0).fit(sp.csr_matrix(real))
+    np.testing.assert_array_equal(a.components_, b.components_)

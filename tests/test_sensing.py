@@ -425,3 +425,10 @@ def test_step_halving_is_bounded(gaussian_problem, monkeypatch):
         est = MatrixSensingRegressor(shape=(N, N), rank=R, max_iter=1000).fit(X, y)
     assert est.n_iter_ == 0
     assert len(calls) == 1 + sensing._MAX_HALVINGS + 1
+
+
+def test_string_targets_are_a_clear_error(gaussian_problem):
+    X, y, _ = gaussian_problem
+    labels = np.array(["spam", "ham"])[np.arange(len(y)) % 2]
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        MatrixSensingRegressor(shape=(N, N), rank=R).fit(X, labels)

@@ -1,10 +1,12 @@
 """The package's BLAS-thread policy (sklearn_lowrank._threads)."""
 
+import inspect
 import os
 
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -29,14 +31,27 @@ def test_user_limit_is_the_ceiling():
             assert _blas_threads() == 1
 
 
-def test_budget_is_split_between_workers():
-    cores = os.cpu_count()
-    with threadpool_limits(limits=cores, user_api="blas"):
-        ceiling = _blas_threads()
-        for n_workers in (1, 2, 3, 64):
-            budget = blas_thread_budget(n_workers)
-            assert budget >= 1
-            assert budget * n_workers <= max(ceiling, n_workers)
+@pytest.mark.parametrize("ceiling", [1, 2, 3, 4, 7, 8, 16])
+def test_budget_is_the_largest_split_that_fits_the_ceiling(ceiling, monkeypatch):
+    # Workers x threads never exceed the ceiling (no oversubscription), one
+    # more thread per worker would (no idle cores), and a worker always has
+    # at least one thread even when there are more workers than the ceiling.
+    monkeypatch.setattr(_threads, "_current_blas_threads", lambda: ceiling)
+    for n_workers in range(1, 2 * ceiling + 2):
+        budget = blas_thread_budget(n_workers)
+        if n_workers <= ceiling:
+            assert budget * n_workers <= ceiling, (ceiling, n_workers, budget)
+            assert (budget + 1) * n_workers > ceiling, (ceiling, n_workers, budget)
+        else:
+            assert budget == 1, (ceiling, n_workers, budget)
+
+
+def test_budget_reads_the_limit_in_force():
+    # Not a cached or cpu_count figure: the budget follows threadpoolctl.
+    with threadpool_limits(limits=1, user_api="blas"):
+        assert blas_thread_budget() == 1
+    before = _blas_threads()
+    assert blas_thread_budget() == before
 
 
 def test_limit_is_restored_after_the_block():
@@ -120,7 +135,7 @@ def test_probe_is_called_inside_the_bounded_region(monkeypatch):
 def test_one_blas_thread_inside_a_dask_worker():
     distributed = pytest.importorskip("distributed")
     with distributed.Client(
-        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
     ) as client:
         budget = client.submit(blas_thread_budget, pure=False).result()
     assert budget == 1
@@ -164,3 +179,66 @@ def test_max_threads_caps_the_budget_and_never_raises_it():
             assert budget == 1 and _blas_threads() == 1
     with bounded_blas_threads(max_threads=1) as budget:
         assert budget == 1 and _blas_threads() == 1
+
+
+_TOY_ESTIMATOR_SOURCE = """
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+
+from sklearn_lowrank._messages import warn_not_converged
+from sklearn_lowrank._threads import bounded_fit
+
+
+class WarningToy(RegressorMixin, BaseEstimator):
+    _parameter_constraints: dict = {}
+
+    def __init__(self, max_iter=1):
+        self.max_iter = max_iter
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @bounded_fit
+    def fit(self, X, y):
+        self.n_iter_ = _solver(self)
+        self.coef_ = np.zeros(np.shape(X)[1])
+        return self
+
+
+def _solver(estimator):
+    warn_not_converged(estimator, n_iter=estimator.max_iter, what="sweeps")
+    return estimator.max_iter
+"""
+
+
+def _toy_estimator_in_the_package():
+    # An estimator as the package writes them (solver warns under both fit
+    # decorators), compiled as if it were a module of sklearn_lowrank, so
+    # its frames count as the package's own.
+    import sklearn_lowrank
+
+    filename = os.path.join(os.path.dirname(sklearn_lowrank.__file__), "_toy.py")
+    namespace = {"__name__": "sklearn_lowrank._toy"}
+    exec(compile(_TOY_ESTIMATOR_SOURCE, filename, "exec"), namespace)
+    return namespace["WarningToy"]
+
+
+def test_fit_time_warnings_point_at_the_users_call():
+    # Under @_fit_context and @bounded_fit (whose wrapper lives in
+    # _threads.py) the warning must name the user's line, not ours.
+    toy = _toy_estimator_in_the_package()()
+    with pytest.warns(ConvergenceWarning) as record:
+        line = inspect.currentframe().f_lineno + 1
+        toy.fit(np.ones((3, 2)), np.ones(3))  # the user's line
+    (warning,) = record
+    assert (warning.filename, warning.lineno) == (__file__, line)
+    assert str(warning.message).startswith("WarningToy did not converge")
+    assert "1 sweeps" in str(warning.message)
+
+
+def test_helpers_warn_only_through_messages():
+    # The shared helpers never call warnings.warn themselves (a fixed
+    # stacklevel is wrong under decorators); they go through _messages.warn.
+    from sklearn_lowrank import _validation
+
+    for module in (_threads, _validation):
+        source = inspect.getsource(module)
+        assert "warnings.warn(" not in source, module.__name__

@@ -1,6 +1,5 @@
 """The BooleanMF estimator (Elbmf with Asso and NMF starts, Boolean polish)."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,16 +10,22 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_non_negative, validate_data
 
 from sklearn_lowrank import _dask
+from sklearn_lowrank._messages import warn, warn_not_converged
 from sklearn_lowrank._threads import bounded_fit
 from sklearn_lowrank._validation import check_binary, check_rank
 from sklearn_lowrank.boolean._asso import _ASSO_TAUS
 from sklearn_lowrank.boolean._candidates import _fit_candidates
+from sklearn_lowrank.boolean._mdl import (
+    _code_counts,
+    _data_bits,
+    _fit_code,
+    _model_bits,
+)
 from sklearn_lowrank.boolean._polish import (
     _EXACT_MAX_TILES,
     _boolean_rows_pass,
@@ -56,7 +61,10 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Threshold for real-valued input: entries strictly greater become 1,
         the others 0 (as in :class:`~sklearn.naive_bayes.BernoulliNB`).  With
         None, X must hold only 0 and 1 and any other value raises an error.
-        Negative values are rejected in either case.
+        Negative entries of X are rejected in either case, so a negative
+        threshold makes every entry 1: dense X becomes the all-ones matrix
+        (with a warning), and sparse X raises an error, since its implicit
+        zeros would become ones too and the result has no sparse form.
     init : {"auto", "random", "nmf", "asso"}, default="auto"
         Starting points. ``"random"``: Elbmf from the paper's uniform(0, 1)
         factors, one per restart.  ``"nmf"``: Elbmf from NMF factors
@@ -81,11 +89,10 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Number of Elbmf runs from random starting points (restarts); used by
         ``init="random"`` and ``init="auto"``.  ``"auto"`` (as in
         :class:`~sklearn.cluster.KMeans`) means 1 for ``init="random"`` and
-        0 for ``init="auto"``: on the 32 planted and real matrices we
-        compared (k = 4-20, heavy and light overlap), a random start never
-        beat the NMF and Asso starts, and it is the slowest candidate
-        (about a fifth of a fit at 2000 x 2000).  Set ``n_init=1`` or more
-        to add random restarts to ``"auto"``.
+        0 for ``init="auto"``: a random start is the slowest candidate and
+        rarely beats the NMF and Asso starts (comparison in the user
+        guide).  Set ``n_init=1`` or more to add random restarts to
+        ``"auto"``.
     l1_reg : float, default=0.01
         ``kappa``, the l1 weight of the elastic-binary regularizer.
     l2_reg : float, default=0.02
@@ -103,8 +110,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Elbmf stops when ``||X - UV||_F^2`` changes by less than ``tol *
         ||X||_F^2`` between iterations (relative, unlike the reference's
         absolute tolerance).  The polish that follows makes a loose
-        tolerance enough: on planted data 1e-4 and 1e-6 gave the same
-        polished factors with ~40% fewer iterations.
+        tolerance enough (see the user guide).
     polish : bool, default=True
         Finish every candidate by alternating Boolean passes over U and V
         while the number of wrong cells falls: each row of U (column of V)
@@ -141,6 +147,24 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     best_init_ : str
         Which starting point gave the selected factors: ``"nmf"``,
         ``"asso"`` or ``"random"``.
+    description_length_ : float
+        Bits of the training data under the model's two-part code (MDL4BMF,
+        Miettinen & Vreeken 2014): ``model_length_`` plus the rows' tile
+        sets and the wrong cells; ``score(X_train) = -description_length_ /
+        X_train.size``.
+    model_length_ : float
+        Bits of the model: the number of tiles, each tile's column set, and
+        the counts the data code is built from.
+    tile_frequencies_ : ndarray of shape (n_components,)
+        Share of the training rows using each tile (Krichevsky-Trofimov
+        smoothed): the code of a row's tile set in :meth:`score`.
+    error_rates_ : ndarray of shape (2,)
+        Training rates of uncovered ones (``X = 1`` where no tile of the row
+        covers the cell) and of overcovered zeros (``X = 0`` where one
+        does), smoothed: the code of the cells in :meth:`score`.
+    n_samples_fit_ : int
+        Number of training rows (the model length is charged to scored data
+        in proportion to its rows).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -309,10 +333,21 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             estimator=self,
         )
         if not best["converged"]:
-            warnings.warn(
-                f"{type(self).__name__}: Elbmf reached max_iter={self.max_iter} "
-                "before the loss settled; increase max_iter or reg_growth.",
-                ConvergenceWarning,
+            # The factors are near-binary once the l2 weight reaches about 1,
+            # after log(1 / l2_reg) / log(reg_growth) iterations.
+            settle = np.log(1.0 / self.l2_reg) / np.log(
+                max(self.reg_growth, 1.0 + 1e-12)
+            )
+            warn_not_converged(
+                self,
+                n_iter=self.max_iter,
+                what="Elbmf iterations of a candidate",
+                advice=(
+                    "increase max_iter (the regularization makes the factors "
+                    f"binary after about {max(settle, 0.0):.0f} iterations "
+                    "with these l2_reg and reg_growth) or raise reg_growth; "
+                    "the Boolean polish already ran on the rounded factors"
+                ),
             )
         self.components_ = np.ascontiguousarray(best["V"], dtype=np.float64)
         self.best_init_ = best["name"]
@@ -325,6 +360,14 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         self.relative_reconstruction_err_ = self.reconstruction_err_ / max(
             _count_ones(X), 1
         )
+        # The description-length code of ``score``, fixed on the training rows.
+        counts = _code_counts(X, U, self.components_, self.reconstruction_err_)
+        code = _fit_code(counts)
+        self.n_samples_fit_ = X.shape[0]
+        self.tile_frequencies_ = code["tile_frequencies"]
+        self.error_rates_ = np.array([code["q_under"], code["q_over"]])
+        self.model_length_ = _model_bits(self.components_, X.shape[0])
+        self.description_length_ = self.model_length_ + _data_bits(counts, code)
         return U
 
     @_dask.rowwise_transform(lambda est: len(est.components_))  # rows solved alone
@@ -375,7 +418,20 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return ((U != 0).astype(np.float64) @ self.components_ > 0).astype(np.float64)
 
     def score(self, X, y=None):
-        """Minus the relative Boolean reconstruction error on X.
+        """Minus the description length of X in bits per cell (MDL).
+
+        The length of the two-part code of MDL4BMF (Miettinen & Vreeken
+        2014) under this model: the tiles (``model_length_``), charged in
+        proportion to the number of rows, ``n_samples / n_samples_fit_``;
+        each row's tile set (from :meth:`transform`), coded with the tile
+        frequencies of the training rows; and the cells the Boolean product
+        gets wrong, coded with the training error rates (an uncovered one,
+        an overcovered zero).  Shorter is better, so the score is minus the
+        length, divided by ``n_samples * n_features``.  A tile that fits
+        noise of the training rows costs bits in the model and does not
+        shorten held-out rows, so :class:`~sklearn.model_selection.GridSearchCV`
+        with this score chooses the number of tiles.  On the training data
+        it is ``-description_length_ / X.size``.
 
         Parameters
         ----------
@@ -387,12 +443,20 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Returns
         -------
         score : float
-            ``-|X xor (transform(X) o V)| / max(|X|, 1)``; higher is better.
+            Minus the bits per cell; higher is better.
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        _, n_wrong = self._solve_rows(X)
-        return -n_wrong / max(_count_ones(X), 1)
+        U, n_wrong = self._solve_rows(X)
+        code = dict(
+            tile_frequencies=self.tile_frequencies_,
+            q_under=self.error_rates_[0],
+            q_over=self.error_rates_[1],
+        )
+        n, m = X.shape
+        bits = self.model_length_ * n / self.n_samples_fit_
+        bits += _data_bits(_code_counts(X, U, self.components_, n_wrong), code)
+        return -bits / max(n * m, 1)
 
     def _check_X(self, X, reset):
         X = validate_data(
@@ -403,6 +467,23 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             dtype=[np.float64, np.float32],
         )
         check_non_negative(X, f"{type(self).__name__} (input X)")
+        if self.binarize is not None and self.binarize < 0:
+            # X >= 0, so every entry, the implicit zeros of sparse X
+            # included, exceeds the threshold: the data is all ones.
+            if sp.issparse(X):
+                raise ValueError(
+                    f"{type(self).__name__}: binarize={self.binarize!r} < 0 "
+                    "turns every entry of X into 1, the implicit zeros of a "
+                    "sparse matrix included; the all-ones matrix has no sparse "
+                    "form. Use binarize >= 0 (entries > binarize become 1), or "
+                    "pass a dense X if the all-ones matrix is really meant."
+                )
+            warn(
+                f"{type(self).__name__}: binarize={self.binarize!r} < 0 turns "
+                "every entry of the non-negative X into 1; use binarize >= 0 "
+                "to keep the zeros.",
+                UserWarning,
+            )
         X = check_binary(X, estimator=self, binarize=self.binarize)
         # Every solver works in float32 (X holds 0/1 exactly, and products
         # with X, BLAS or sparse, are memory-bound): convert once, here.

@@ -134,7 +134,7 @@ def _exact_rows_block(Xb, V, subsets, row_ones=None, rows=None):
     class_sizes = np.bincount(column_class, minlength=classes.size).astype(np.float32)
     # The one-hot column -> class table as a sparse matrix: one addition per
     # stored cell of the block, where a dense product would spend S
-    # multiply-adds per cell (4x faster at S ~ 400); sparse X stays sparse.
+    # multiply-adds per cell; sparse X stays sparse.
     indicator = sp.csr_matrix(
         (np.ones(m, dtype=np.float32), (np.arange(m), column_class)),
         shape=(m, classes.size),

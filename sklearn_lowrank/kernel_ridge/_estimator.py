@@ -27,32 +27,42 @@ accumulated over row blocks in the whitened basis ``Phi = C R^-1`` with
 triangular solve and one ``syrk`` per block, so memory is ``O(n d + m^2)``
 and ``W`` is never inverted explicitly.
 
-Two things are additions of this implementation, not of the paper, and are
-documented as such: the dictionary *budget* ``n_components`` (the RLS ridge
-``gamma`` grows geometrically whenever the dictionary would exceed it, which
-only lowers the probabilities and so keeps the SHRINK step valid), and
-processing the stream in chunks (new points of one chunk are scored against
-the dictionary but not against each other, which over-estimates their scores,
-the safe direction; the chunk length follows the admission rate, see
-:func:`_next_chunk_length`).  Within a chunk, the Bernoulli trials of the new points
-are drawn by inversion before their scores are complete, so that scoring
-stops as soon as a point's rejection is certain (see
-:func:`_admit_new_points`); this changes the cost, not the distribution.
+These are additions of this implementation, not of the paper, and are
+documented as such in the User Guide:
+
+- the *budget* ``n_components``: the RLS ridge ``gamma`` grows whenever the
+  dictionary would exceed it (which only lowers the probabilities and so
+  keeps the SHRINK step valid), and the dictionary is then filled up to
+  exactly the budget with uniformly drawn points (adding landmarks can only
+  shrink ``K - K_nys``); ``n_components="auto"`` is the paper's own
+  self-sized dictionary;
+- INK-ESTIMATE scores a uniform prefix of the shuffled stream,
+  ``max(32 m, 16384)`` points, as BLESS (Rudi et al., 2018) estimates
+  leverage scores from uniform subsamples; the rest of the data only
+  enters the solve;
+- the stream is processed in chunks (new points of one chunk are scored
+  against the dictionary but not against each other, which over-estimates
+  their scores, the safe direction; the chunk length follows the admission
+  rate, see :func:`~sklearn_lowrank.kernel_ridge._ink._next_chunk_length`);
+  within a chunk, the Bernoulli trials of the new points are drawn by
+  inversion before their scores are complete, so that scoring stops as soon
+  as a point's rejection is certain; this changes the cost, not the
+  distribution.
 """
 
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sklearn_lowrank._threads import bounded_fit
+from sklearn_lowrank._messages import verbose_print, warn, warn_not_converged
+from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 from sklearn_lowrank.kernel_ridge._ink import (
-    _CHUNK_FACTOR,
+    _MAX_SETTLE_ROUNDS,
     _Dictionary,
     _importance_weights,
     _ink_estimate_step,
@@ -64,7 +74,6 @@ from sklearn_lowrank.kernel_ridge._nystrom import (
     _UNIT_DIAGONAL_KERNELS,
     _blockwise_diagonal,
     _change_of_basis,
-    _preconditioned_cg,
     _rbf_kernel,
     _solve_whitened,
     _stream_predict,
@@ -74,30 +83,44 @@ from sklearn_lowrank.kernel_ridge._nystrom import (
 
 __all__ = ["NystromKRR"]
 
+# INK-ESTIMATE scores a uniform prefix of the (shuffled) stream of this many
+# times the budget, and at least _SCORED_PREFIX_MIN points; the rest of the
+# stream only enters the solve.  See the User Guide ("what the default does").
+_SCORED_PREFIX_FACTOR = 32
+_SCORED_PREFIX_MIN = 16384
+# Largest number of landmarks whose m x m factorizations run on one BLAS thread.
+_SMALL_DENSE = 1024
+# Rows sampled to check that the kernel is not numerically degenerate on X.
+_SCALE_CHECK_ROWS = 256
+
 
 class NystromKRR(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on a Nyström dictionary chosen by INK-ESTIMATE.
 
     Solves the :class:`~sklearn.kernel_ridge.KernelRidge` problem restricted to
-    the span of at most ``n_components`` landmark points.  The landmarks are
-    chosen in one pass over the data by INK-ESTIMATE (Calandriello, Lazaric
-    and Valko, 2016), which samples points with probabilities given by
-    incrementally estimated ridge leverage scores, so that rare but
-    influential regions of the input space (a small distant cluster, the edge
-    of the data) get landmarks that uniform sampling misses.  ``partial_fit``
-    streams batches through the same dictionary, so data that does not fit in
-    memory can be used.
+    the span of ``n_components`` landmark points.  The landmarks are chosen
+    by INK-ESTIMATE (Calandriello, Lazaric and Valko, 2016), which samples
+    points with probabilities given by incrementally estimated ridge leverage
+    scores, so that rare but influential regions of the input space (a small
+    distant cluster, the edge of the data) get landmarks that uniform
+    sampling misses.  ``partial_fit`` streams batches through the same
+    dictionary, so data that does not fit in memory can be used.
 
     Read more in the :doc:`User Guide </guide/kernel_ridge>`.
 
     Parameters
     ----------
-    n_components : int, default=500
-        Dictionary budget: the largest number of distinct landmark points.
-        With ``sampling="ink_estimate"`` the fitted dictionary has at most
-        this many points (``n_components_``); with ``"uniform"`` exactly
-        ``min(n_components, n_samples_seen)``.  ``fit`` requires
-        ``n_components <= n_samples``.
+    n_components : int or "auto", default=500
+        Number of landmarks.  An int is a budget that is met exactly, as by
+        :class:`~sklearn.kernel_approximation.Nystroem`: the fitted model has
+        ``min(n_components, n_samples_seen)`` landmarks; with
+        ``sampling="ink_estimate"`` they are INK-ESTIMATE's dictionary (at
+        most the budget, kept there by growing the leverage ridge) filled up
+        with uniformly drawn points.  ``fit`` with ``n_components >
+        n_samples`` warns and uses every sample.  ``"auto"`` is the paper's
+        self-sized dictionary: no budget, the ridge stays at
+        ``leverage_ridge`` and the dictionary has ``O(n_copies * d_eff)``
+        points (``d_eff`` the effective dimension), however many that is.
     alpha : float, default=1.0
         Ridge penalty, on the same scale as ``KernelRidge(alpha=...)``: the
         objective is ``||y - f(X)||^2 + alpha ||f||_H^2``.  Must be > 0.
@@ -105,11 +128,13 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Kernel name from :data:`sklearn.metrics.pairwise.PAIRWISE_KERNEL_FUNCTIONS`
         (except ``"precomputed"``) or a callable ``k(x, y) -> float``, as in
         :class:`~sklearn.kernel_ridge.KernelRidge`.  The kernel must be
-        positive semidefinite for the leverage scores to be meaningful.
+        positive semidefinite (a clear error says so otherwise).
     gamma : float, default=None
         Kernel coefficient of the rbf, laplacian, polynomial, exponential chi2
-        and sigmoid kernels; ``None`` means the kernel's default
-        (``1 / n_features`` for rbf).
+        and sigmoid kernels; ``None`` means the kernel's own default
+        (``1 / n_features`` for rbf, 1 for chi2).  It is not rescaled with X:
+        on data where the kernel is numerically the identity or constant
+        (e.g. X scaled by 1e+-150) ``fit`` raises a ``ValueError``.
     degree : float, default=3
         Degree of the polynomial kernel.
     coef0 : float, default=1
@@ -118,15 +143,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         Extra keyword arguments of a callable kernel.
     sampling : {"ink_estimate", "uniform"}, default="ink_estimate"
         How landmarks are chosen.  ``"ink_estimate"`` is the paper's
-        sequential ridge-leverage-score sampling; ``"uniform"`` is reservoir
-        sampling of ``n_components`` points (the usual Nyström baseline, as in
+        sequential ridge-leverage-score sampling, run on a uniform prefix of
+        the shuffled stream of ``max(32 * n_components, 16384)`` points (all
+        of it for ``n_components="auto"``); ``"uniform"`` is reservoir
+        sampling (the usual Nyström baseline, as in
         :class:`~sklearn.kernel_approximation.Nystroem`).
     leverage_ridge : float, default=None
         Initial ridge ``gamma`` of the leverage scores.  ``None`` uses
         ``epsilon * alpha`` (the paper's choice ``gamma ~ epsilon * mu`` that
-        makes the risk bound ``(1 + O(epsilon))``).  Whenever the dictionary
-        would exceed ``n_components`` the ridge is multiplied by 1.25 and the
-        dictionary thinned again; the final value is ``leverage_ridge_``.
+        makes the risk bound ``(1 + O(epsilon))``).  With a budget, the ridge
+        grows whenever the dictionary would exceed it; the final value is
+        ``leverage_ridge_``.
     n_copies : int, default=4
         Number of Bernoulli trials ``q_bar`` per new point (the paper's
         "sampling parameter").  The theory asks for ``q_bar`` of order
@@ -136,65 +163,56 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         estimates are scaled by ``1 - epsilon`` so that, when the dictionary
         is an epsilon-accurate sketch, ``tau / a <= tau_est <= tau`` with
         ``a = (1 + epsilon) / (1 - epsilon)``.
-    solver : {"direct", "cg"}, default="direct"
-        How ``fit`` solves the normal equations on the dictionary.
-        ``"direct"`` accumulates ``Phi^T Phi`` over row blocks of ``K_nm``
-        (``2 n m^2`` flops, ``O(n d + m^2)`` memory) and solves by Cholesky;
-        it is the only choice for ``partial_fit``.  ``"cg"`` is FALKON-style
-        conjugate gradient preconditioned by the weighted dictionary
-        (``O(n m)`` per iteration; ``K_nm`` is kept in memory when it takes
-        at most 512 MB, otherwise recomputed block by block at every
-        iteration): it can only beat ``"direct"`` when ``m`` is in the
-        thousands and few iterations are needed (see the User Guide).
-    tol : float, default=1e-8
-        Relative residual at which ``solver="cg"`` stops.
-    max_iter : int, default=100
-        Iteration limit of ``solver="cg"``; a ``ConvergenceWarning`` is raised
-        when it is reached.
     random_state : int, RandomState instance or None, default=None
         Seeds the processing order and every Binomial draw.
     verbose : int, default=0
-        Print dictionary size and ridge after every chunk when > 0.
+        When > 0, print the dictionary size and ridge after every chunk of
+        the leverage pass, and the progress of the final solve.
 
     Attributes
     ----------
     components_ : ndarray of shape (n_landmarks, n_features)
-        The dictionary (landmark) points.
+        The landmark points: the leverage-sampled dictionary first, then the
+        uniform fill-up points (``component_copies_ == 0``).
     component_indices_ : ndarray of shape (n_landmarks,)
         Position of each landmark in the stream of samples seen by ``fit`` /
         ``partial_fit`` (row of ``X`` for a single ``fit``).
     n_components_ : int
-        Number of landmarks actually used (``n_landmarks`` above).
+        Number of landmarks (``n_landmarks`` above):
+        ``min(n_components, n_samples_seen_)`` for an int budget.
     leverage_scores_ : ndarray of shape (n_landmarks,)
         Estimated ridge leverage scores ``tau_i(leverage_ridge_)`` of the
-        landmarks on all the data seen, from the final dictionary.
+        landmarks on the samples scored, from the weighted dictionary (for
+        fill-up landmarks: their score as new points against it).
     sampling_probabilities_ : ndarray of shape (n_landmarks,)
-        INK-ESTIMATE's non-increasing sampling probabilities ``p_i``
-        (``n_components_ / n_samples_seen_`` for uniform sampling).
+        INK-ESTIMATE's non-increasing sampling probabilities ``p_i``; the
+        reservoir's inclusion probability ``n_components_ / n_samples_seen_``
+        for uniform and fill-up landmarks.
     component_copies_ : ndarray of shape (n_landmarks,)
-        Surviving copies ``q_i`` of each landmark (1 for uniform sampling).
+        Surviving copies ``q_i`` of each landmark (1 for uniform sampling, 0
+        for fill-up landmarks, which are not part of the weighted sketch).
     component_weights_ : ndarray of shape (n_landmarks,)
         Importance weights ``q_i / (q_bar p_i)`` of the landmarks: the
-        weighted dictionary estimates sums over all samples seen.
+        weighted dictionary estimates sums over the samples scored.
     leverage_ridge_ : float
         Final ridge ``gamma`` of the leverage scores (after budget growth).
     effective_dimension_ : float
         Estimated effective dimension ``d_eff(gamma) = sum_i tau_i`` of the
-        data seen: the importance-weighted sum of the landmarks' leverage
-        score estimates, divided by ``1 - epsilon``.
+        samples scored: the importance-weighted sum of the dictionary's
+        leverage score estimates, divided by ``1 - epsilon``.
     dual_coef_ : ndarray of shape (n_landmarks,) or (n_landmarks, n_targets)
         Coefficients of the landmarks: ``predict(x) = k(x, components_) @
         dual_coef_``.
     n_samples_seen_ : int
         Number of samples seen by ``fit`` / ``partial_fit``.
-    n_cg_iter_ : int
-        Conjugate-gradient iterations of the last ``fit`` (0 for
-        ``solver="direct"``).
+    n_samples_scored_ : int
+        Number of those that INK-ESTIMATE scored (the uniform prefix of the
+        stream; 0 for ``sampling="uniform"``).
     n_iter_ : int
-        Number of dictionary updates performed so far: one per chunk of the
-        stream.  With ``"uniform"`` chunks have ``4 * max(n_components, 64)``
-        points; with ``"ink_estimate"`` their length follows the admission
-        rate (see the User Guide).
+        Number of dictionary updates of INK-ESTIMATE so far, one per chunk of
+        the scored stream (0 for ``sampling="uniform"``).  Each is bounded:
+        at most 200 ridge increases per chunk (a ``ConvergenceWarning`` if
+        that is not enough to meet the budget).
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -212,8 +230,10 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     -----
     ``fit(X, y)`` equals ``partial_fit(X, y)`` on a fresh estimator: the rows
     are visited in a random order (``random_state``), the dictionary is built
-    in one pass, then the normal equations are accumulated exactly over all
-    rows with the final dictionary.  With ``partial_fit`` the earlier batches
+    in one pass over a uniform prefix of that order, then the normal
+    equations are accumulated exactly over all rows with the final
+    landmarks.  ``y`` scaled by any factor (1e+-300 included) scales the
+    predictions by the same factor.  With ``partial_fit`` the earlier batches
     are no longer available: their contribution is kept as Nyström features
     on the dictionary in force when they were absorbed, and mapped to the new
     dictionary through the Nyström reconstruction whenever it changes (exact
@@ -238,14 +258,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     >>> X = rng.uniform(-3, 3, size=(2000, 2))
     >>> y = np.sin(X[:, 0]) * np.cos(X[:, 1])
     >>> model = NystromKRR(n_components=100, alpha=1e-3, random_state=0)
-    >>> model.fit(X, y).n_components_ <= 100
-    True
+    >>> model.fit(X, y).n_components_
+    100
     >>> bool(model.score(X, y) > 0.99)
     True
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "alpha": [Interval(Real, 0, None, closed="neither")],
         "kernel": [
             StrOptions(set(PAIRWISE_KERNEL_FUNCTIONS) - {"precomputed"}),
@@ -258,9 +281,6 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         "sampling": [StrOptions({"ink_estimate", "uniform"})],
         "leverage_ridge": [Interval(Real, 0, None, closed="neither"), None],
         "n_copies": [Interval(Integral, 1, None, closed="left")],
-        "solver": [StrOptions({"direct", "cg"})],
-        "tol": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, 1, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -280,9 +300,6 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         leverage_ridge=None,
         n_copies=4,
         epsilon=0.5,
-        solver="direct",
-        tol=1e-8,
-        max_iter=100,
         random_state=None,
         verbose=0,
     ):
@@ -297,13 +314,9 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self.leverage_ridge = leverage_ridge
         self.n_copies = n_copies
         self.epsilon = epsilon
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     @bounded_fit
     def fit(self, X, y):
@@ -323,32 +336,17 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         """
         X, y = self._validate_training_data(X, y, reset=True)
         n_samples = X.shape[0]
-        if self.n_components > n_samples:
-            raise ValueError(
-                f"{type(self).__name__}: n_components={self.n_components} must "
-                f"be <= n_samples={n_samples}."
+        budget = self._budget()
+        if budget is not None and budget > n_samples:
+            warn(
+                f"{type(self).__name__}: n_components={budget} > n_samples="
+                f"{n_samples}; using n_samples={n_samples} landmarks (every "
+                "training point), as sklearn's Nystroem does.",
+                UserWarning,
             )
-        self._reset_state()
-        self._absorb_batch(X, y, solve=self.solver == "direct")
-        if self.solver == "cg":
-            R = _whitening_factor(self._dictionary.gram)
-            self._set_fitted_attributes(solve=False)
-            beta, self.n_cg_iter_ = _preconditioned_cg(
-                self._kernel,
-                X,
-                y,
-                self.components_,
-                R,
-                self.component_weights_,
-                self.alpha,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                verbose=self.verbose,
-            )
-            self.dual_coef_ = linalg.solve_triangular(R, beta, check_finite=False)
-            # The streamed statistics were not accumulated: partial_fit must
-            # not continue from this fit.
-            self._rhs = None
+            budget = n_samples
+        self._stream = self._new_stream(budget)
+        self._absorb_batch(X, y)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -373,29 +371,19 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         self : object
             Updated estimator.
         """
-        first = not hasattr(self, "dual_coef_")
-        if self.solver != "direct":
-            raise ValueError(
-                f"{type(self).__name__}.partial_fit needs solver='direct' "
-                f"(got solver={self.solver!r}): conjugate gradient needs all the "
-                "data at once."
-            )
-        if not first and self._rhs is None:
-            raise ValueError(
-                f"{type(self).__name__} was fitted with solver='cg'; refit with "
-                "solver='direct' before calling partial_fit."
-            )
+        first = getattr(self, "_stream", None) is None
         X, y = self._validate_training_data(X, y, reset=first)
         if first:
-            self._reset_state()
-        elif (y.ndim == 1) != (self._y_ndim == 1) or (
-            y.ndim == 2 and y.shape[1] != self._n_targets
+            self._stream = self._new_stream(self._budget())
+        elif (y.ndim == 1) != (self._stream.y_ndim == 1) or (
+            y.ndim == 2 and y.shape[1] != self._stream.n_targets
         ):
+            before = self._stream
             shape = "1-d" if y.ndim == 1 else f"{y.shape[1]} column(s)"
-            before = "1-d" if self._y_ndim == 1 else f"{self._n_targets} column(s)"
+            was = "1-d" if before.y_ndim == 1 else f"{before.n_targets} column(s)"
             raise ValueError(
                 f"{type(self).__name__}: y of this batch is {shape} but y of the "
-                f"earlier batches was {before}; the targets must not change."
+                f"earlier batches was {was}; the targets must not change."
             )
         self._absorb_batch(X, y)
         return self
@@ -424,7 +412,26 @@ class NystromKRR(RegressorMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------ internals
+    def _budget(self):
+        return None if self.n_components == "auto" else int(self.n_components)
+
     def _validate_training_data(self, X, y, reset):
+        if self.n_components == "auto" and self.sampling == "uniform":
+            raise ValueError(
+                f"{type(self).__name__}: n_components='auto' sizes the dictionary "
+                "by leverage scores and needs sampling='ink_estimate', got "
+                "sampling='uniform'."
+            )
+        y_dtype = getattr(y, "dtype", None)
+        if y is not None and y_dtype is None:
+            y_dtype = np.asarray(y).dtype
+        if y_dtype is not None and getattr(y_dtype, "kind", "f") in "USO":
+            # String targets: sklearn's regressors fail with numpy's wording
+            # ("could not convert string to float"), not deep in a solver.
+            try:
+                y = np.asarray(y, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{type(self).__name__}: y: {exc}") from exc
         return validate_data(
             self,
             X,
@@ -442,147 +449,290 @@ class NystromKRR(RegressorMixin, BaseEstimator):
             # The hot path: called once per chunk and per row block, where
             # pairwise_kernels' input validation costs more than the kernel.
             gamma = 1.0 / X.shape[1] if self.gamma is None else self.gamma
-            return _rbf_kernel(X, Y, gamma)
-        if callable(self.kernel):
-            params = self.kernel_params or {}
+            K = _rbf_kernel(X, Y, gamma)
         else:
-            params = {"gamma": self.gamma, "degree": self.degree, "coef0": self.coef0}
-        return pairwise_kernels(X, Y, metric=self.kernel, filter_params=True, **params)
+            if callable(self.kernel):
+                params = self.kernel_params or {}
+            else:
+                params = {"degree": self.degree, "coef0": self.coef0}
+                # None is each kernel's own default (1 / n_features for most,
+                # 1 for chi2), which sklearn's functions apply when omitted.
+                if self.gamma is not None:
+                    params["gamma"] = self.gamma
+            with np.errstate(over="ignore", invalid="ignore"):
+                K = pairwise_kernels(
+                    X, Y, metric=self.kernel, filter_params=True, **params
+                )
+            K = np.asarray(K, dtype=np.float64)
+        if not np.isfinite(K).all():
+            raise ValueError(
+                f"{type(self).__name__}: the {self._kernel_name()} kernel "
+                "overflows on X (non-finite kernel values); rescale X (e.g. "
+                "StandardScaler) or lower gamma / degree."
+            )
+        return K
+
+    def _kernel_name(self):
+        return self.kernel if isinstance(self.kernel, str) else "callable"
 
     def _kernel_diagonal(self, X):
         if isinstance(self.kernel, str) and self.kernel in _UNIT_DIAGONAL_KERNELS:
             return np.ones(X.shape[0])
         return _blockwise_diagonal(self._kernel, X)
 
-    def _reset_state(self):
-        # One generator for the whole stream, kept across partial_fit calls
-        # so that successive batches get fresh draws; derived from
-        # random_state the same way in fit and in the first partial_fit, so
-        # that fit(X, y) equals partial_fit(X, y) on a fresh estimator.
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self._rng = np.random.RandomState(seed)
-        self._y_ndim = None
-        self._dictionary = _Dictionary.empty(self.n_features_in_)
-        self._ridge = (
+    def _check_kernel_scale(self, sample):
+        """Refuse data on which the kernel is numerically identity or constant.
+
+        Both mean that the kernel's scale (``gamma``) does not match X's: with
+        an identity kernel every point is "infinitely far" from every other
+        and predictions are 0 away from the landmarks; with a constant one
+        all points look alike.  X scaled by 1e+-150 with a fixed ``gamma``
+        lands here, and so does constant X.
+        """
+        if sample.shape[0] < 2:
+            return
+        W = self._kernel(sample, sample)
+        diag = np.abs(np.diag(W))
+        scale = max(float(np.max(np.abs(W))), np.finfo(float).tiny)
+        off = W[~np.eye(W.shape[0], dtype=bool)]
+        if np.max(np.abs(off)) <= 1e-12 * max(float(diag.max()), 0.0):
+            what = "the identity (all points far apart at this gamma)"
+        elif np.ptp(W) <= 1e-12 * scale:
+            what = "constant (all points alike at this gamma, or constant X)"
+        else:
+            return
+        raise ValueError(
+            f"{type(self).__name__}: the {self._kernel_name()} kernel is "
+            f"numerically {what} on {sample.shape[0]} sampled rows of X, so "
+            "the fit would carry no information; rescale X (e.g. "
+            "StandardScaler) or choose gamma to match X's scale."
+        )
+
+    def _new_stream(self, budget):
+        # Seeded the same way in fit and in the first partial_fit, so that
+        # fit(X, y) equals partial_fit(X, y) on a fresh estimator.
+        rng = check_random_state(self.random_state)
+        stream = _NystromKRRStream()
+        stream.rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        stream.budget = budget
+        stream.y_ndim = None
+        stream.n_targets = None
+        stream.dictionary = _Dictionary.empty(self.n_features_in_)
+        stream.reservoir = _Dictionary.empty(self.n_features_in_)
+        stream.ridge = (
             self.leverage_ridge
             if self.leverage_ridge is not None
             else self.epsilon * self.alpha
         )
-        # Normal equations in the whitened basis of the current dictionary.
-        self._whitening = np.zeros((0, 0))
-        self._gram = np.zeros((0, 0))
-        self._rhs = None
-        self.n_samples_seen_ = 0
-        self.n_iter_ = 0
-        self._chunk_length = max(self.n_components, 64)
+        stream.chunk_length = max(budget or 0, 64)
+        # INK-ESTIMATE scores this many points of the stream (a uniform
+        # prefix, the stream being shuffled); see _SCORED_PREFIX_FACTOR.
+        stream.scored_limit = (
+            None
+            if budget is None
+            else max(_SCORED_PREFIX_FACTOR * budget, _SCORED_PREFIX_MIN)
+        )
+        stream.n_scored = 0
+        stream.n_seen = 0
+        stream.n_chunks = 0
+        # Landmarks of the current solution and the normal equations in the
+        # whitened basis of their kernel matrix.
+        stream.landmarks = np.zeros((0, self.n_features_in_))
+        stream.whitening = np.zeros((0, 0))
+        stream.gram = np.zeros((0, 0))
+        stream.rhs = None
+        return stream
 
-    def _absorb_batch(self, X, y, solve=True):
-        """One pass of INK-ESTIMATE over the batch, then refresh the solution."""
-        rng = self._rng
+    def _absorb_batch(self, X, y):
+        """One pass of the sampler over the batch, then refresh the solution."""
+        s = self._stream
+        rng = s.rng
         n = X.shape[0]
-        if self._y_ndim is None:
-            self._y_ndim = y.ndim
-            self._n_targets = 1 if y.ndim == 1 else y.shape[1]
-        old = self._dictionary
+        if s.y_ndim is None:
+            s.y_ndim = y.ndim
+            s.n_targets = 1 if y.ndim == 1 else y.shape[1]
         order = rng.permutation(n)
-        dictionary, ridge = old, self._ridge
-        start = 0
-        while start < n:
-            if dictionary.size == 0:
-                # All the points of the first chunk are scored against
-                # nothing and most get admitted: keep it to ~ the budget.
-                size = max(self.n_components, 64)
-            elif self.sampling == "uniform":
-                size = _CHUNK_FACTOR * max(self.n_components, 64)
-            else:
-                size = self._chunk_length
-            rows = order[start : start + size]
-            X_chunk = X[rows]
-            ids = self.n_samples_seen_ + rows
-            if self.sampling == "uniform":
-                dictionary = _reservoir_step(
-                    dictionary,
-                    X_chunk,
-                    ids,
-                    self.n_samples_seen_ + start,
-                    self.n_components,
-                    rng,
-                )
-            else:
-                dictionary, ridge, admitted = _ink_estimate_step(
-                    dictionary,
-                    X_chunk,
-                    ids,
-                    self._kernel_diagonal(X_chunk),
-                    kernel=self._kernel,
-                    ridge=ridge,
-                    n_copies=self.n_copies,
-                    epsilon=self.epsilon,
-                    budget=self.n_components,
-                    rng=rng,
-                )
-                self._chunk_length = _next_chunk_length(
-                    rows.size, admitted, self.n_components
-                )
-            start += size
-            self.n_iter_ += 1
-            if self.verbose:
-                print(
-                    f"[NystromKRR] chunk {self.n_iter_}: {dictionary.size} "
-                    f"landmarks, leverage ridge {ridge:.3g}"
-                )
-        self._ridge = ridge
-        self.n_samples_seen_ += n
-        if self.sampling == "uniform":
-            # Reservoir sampling has no leverage scores to maintain, hence no
-            # K_DD during the pass; its importance weights are n_seen / m.
-            m = dictionary.size
-            dictionary.gram = self._kernel(dictionary.points, dictionary.points)
-            dictionary.probabilities = np.full(m, m / self.n_samples_seen_)
+        if s.n_seen == 0:
+            self._check_kernel_scale(X[order[: min(n, _SCALE_CHECK_ROWS)]])
+        try:
+            self._sample_and_solve(X, y, order)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(
+                f"{type(self).__name__}: {exc} The {self._kernel_name()} kernel "
+                "must be positive semidefinite on X."
+            ) from exc
 
-        # Carry the earlier batches' normal equations over to the new basis.
-        self._dictionary = dictionary
-        if not solve:
-            return
-        R_new = _whitening_factor(dictionary.gram)
-        if self._rhs is not None and self._gram.size:
-            M = _change_of_basis(
-                self._whitening, self._kernel(old.points, dictionary.points), R_new
+    def _sample_and_solve(self, X, y, order):
+        s = self._stream
+        rng = s.rng
+        n = X.shape[0]
+        ids = s.n_seen + order
+        if s.budget is not None:
+            s.reservoir = _reservoir_step(
+                s.reservoir, X, order, ids, s.n_seen, s.budget, rng
             )
-            gram = M.T @ self._gram @ M
-            rhs = M.T @ self._rhs
-        else:
-            gram = np.zeros((R_new.shape[0],) * 2)
-            rhs = np.zeros((R_new.shape[0],) + y.shape[1:])
-        batch_gram, batch_rhs = _whitened_normal_equations(
-            self._kernel, X, y, dictionary.points, R_new
-        )
-        self._gram = gram + batch_gram
-        self._rhs = rhs + batch_rhs
-        self._whitening = R_new
-        self._set_fitted_attributes()
+        if self.sampling == "ink_estimate":
+            n_score = n if s.scored_limit is None else s.scored_limit - s.n_scored
+            n_score = max(0, min(n, n_score))
+            # Many small factorizations and triangular solves: one BLAS
+            # thread is as fast, and extra threads only spin-wait on a busy
+            # machine.
+            with bounded_blas_threads(max_threads=1):
+                self._ink_pass(X, order[:n_score], ids[:n_score])
+            s.n_scored += n_score
+        s.n_seen += n
+        self._solve(X, y)
 
-    def _set_fitted_attributes(self, solve=True):
-        d = self._dictionary
-        self.components_ = d.points
-        self.component_indices_ = d.ids
-        self.n_components_ = d.size
-        self.leverage_ridge_ = float(self._ridge)
-        n_copies = 1 if self.sampling == "uniform" else self.n_copies
-        weights = _importance_weights(d, n_copies)
-        self.sampling_probabilities_ = d.probabilities
-        self.component_copies_ = d.copies
-        self.component_weights_ = weights
-        self.leverage_scores_, _ = _ink_scores(
-            d.gram, weights, self._ridge, self.epsilon
+    def _ink_pass(self, X, rows, ids):
+        s = self._stream
+        start = 0
+        while start < rows.shape[0]:
+            # The first chunk is scored against nothing and mostly admitted:
+            # keep it to ~ the budget.
+            size = max(s.budget or 0, 64) if s.dictionary.size == 0 else s.chunk_length
+            chunk = slice(start, start + size)
+            X_chunk = X[rows[chunk]]
+            s.dictionary, s.ridge, admitted, settled = _ink_estimate_step(
+                s.dictionary,
+                X_chunk,
+                ids[chunk],
+                self._kernel_diagonal(X_chunk),
+                kernel=self._kernel,
+                ridge=s.ridge,
+                n_copies=self.n_copies,
+                epsilon=self.epsilon,
+                budget=s.budget,
+                rng=s.rng,
+            )
+            if not settled:
+                warn_not_converged(
+                    self,
+                    n_iter=_MAX_SETTLE_ROUNDS,
+                    what="leverage-ridge increases",
+                    advice=(
+                        "check that the kernel is positive semidefinite (the "
+                        "dictionary was cut to the budget by copy count)"
+                    ),
+                )
+            budget = s.budget if s.budget is not None else s.dictionary.size
+            s.chunk_length = _next_chunk_length(X_chunk.shape[0], admitted, budget)
+            start += size
+            s.n_chunks += 1
+            if self.verbose:
+                verbose_print(
+                    self,
+                    f"chunk {s.n_chunks}: {s.dictionary.size} leverage-sampled "
+                    f"landmarks, leverage ridge {s.ridge:.3g}",
+                )
+
+    def _landmarks(self):
+        """Points and stream ids of the solution's landmarks.
+
+        With a budget: the INK-ESTIMATE dictionary, filled up to exactly
+        ``min(budget, n_seen)`` points from the uniform reservoir (adding
+        landmarks can only make the Nyström approximation better: ``K -
+        K_nys`` decreases in the PSD order).  Without one: the dictionary.
+        """
+        s = self._stream
+        if self.sampling == "uniform":
+            return s.reservoir.points, s.reservoir.ids
+        d = s.dictionary
+        if s.budget is None:
+            return d.points, d.ids
+        fill = np.flatnonzero(~np.isin(s.reservoir.ids, d.ids))
+        fill = fill[: max(0, min(s.budget, s.n_seen) - d.size)]
+        points = np.vstack([d.points, s.reservoir.points[fill]])
+        return points, np.concatenate([d.ids, s.reservoir.ids[fill]])
+
+    def _solve(self, X, y):
+        """Carry the earlier batches' normal equations over, add this batch, solve."""
+        s = self._stream
+        points, ids = self._landmarks()
+        m = points.shape[0]
+        # m x m factorizations: below _SMALL_DENSE, BLAS threads buy little and
+        # spin-wait on a busy machine (one thread keeps the fit load-robust).
+        small = bounded_blas_threads(max_threads=1 if m <= _SMALL_DENSE else None)
+        with small:
+            W = self._kernel(points, points)
+            R_new = _whitening_factor(W)
+            if s.rhs is not None and s.gram.size:
+                M = _change_of_basis(
+                    s.whitening, self._kernel(s.landmarks, points), R_new
+                )
+                gram = M.T @ s.gram @ M
+                rhs = M.T @ s.rhs
+            else:
+                gram = np.zeros((m, m))
+                rhs = np.zeros((m,) + y.shape[1:])
+        progress = None
+        if self.verbose:
+
+            def progress(done, total):
+                verbose_print(self, f"solve: {done}/{total} rows accumulated")
+
+        batch_gram, batch_rhs = _whitened_normal_equations(
+            self._kernel, X, y, points, R_new, progress=progress
         )
+        s.gram, s.rhs = gram + batch_gram, rhs + batch_rhs
+        s.whitening, s.landmarks = R_new, points
+        if not (np.isfinite(s.gram).all() and np.isfinite(s.rhs).all()):
+            raise ValueError(
+                f"{type(self).__name__}: the normal equations overflow; rescale X or y."
+            )
+        with bounded_blas_threads(max_threads=1 if m <= _SMALL_DENSE else None):
+            self.dual_coef_ = _solve_whitened(s.gram, s.rhs, R_new, self.alpha)
+        self.components_ = points
+        self.component_indices_ = ids
+        self.n_components_ = points.shape[0]
+        self.n_samples_seen_ = s.n_seen
+        self.n_iter_ = s.n_chunks
+        self._set_leverage_attributes(W)
+
+    def _set_leverage_attributes(self, W):
+        s = self._stream
+        m = self.n_components_
+        self.leverage_ridge_ = float(s.ridge)
+        if self.sampling == "uniform":
+            weights = np.full(m, s.n_seen / max(m, 1))
+            self.sampling_probabilities_ = np.full(m, m / s.n_seen)
+            self.component_copies_ = np.ones(m, dtype=np.int64)
+            self.component_weights_ = weights
+            self.leverage_scores_, _ = _ink_scores(W, weights, s.ridge, self.epsilon)
+            self.n_samples_scored_ = 0
+            self.effective_dimension_ = float(
+                weights @ self.leverage_scores_ / (1.0 - self.epsilon)
+            )
+            return
+        d = s.dictionary
+        k, n_fill = d.size, m - d.size
+        weights = _importance_weights(d, self.n_copies)
+        tau_dict, tau_fill = _ink_scores(
+            W[:k, :k],
+            weights,
+            s.ridge,
+            self.epsilon,
+            cross=W[:k, k:],
+            diag_new=np.diag(W)[k:].copy(),
+        )
+        # Fill-up landmarks are uniform draws, not part of the weighted
+        # sketch: no copies, no weight; their probability is the reservoir's.
+        self.leverage_scores_ = np.concatenate([tau_dict, tau_fill])
+        self.sampling_probabilities_ = np.concatenate(
+            [d.probabilities, np.full(n_fill, min(1.0, m / s.n_seen))]
+        )
+        self.component_copies_ = np.concatenate(
+            [d.copies, np.zeros(n_fill, dtype=np.int64)]
+        )
+        self.component_weights_ = np.concatenate([weights, np.zeros(n_fill)])
+        self.n_samples_scored_ = s.n_scored
         # The estimates carry the (1 - epsilon) safety factor; undo it here so
         # that the estimate is centred on d_eff rather than biased low.
-        self.effective_dimension_ = float(
-            weights @ self.leverage_scores_ / (1.0 - self.epsilon)
-        )
-        if solve:
-            self.n_cg_iter_ = 0
-            self.dual_coef_ = _solve_whitened(
-                self._gram, self._rhs, self._whitening, self.alpha
-            )
+        self.effective_dimension_ = float(weights @ tau_dict / (1.0 - self.epsilon))
+
+
+class _NystromKRRStream:
+    """Streaming state of :class:`NystromKRR`, created by ``fit`` / ``partial_fit``.
+
+    A plain class (no ``__slots__``) so that pickle and skops round-trip it.
+    Attributes are set by ``NystromKRR._new_stream``.
+    """

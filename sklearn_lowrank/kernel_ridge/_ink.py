@@ -24,12 +24,17 @@ _ADMISSIONS_PER_CHUNK = 0.5
 _CHUNK_GROWTH = 4
 # Smallest factor by which the RLS ridge grows when the dictionary overflows.
 _RIDGE_GROWTH = 1.25
+# Cap on the settle rounds of one chunk.  Each round past the first grows the
+# ridge by at least _RIDGE_GROWTH (1.25^200 ~ 1e19), so the cap is only
+# reached with a kernel that is not positive semidefinite.
+_MAX_SETTLE_ROUNDS = 200
 
 
 class _Dictionary:
-    """The INK-ESTIMATE state: points, their stream ids, p_i, q_i and K_DD."""
+    """The INK-ESTIMATE state: points, their stream ids, p_i, q_i and K_DD.
 
-    __slots__ = ("copies", "gram", "ids", "points", "probabilities")
+    A plain class (no ``__slots__``) so that pickle and skops round-trip it.
+    """
 
     def __init__(self, points, ids, probabilities, copies, gram):
         self.points = points
@@ -165,8 +170,9 @@ def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
 
 # Rows of the forward substitution in the first round of _admit_new_points;
 # the rounds then double in size.  Only the cost depends on it (a point is
-# rejected by the same rows whatever the rounds): 8 was 3-15% faster than 32
-# at m = 50 and m = 800, a wash at m = 200.
+# rejected by the same rows whatever the rounds): a small first round lets
+# the bulk of a long stream, whose scores are tiny, be rejected after a few
+# rows (see the User Guide for the measurements).
 _FIRST_ROUND = 8
 
 
@@ -271,7 +277,13 @@ def _importance_weights(dictionary, n_copies):
 def _ink_estimate_step(
     dictionary, X_new, ids, diag_new, *, kernel, ridge, n_copies, epsilon, budget, rng
 ):
-    """One chunk of the stream with INK-ESTIMATE; return (dictionary, ridge, n_added).
+    """One chunk of the stream with INK-ESTIMATE.
+
+    Returns ``(dictionary, ridge, n_added, settled)``; ``settled`` is False
+    when the budget could not be met within ``_MAX_SETTLE_ROUNDS`` ridge
+    increases (the dictionary is then cut to the ``budget`` points with the
+    most copies).  ``budget=None`` means no budget (the paper's self-sized
+    dictionary).
 
     Estimate, shrink, expand (Calandriello et al. 2016, Alg. 1), applied to a
     chunk: the chunk's points are scored against the dictionary (and
@@ -325,18 +337,19 @@ def _ink_estimate_step(
     # estimate-and-shrink round on the dictionary itself corrects that (a
     # valid INK step: it only lowers probabilities).  Then enforce the budget
     # by growing the ridge, which only lowers the probabilities further.
-    while True:
+    for _ in range(_MAX_SETTLE_ROUNDS):
         tau, _ = _ink_scores(
             dictionary.gram, _importance_weights(dictionary, n_copies), ridge, epsilon
         )
         dictionary, _ = _shrink(dictionary, tau, rng)
-        if dictionary.size <= budget:
-            break
+        if budget is None or dictionary.size <= budget:
+            return dictionary, ridge, added.size, True
         # d_eff(c * gamma) >= d_eff(gamma) / c, so growing the ridge by the
         # overflow ratio cannot push the expected size far below the budget,
         # and it avoids many small steps when the ridge starts far too small.
         ridge *= max(_RIDGE_GROWTH, dictionary.size / budget)
-    return dictionary, ridge, added.size
+    keep = np.sort(np.argsort(-dictionary.copies, kind="stable")[:budget])
+    return dictionary.subset(keep), ridge, added.size, False
 
 
 def _next_chunk_length(length, admitted, budget):
@@ -379,26 +392,27 @@ def _next_chunk_length(length, admitted, budget):
     return int(max(base, min(target, _CHUNK_GROWTH * length, upper)))
 
 
-def _reservoir_step(dictionary, X_new, ids, n_seen, budget, rng):
-    """Uniform reservoir sampling (Vitter's algorithm R) over one chunk.
+def _reservoir_step(dictionary, X, rows, ids, n_seen, budget, rng):
+    """Uniform reservoir sampling (Vitter's algorithm R) over rows of X.
 
-    The t-th point of the stream (0-based) fills a free slot while
-    ``t < budget``, and otherwise replaces slot ``j ~ U{0..t}`` if ``j <
-    budget``; after the chunk the reservoir is a uniform sample of everything
-    seen.
+    ``rows`` are the rows of ``X`` in stream order and ``ids`` their stream
+    ids.  The t-th point of the stream (0-based) fills a free slot while ``t <
+    budget``, and otherwise replaces slot ``j ~ U{0..t}`` if ``j < budget``;
+    afterwards the reservoir is a uniform sample of everything seen.  Only the
+    kept rows of ``X`` are read.
     """
-    points = np.vstack([dictionary.points, X_new[: max(0, budget - dictionary.size)]])
-    kept_ids = np.concatenate(
-        [dictionary.ids, ids[: points.shape[0] - dictionary.size]]
-    )
+    n_free = max(0, budget - dictionary.size)
+    points = np.vstack([dictionary.points, X[rows[:n_free]]])
+    kept_ids = np.concatenate([dictionary.ids, ids[:n_free]])
     first_replacing = points.shape[0] - dictionary.size
-    t = n_seen + np.arange(first_replacing, X_new.shape[0])
+    t = n_seen + np.arange(first_replacing, rows.shape[0])
     slots = rng.randint(0, t + 1) if t.size else np.zeros(0, dtype=np.int64)
-    # Later points overwrite earlier ones in the same slot, as in the loop.
+    # Later points overwrite earlier ones in the same slot, as in the loop;
+    # the loop runs over the ~ budget * log(n / budget) replacements only.
     for j, slot in zip(
         np.flatnonzero(slots < budget) + first_replacing, slots[slots < budget]
     ):
-        points[slot] = X_new[j]
+        points[slot] = X[rows[j]]
         kept_ids[slot] = ids[j]
     m = points.shape[0]
     return _Dictionary(

@@ -3,25 +3,19 @@
 The Nyström KRR estimator restricted to a dictionary ``D``: with ``C = K(X,
 X_D)`` and ``W = K(X_D, X_D)`` the dual coefficients solve ``(C^T C + alpha W)
 a = C^T y``.  The normal equations are accumulated over row blocks in the
-whitened basis ``Phi = C R^-1`` (``R^T R = W + delta I``), or solved by
-FALKON-style preconditioned conjugate gradient.  Also the fast rbf kernel used
-on every hot path.
+whitened basis ``Phi = C R^-1`` (``R^T R = W + delta I``).  Also the fast rbf
+kernel used on every hot path.
 """
-
-import warnings
 
 import numpy as np
 from scipy import linalg
 from scipy.linalg.blas import dsyrk as _syrk
-from sklearn.exceptions import ConvergenceWarning
+from scipy.spatial.distance import cdist
 
 # Kernels whose value at (x, x) is 1 for every x: no need to evaluate them.
 _UNIT_DIAGONAL_KERNELS = {"rbf", "laplacian"}
 # Rows of X per kernel block when streaming K(X, X_D): ~64 MB per block.
 _BLOCK_BYTES = 64 * 2**20
-# solver="cg" keeps K_nm in memory (instead of recomputing it at every
-# iteration) when it takes at most this many bytes.
-_CG_CACHE_BYTES = 512 * 2**20
 
 
 def _cholesky_with_jitter(A):
@@ -65,7 +59,7 @@ def _row_blocks(n_rows, n_cols):
     return (slice(start, start + step) for start in range(0, n_rows, step))
 
 
-def _whitened_normal_equations(kernel, X, y, landmarks, R):
+def _whitened_normal_equations(kernel, X, y, landmarks, R, rows=None, progress=None):
     """``Phi^T Phi`` and ``Phi^T y`` for ``Phi = K(X, landmarks) R^-1``, by row blocks.
 
     Each block costs one triangular solve and one rank-k update (``syrk``):
@@ -73,25 +67,38 @@ def _whitened_normal_equations(kernel, X, y, landmarks, R):
     blocks before accumulating keeps the rounding error at ``eps ||Phi||^2``;
     accumulating ``C^T C`` and whitening afterwards would amplify it by the
     condition number of ``K_DD`` (it fails outright for wide kernels).
+
+    ``rows`` (an index array) restricts the sum to those rows of ``X``.  ``y``
+    is divided by its largest magnitude before the products and the result
+    multiplied back, so that ``y`` near the float limits cannot overflow the
+    sums: the solution is linear in ``y``.  ``progress(done, total)`` is
+    called after every block.
     """
     r = R.shape[0]
     gram = np.zeros((r, r), order="F")
     rhs = np.zeros((r,) + y.shape[1:])
     if r == 0:
         return gram, rhs
-    for rows in _row_blocks(X.shape[0], r):
+    n = X.shape[0] if rows is None else rows.shape[0]
+    y_scale = float(np.max(np.abs(y), initial=0.0)) or 1.0
+    done = 0
+    for block in _row_blocks(n, r):
+        idx = block if rows is None else rows[block]
         # Phi_b^T = R^-T C_b^T; C_b^T is Fortran-ordered, no copy is made.
         Phi_t = linalg.solve_triangular(
             R,
-            kernel(X[rows], landmarks).T,
+            kernel(X[idx], landmarks).T,
             trans="T",
             check_finite=False,
             overwrite_b=True,
         )
         gram = _syrk(1.0, Phi_t, beta=1.0, c=gram, trans=0, overwrite_c=True)
-        rhs += Phi_t @ y[rows]
+        rhs += Phi_t @ (y[idx] / y_scale)
+        done += Phi_t.shape[1]
+        if progress is not None:
+            progress(done, n)
     # syrk fills the upper triangle only.
-    return np.triu(gram) + np.triu(gram, 1).T, rhs
+    return np.triu(gram) + np.triu(gram, 1).T, rhs * y_scale
 
 
 def _change_of_basis(R_old, cross, R_new):
@@ -118,86 +125,6 @@ def _solve_whitened(gram, rhs, R, alpha):
     return linalg.solve_triangular(R, beta, check_finite=False)
 
 
-def _preconditioned_cg(
-    kernel, X, y, landmarks, R, weights, alpha, *, tol, max_iter, verbose=0
-):
-    """Solve ``(Phi^T Phi + alpha I) beta = Phi^T y``, ``Phi = K(X, D) R^-1``, by PCG.
-
-    FALKON-style (Rudi, Carratino, Rosasco 2017): every product with
-    ``Phi^T Phi`` streams row blocks of ``K(X, D)``, so ``K_nm`` is never
-    stored and an iteration costs ``O(n m)``.  The preconditioner uses the
-    weighted dictionary as a sketch of the data: ``C^T C = sum_i k_i k_i^T ~
-    W diag(w) W``, hence ``Phi^T Phi ~ R diag(w) R^T`` and we precondition
-    with ``P = R diag(w) R^T + alpha I`` (for uniform landmarks ``w = n/m``,
-    FALKON's preconditioner).  Columns of a 2-d ``y`` are solved together.
-
-    Returns ``(beta, n_iter)``.
-    """
-    m = R.shape[0]
-    Y = y.reshape(len(y), -1)
-    blocks = list(_row_blocks(X.shape[0], m))
-    # Every iteration needs all of K_nm.  Recomputing it costs n m kernel
-    # evaluations (an exp each for rbf), ten times the two matrix-vector
-    # products; keep the blocks when K_nm is small enough.
-    cached = None
-    if 8 * X.shape[0] * m <= _CG_CACHE_BYTES:
-        cached = [kernel(X[rows], landmarks) for rows in blocks]
-
-    def kernel_blocks():
-        if cached is not None:
-            yield from zip(blocks, cached)
-        else:
-            for rows in blocks:
-                yield rows, kernel(X[rows], landmarks)
-
-    def normal_matvec(V):
-        U = linalg.solve_triangular(R, V, check_finite=False)
-        out = alpha * V
-        acc = np.zeros_like(V)
-        for _, Kb in kernel_blocks():
-            acc += Kb.T @ (Kb @ U)
-        return out + linalg.solve_triangular(R, acc, trans="T", check_finite=False)
-
-    rhs = np.zeros((m, Y.shape[1]))
-    for rows, Kb in kernel_blocks():
-        rhs += Kb.T @ Y[rows]
-    rhs = linalg.solve_triangular(R, rhs, trans="T", check_finite=False)
-
-    P = (R * weights[None, :]) @ R.T
-    P[np.diag_indices_from(P)] += alpha
-    P_factor = linalg.cho_factor(P, check_finite=False)
-
-    beta = np.zeros_like(rhs)
-    resid = rhs.copy()
-    z = linalg.cho_solve(P_factor, resid, check_finite=False)
-    direction = z.copy()
-    rz = np.einsum("ij,ij->j", resid, z)
-    rhs_norm = np.maximum(np.linalg.norm(rhs, axis=0), np.finfo(float).tiny)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        Ad = normal_matvec(direction)
-        step = rz / np.maximum(np.einsum("ij,ij->j", direction, Ad), 1e-300)
-        beta += step * direction
-        resid -= step * Ad
-        rel = np.linalg.norm(resid, axis=0) / rhs_norm
-        if verbose:
-            print(f"[NystromKRR] cg iteration {n_iter}: residual {rel.max():.2e}")
-        if rel.max() <= tol:
-            break
-        z = linalg.cho_solve(P_factor, resid, check_finite=False)
-        rz_new = np.einsum("ij,ij->j", resid, z)
-        direction = z + (rz_new / np.maximum(rz, 1e-300)) * direction
-        rz = rz_new
-    else:
-        warnings.warn(
-            f"NystromKRR: conjugate gradient reached max_iter={max_iter} with "
-            f"relative residual {rel.max():.2e} > tol={tol}. Increase max_iter "
-            "or use solver='direct'.",
-            ConvergenceWarning,
-        )
-    return beta.reshape((m,) + y.shape[1:]), n_iter
-
-
 def _stream_predict(kernel, X, landmarks, dual_coef):
     out = np.empty((X.shape[0],) + dual_coef.shape[1:])
     for rows in _row_blocks(X.shape[0], landmarks.shape[0]):
@@ -218,10 +145,25 @@ def _rbf_kernel(X, Y, gamma):
     after), clipped at 0 and exponentiated in place.  Tiles of rows keep the
     four elementwise passes in cache: out of cache they cost more than the
     GEMM and the exp together.
+
+    The expansion loses ``eps * gamma * |x|^2`` to cancellation, which is
+    harmless for data of moderate scale but turns ``k(x, x)`` into
+    ``exp(-huge)`` when ``gamma |x|^2`` is near the float limits; there the
+    squared distances are computed directly (``cdist``), which is exact up to
+    rounding at any scale and overflows only to the right limit, 0.
     """
-    K = np.empty((X.shape[0], Y.shape[0]))
     x_sq = gamma * np.einsum("ij,ij->i", X, X)
     y_sq = gamma * np.einsum("ij,ij->i", Y, Y)
+    largest = max(np.max(x_sq, initial=0.0), np.max(y_sq, initial=0.0))
+    if not largest < _EXPANSION_SAFE:
+        with np.errstate(over="ignore", invalid="ignore"):
+            d2 = cdist(X, Y, "sqeuclidean")
+            d2 *= gamma
+        # 0 * inf cannot occur (gamma > 0 and d2 finite or inf), but a NaN
+        # from inf - inf in X itself is rejected by input validation.
+        np.negative(d2, out=d2)
+        return np.exp(d2, out=d2)
+    K = np.empty((X.shape[0], Y.shape[0]))
     Y_scaled_t = (2.0 * gamma) * Y.T
     step = max(1, _RBF_TILE // max(Y.shape[0], 1))
     for start in range(0, X.shape[0], step):
@@ -232,6 +174,11 @@ def _rbf_kernel(X, Y, gamma):
         np.minimum(tile, 0.0, out=tile)
         np.exp(tile, out=tile)
     return K
+
+
+# Largest ``gamma |x|^2`` for which the expansion in _rbf_kernel keeps
+# ``k(x, x) = 1`` to ~1e-8: the cancellation error is ~eps times it.
+_EXPANSION_SAFE = 1e7
 
 
 def _blockwise_diagonal(kernel, X, block=256):

@@ -1,0 +1,85 @@
+"""Error measures shared by the demo, the tests and the benchmarks.
+
+One definition of each figure, so that "relative error" in a test, a
+benchmark table and the demo is the same number.  Norms are computed with
+``np.linalg.norm`` (LAPACK's scaled ``nrm2``), so the ratios stay finite for
+data scaled by 1e+-150.
+"""
+
+import numpy as np
+
+__all__ = [
+    "accuracy",
+    "cell_error_rate",
+    "masked_relative_error",
+    "relative_error",
+    "rmse",
+    "same_support",
+]
+
+
+def _scaled_norm(A):
+    # Frobenius norm that neither overflows nor underflows: divide by the
+    # largest magnitude first (np.linalg.norm squares entries for ndim > 1).
+    A = np.asarray(A, dtype=np.float64).ravel()
+    if A.size == 0:
+        return 0.0
+    top = np.max(np.abs(A))
+    if top == 0 or not np.isfinite(top):
+        return float(top)
+    return float(top * np.linalg.norm(A / top))
+
+
+def relative_error(estimate, truth):
+    """``||estimate - truth||_F / ||truth||_F`` (inf if the truth is zero)."""
+    estimate = np.asarray(estimate, dtype=np.float64)
+    truth = np.asarray(truth, dtype=np.float64)
+    denominator = _scaled_norm(truth)
+    numerator = _scaled_norm(estimate - truth)
+    if denominator == 0:
+        return 0.0 if numerator == 0 else float("inf")
+    return numerator / denominator
+
+
+def masked_relative_error(estimate, truth, mask):
+    """:func:`relative_error` restricted to the entries where ``mask`` is True.
+
+    For matrix completion pass ``mask=~observed``: the error on the entries
+    the estimator never saw.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    return relative_error(np.asarray(estimate)[mask], np.asarray(truth)[mask])
+
+
+def rmse(estimate, truth):
+    """Root mean squared difference (NaN entries of ``truth`` skipped)."""
+    diff = np.asarray(estimate, dtype=np.float64) - np.asarray(truth, np.float64)
+    diff = diff[~np.isnan(diff)]
+    if diff.size == 0:
+        return float("nan")
+    return _scaled_norm(diff) / np.sqrt(diff.size)
+
+
+def cell_error_rate(estimate, truth):
+    """Fraction of cells where two Boolean (or label) arrays differ."""
+    return float(np.mean(np.asarray(estimate) != np.asarray(truth)))
+
+
+def accuracy(predicted, truth):
+    """Fraction of labels predicted right."""
+    return 1.0 - cell_error_rate(predicted, truth)
+
+
+def same_support(A, B, *, rtol=1e-8):
+    """Whether two arrays are nonzero in the same places.
+
+    An entry counts as zero when it is at most ``rtol`` times the array's
+    largest magnitude, so the test is invariant to scaling either array.
+    """
+    A = np.abs(np.asarray(A, dtype=np.float64))
+    B = np.abs(np.asarray(B, dtype=np.float64))
+    if A.shape != B.shape:
+        return False
+    support_A = A > rtol * (A.max() if A.size else 0.0)
+    support_B = B > rtol * (B.max() if B.size else 0.0)
+    return bool(np.array_equal(support_A, support_B))

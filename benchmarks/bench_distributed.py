@@ -13,7 +13,7 @@
     relative normal-equation residual ``||X_c^T r|| / (||X_c|| ||r||)``,
     checked by one extra dask pass.  At the default size the fit is then
     repeated on the blocks persisted in the workers' memory (1 GB each).
-(b) When the data fits in this process (``--smoke``: 4e4 x 20), the same
+(b) When the data fits in this process (``--smoke``: 2e4 x 20), the same
     problem gathered in memory, side by side: ours on the dask blocks
     persisted in the workers, ours in memory, ``LinearRegression``,
     ``numpy.linalg.lstsq`` and ``scipy.sparse.linalg.lsqr`` (error: the
@@ -265,10 +265,10 @@ def main():
     p.add_argument("--rows", type=float, default=None, help="rows of X (a)")
     p.add_argument("--block-rows", type=int, default=None)
     args = p.parse_args()
-    n = int(args.rows or by_size(args, smoke=4e4, default=2.5e6, full=2e7))
+    n = int(args.rows or by_size(args, smoke=2e4, default=2.5e6, full=2e7))
     d = by_size(args, smoke=20, default=100, full=100)
     block_rows = args.block_rows or by_size(
-        args, smoke=20_000, default=125_000, full=125_000
+        args, smoke=10_000, default=125_000, full=125_000
     )
     search = by_size(
         args,

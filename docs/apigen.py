@@ -95,10 +95,10 @@ def _get(module_name, name):
     return getattr(importlib.import_module(module_name), name)
 
 
-def write(path=Path(__file__).with_name("api.rst")):
+def write(path=None):
     """Write the page if its text changed (keeps Sphinx's cache valid)."""
     text = render()
-    path = Path(path)
+    path = Path(path) if path else Path(__file__).with_name("api.rst")
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path

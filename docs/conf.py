@@ -42,7 +42,6 @@ root_doc = "index"
 
 # -- autodoc / autosummary / numpydoc ---------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"inherited-members": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # Types in "Parameters"/"Attributes" become cross-references; words that are
@@ -84,6 +83,18 @@ if os.environ.get("SKLEARN_LOWRANK_DOCS_INTERSPHINX") != "1":
     intersphinx_mapping = {}
 
 # -- sphinx-gallery ----------------------------------------------------------
+# The gallery's outputs live in the source tree (docs/auto_examples) and are
+# reused while an example's file is unchanged.  The test suite's quick build
+# re-runs every example (an unchanged example can still break when the
+# package changes), and a full build never reuses a quick build's figures.
+_QUICK = os.environ.get("SKLEARN_LOWRANK_QUICK_EXAMPLES") == "1"
+_QUICK_MARKER = DOCS / "auto_examples" / ".quick-run"
+_RERUN_EXAMPLES = _QUICK or _QUICK_MARKER.exists()
+if _QUICK:
+    _QUICK_MARKER.parent.mkdir(exist_ok=True)
+    _QUICK_MARKER.touch()
+else:
+    _QUICK_MARKER.unlink(missing_ok=True)
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
@@ -100,6 +111,7 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
+    "run_stale_examples": _RERUN_EXAMPLES,
 }
 
 # -- matplotlib plot directive (benchmark figures from committed CSVs) ---------

@@ -28,9 +28,11 @@ def _internal_dirs():
     # sklearn's own wrappers (``_fit_context``, ``_SetOutputMixin``) sit
     # between the user and us too; the warning should skip them as well.
     dirs = [_PACKAGE_DIR]
-    sklearn = sys.modules.get("sklearn")
-    if sklearn is not None and getattr(sklearn, "__file__", None):
-        dirs.append(os.path.dirname(os.path.abspath(sklearn.__file__)) + os.sep)
+    # joblib too: Pipeline calls its steps through joblib.Memory.
+    for name in ("sklearn", "joblib"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            dirs.append(os.path.dirname(os.path.abspath(module.__file__)) + os.sep)
     return tuple(dirs)
 
 

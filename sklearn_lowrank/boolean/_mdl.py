@@ -22,18 +22,23 @@ held-out criterion for the number of tiles.
 import numpy as np
 from scipy.special import gammaln
 
-from sklearn_lowrank.boolean._polish import _BLOCK_CELLS, _count_ones, _dense_block
+from sklearn_lowrank.boolean._polish import _BLOCK_CELLS, _count_ones
 
 # log2 of Rissanen's normalizing constant c0 = 2.865064 of the universal
 # code for positive integers.
 _LOG2_C0 = np.log2(2.865064)
+_LOG_STAR_MAX_TERMS = 8
 
 
 def _universal_integer_bits(k):
     """Rissanen's universal code length ``log2*(k) + log2 c0`` for k >= 1."""
     bits = _LOG2_C0
     x = float(k)
-    while x > 1.0:  # log2 reaches 1 after a handful of steps
+    # Iterated log2 falls below 1 within 5 steps for any float64 (1e308 ->
+    # 1023 -> 10 -> 3.3 -> 1.7 -> 0.8), so the cap is never the limit.
+    for _ in range(_LOG_STAR_MAX_TERMS):
+        if x <= 1.0:
+            break
         x = np.log2(x)
         bits += x
     return bits
@@ -43,42 +48,47 @@ def _log2_binomial(n, k):
     return (gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)) / np.log(2)
 
 
-def _cover_counts(X, U, V):
-    """Cells covered by ``U o V`` and the ones of X among them, blockwise.
+def _covered_cells(U, V):
+    """Number of cells that the Boolean product ``U o V`` covers.
 
-    Only the rows using a tile and the columns a tile covers can be
-    covered, so only that part of X is densified, a block of rows at a time.
+    Row i covers the columns whose tiles meet its tile set.  Rows with the
+    same tile set and columns with the same set of tiles (signature) cover
+    alike, so only distinct sets meet distinct signatures: a table of at
+    most ``min(n, 2^k) x min(m, 2^k)``, in row blocks; X is not needed.
     """
-    U = np.asarray(U, dtype=np.float32)
-    V = np.asarray(V, dtype=np.float32)
-    rows = np.flatnonzero(U.any(axis=1))
-    cols = np.flatnonzero(V.any(axis=0))
-    covered = covered_ones = 0
-    if rows.size == 0 or cols.size == 0:
-        return covered, covered_ones
-    Vc = V[:, cols]
-    block = max(1, _BLOCK_CELLS // cols.size)
-    for start in range(0, rows.size, block):
-        idx = rows[start : start + block]
-        cover = (U[idx] @ Vc) > 0
-        Xb = _dense_block(X, idx, cols if cols.size < X.shape[1] else None)
-        covered += int(np.count_nonzero(cover))
-        covered_ones += int(np.count_nonzero(cover & (Xb > 0)))
-    return covered, covered_ones
+    U = np.asarray(U) > 0
+    V = np.asarray(V) > 0
+    if not U.any() or not V.any():
+        return 0
+    row_sets, row_index = np.unique(U, axis=0, return_inverse=True)
+    signatures, columns = np.unique(V.T, axis=0, return_counts=True)
+    row_sets = row_sets.astype(np.float32)
+    signatures = np.ascontiguousarray(signatures.T, dtype=np.float32)
+    covered = np.empty(row_sets.shape[0], dtype=np.int64)
+    block = max(1, _BLOCK_CELLS // signatures.shape[1])
+    for start in range(0, row_sets.shape[0], block):
+        meets = (row_sets[start : start + block] @ signatures) > 0
+        covered[start : start + block] = meets.astype(np.int64) @ columns
+    return int(covered[np.ravel(row_index)].sum())
 
 
-def _code_counts(X, U, V):
+def _code_counts(X, U, V, n_wrong):
     """The counts the code is built from (or charged on): rows, tile use,
-    cells, covered cells, ones, covered ones."""
-    covered, covered_ones = _cover_counts(X, U, V)
+    cells, covered cells, ones, covered ones.
+
+    ``n_wrong`` (the wrong cells of ``U o V``) = uncovered ones + covered
+    zeros, which gives the covered ones without another pass over X.
+    """
+    covered = _covered_cells(U, V)
+    ones = _count_ones(X)
     n, m = X.shape
     return dict(
         n_rows=n,
-        tile_use=np.asarray(U, dtype=np.float64).sum(axis=0),
+        tile_use=(np.asarray(U) > 0).sum(axis=0).astype(np.float64),
         cells=n * m,
         covered=covered,
-        ones=_count_ones(X),
-        covered_ones=covered_ones,
+        ones=ones,
+        covered_ones=(ones + covered - n_wrong) // 2,
     )
 
 

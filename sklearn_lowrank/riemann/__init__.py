@@ -1,12 +1,13 @@
 """Riemannian classification of EEG trials with augmented covariance matrices.
 
 - :class:`AugmentedCovariances`, :class:`TangentSpace` and
-  :class:`AugmentedCovarianceClassifier` (Carrara & Papadopoulo 2023) live in
-  :mod:`sklearn_lowrank.riemann.augmented`;
-- the batched affine-invariant geometry they use (mean, log/exp maps,
-  distance) lives in :mod:`sklearn_lowrank.riemann._geometry` and the
-  order/lag heuristics (mutual information, Cao's FNN) in
-  :mod:`sklearn_lowrank.riemann._delay`; both are re-exported here.
+  :class:`AugmentedCovarianceClassifier` (Carrara & Papadopoulo 2023);
+- the paper's order/lag heuristics, to inspect or plot them:
+  :func:`estimate_order_lag`, :func:`delayed_mutual_information`,
+  :func:`first_minimum`, :func:`cao_e1`, :func:`cao_order`.
+
+The batched affine-invariant geometry the estimators use (mean, log/exp maps,
+distance) is private (``_geometry``): pyRiemann is the library for it.
 """
 
 from sklearn_lowrank.riemann._delay import (
@@ -15,14 +16,6 @@ from sklearn_lowrank.riemann._delay import (
     delayed_mutual_information,
     estimate_order_lag,
     first_minimum,
-)
-from sklearn_lowrank.riemann._geometry import (
-    distance_riemann,
-    exp_map,
-    log_map,
-    mean_riemann,
-    unupper,
-    upper,
 )
 from sklearn_lowrank.riemann.augmented import (
     AugmentedCovarianceClassifier,
@@ -37,12 +30,6 @@ __all__ = [
     "cao_e1",
     "cao_order",
     "delayed_mutual_information",
-    "distance_riemann",
     "estimate_order_lag",
-    "exp_map",
     "first_minimum",
-    "log_map",
-    "mean_riemann",
-    "unupper",
-    "upper",
 ]

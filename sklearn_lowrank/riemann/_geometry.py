@@ -1,4 +1,4 @@
-"""Affine-invariant Riemannian geometry of SPD matrices, batched numpy/scipy.
+"""Affine-invariant Riemannian geometry of SPD matrices, batched numpy (private).
 
 The small set of operations that Riemannian EEG classifiers need, written so
 that every function takes stacks of matrices of shape ``(..., n, n)`` and
@@ -29,18 +29,6 @@ import numpy as np
 
 # Number of past steps mixed by the Anderson acceleration of the mean.
 _ANDERSON_DEPTH = 3
-
-__all__ = [
-    "distance_riemann",
-    "exp_map",
-    "expm",
-    "log_map",
-    "logm",
-    "mean_riemann",
-    "powm",
-    "upper",
-    "unupper",
-]
 
 
 def _eig_function(C, func, *, floor=True):

@@ -193,8 +193,6 @@ _case(
         for check in ("check_regressors_train",)
     },
 )
-# Landmarks are random: searches compared across backends need a seed.
-CASES["NystromKRR"].params["random_state"] = 0
 
 
 _case(

@@ -9,12 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_lowrank import AltMinCompleter
-from sklearn_lowrank.completion import (
-    _observed_csr,
-    _orthonormalize,
-    _solve_cg,
-    _solve_exact,
-)
+from sklearn_lowrank.completion._solvers import observed_csr, orthonormalize, solve_rows
 from sklearn_lowrank.datasets import make_completion_problem
 
 
@@ -66,7 +61,7 @@ def test_error_decreases_linearly(problem):
 
 def test_hitting_max_iter_warns(problem):
     X, _, _ = problem
-    with pytest.warns(ConvergenceWarning, match="Maximum number of iterations"):
+    with pytest.warns(ConvergenceWarning, match="AltMinCompleter did not converge"):
         AltMinCompleter(n_components=5, max_iter=2, random_state=0).fit(X)
 
 
@@ -247,51 +242,76 @@ def test_transform_rejects_wrong_width(problem):
 def _small_least_squares(rng):
     X = rng.standard_normal((30, 12))
     X[rng.uniform(size=X.shape) < 0.4] = np.nan
-    return _observed_csr(X), rng.standard_normal((12, 3))
+    return observed_csr(X, copy=False), rng.standard_normal((12, 3))
 
 
-def test_exact_solver_matches_per_row_lstsq():
+@pytest.mark.parametrize("budget", [2**22, 7])
+def test_exact_solver_matches_per_row_lstsq(budget):
+    # budget=7 forces one-row groups solved in chunks of 2 entries.
     rng = np.random.RandomState(0)
     obs, other = _small_least_squares(rng)
-    solution = _solve_exact(obs, other, ridge=0.0)
+    solution, squared_residuals = solve_rows(obs, other, ridge=0.0, budget=budget)
     for i in range(obs.shape[0]):
         lo, hi = obs.indptr[i], obs.indptr[i + 1]
         if hi - lo < 3:
             continue
-        expected = np.linalg.lstsq(
-            other[obs.indices[lo:hi]], obs.data[lo:hi], rcond=None
-        )[0]
+        A, y = other[obs.indices[lo:hi]], obs.data[lo:hi]
+        expected = np.linalg.lstsq(A, y, rcond=None)[0]
         np.testing.assert_allclose(solution[i], expected, rtol=1e-8, atol=1e-8)
+        assert squared_residuals[i] == pytest.approx(
+            np.sum((y - A @ expected) ** 2), rel=1e-6, abs=1e-12
+        )
+
+
+def test_blocked_solve_equals_one_block_and_threads():
+    # Rows of very different lengths: many groups, padded, solved by workers.
+    from sklearn_lowrank._threads import blas_workers
+
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((300, 80))
+    X[rng.uniform(size=X.shape) < np.linspace(0.05, 0.95, 300)[:, None]] = np.nan
+    obs = observed_csr(X, copy=False)
+    other = rng.standard_normal((80, 4))
+    one, _ = solve_rows(obs, other, ridge=0.1, budget=10**9)
+    with blas_workers() as workers:
+        blocked, _ = solve_rows(obs, other, ridge=0.1, budget=400, workers=workers)
+    np.testing.assert_allclose(blocked, one, rtol=1e-10, atol=1e-12)
 
 
 def test_cg_solver_converges_to_the_exact_solution():
     rng = np.random.RandomState(1)
     obs, other = _small_least_squares(rng)
-    exact = _solve_exact(obs, other, ridge=0.1)
+    exact, _ = solve_rows(obs, other, ridge=0.1)
     # k = 3 unknowns per row: CG is exact after 3 steps (up to rounding).
-    approx = _solve_cg(obs, other, 0.1, np.zeros_like(exact), n_steps=3)
+    approx, _ = solve_rows(obs, other, ridge=0.1, method="cg", n_steps=3)
     np.testing.assert_allclose(approx, exact, rtol=1e-6, atol=1e-8)
 
 
 def test_orthonormalize_is_a_thin_qr():
     F = np.random.RandomState(2).standard_normal((50, 4)) @ np.diag([1, 10, 1e3, 1e4])
-    Q, R = _orthonormalize(F)
-    np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
-    np.testing.assert_allclose(Q @ R, F, rtol=1e-10, atol=1e-10)
+    for factor in (1.0, 1e-200, 1e200):
+        Q, R = orthonormalize(F * factor)
+        np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
+        np.testing.assert_allclose(Q @ R / factor, F, rtol=1e-10, atol=1e-10)
 
 
 def test_sketch_preconditioner_helps_ill_conditioned_rows():
     rng = np.random.RandomState(3)
     X = rng.standard_normal((40, 200))
     X[rng.uniform(size=X.shape) < 0.5] = np.nan
-    obs = _observed_csr(X)
-    # A badly scaled design (condition number ~1e4): plain CG stalls.
+    obs = observed_csr(X, copy=False)
+    # A badly scaled design (condition number ~1e4): plain CG stalls.  Rows
+    # have ~100 observations, more than the 4 k = 24 sketch rows.
     other = rng.standard_normal((200, 6)) * np.geomspace(1, 1e4, 6)
-    exact = _solve_exact(obs, other, ridge=0.0)
-    start = np.zeros_like(exact)
-    plain = _solve_cg(obs, other, 0.0, start, n_steps=4)
-    sketched = _solve_cg(
-        obs, other, 0.0, start, n_steps=4, sketch_rng=np.random.RandomState(0)
+    exact, _ = solve_rows(obs, other, ridge=0.0)
+    plain, _ = solve_rows(obs, other, ridge=0.0, method="cg", n_steps=4)
+    sketched, _ = solve_rows(
+        obs,
+        other,
+        ridge=0.0,
+        method="sketch",
+        n_steps=4,
+        random_state=np.random.RandomState(0),
     )
     plain_err = np.linalg.norm(plain - exact) / np.linalg.norm(exact)
     sketch_err = np.linalg.norm(sketched - exact) / np.linalg.norm(exact)

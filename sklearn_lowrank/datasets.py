@@ -867,6 +867,12 @@ def load_diamonds():
     return X, y, features
 
 
+# Rounds of drawing columns for the rows of a chunk (make_ratings_matrix).
+_RATINGS_DRAW_ROUNDS = 8
+# ... stopped early once the chunk is short by at most this fraction.
+_RATINGS_SHORTFALL = 1e-3
+
+
 def make_ratings_matrix(
     n_rows,
     n_cols,
@@ -902,8 +908,10 @@ def make_ratings_matrix(
     rank : int
         Rank of the full matrix.
     n_observed : int
-        Number of entries drawn (training and held-out together); repeats
-        within a row are merged, so slightly fewer are returned.
+        Number of distinct entries drawn (training and held-out together).
+        Columns are drawn again for rows that drew a column twice, a bounded
+        number of times, so a row asking for most of the columns under a
+        steep popularity law may end a little short.
     column_popularity : float, default=1.0
         Zipf exponent ``s``: column ``j`` (in popularity order, before a
         random permutation of the columns) is drawn with probability
@@ -989,12 +997,22 @@ def make_ratings_matrix(
     for start in range(0, n_rows, chunk_rows):
         stop = min(start + chunk_rows, n_rows)
         chunk_counts = counts[start:stop]
-        local = np.repeat(np.arange(stop - start, dtype=np.int64), chunk_counts)
-        cols = np.searchsorted(cdf, rng.uniform(size=local.size), side="right")
-        cols = np.minimum(cols, n_cols - 1)
-        # Sorted, repeats within a row merged.
-        keys = np.sort(local * n_cols + cols)
-        keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+        wanted = chunk_counts.copy()
+        keys = np.empty(0, dtype=np.int64)
+        # Draw with replacement, merge repeats within a row, then draw again
+        # for the rows left short (a bounded number of rounds: a row asking
+        # for most columns of a skewed law may end a little short).
+        for _ in range(_RATINGS_DRAW_ROUNDS):
+            if wanted.sum() <= _RATINGS_SHORTFALL * chunk_counts.sum():
+                break
+            local = np.repeat(np.arange(stop - start, dtype=np.int64), wanted)
+            cols = np.searchsorted(cdf, rng.uniform(size=local.size), side="right")
+            keys = np.sort(
+                np.concatenate([keys, local * n_cols + np.minimum(cols, n_cols - 1)])
+            )
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+            have = np.bincount(keys // n_cols, minlength=stop - start)
+            wanted = np.maximum(chunk_counts - have, 0)
         local, cols = np.divmod(keys, n_cols)
         values = np.empty(local.size)
         for lo in range(0, local.size, 2**18):

@@ -10,7 +10,7 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_lowrank import AltMinCompleter
 from sklearn_lowrank.completion._solvers import observed_csr, orthonormalize, solve_rows
-from sklearn_lowrank.datasets import make_completion_problem
+from sklearn_lowrank.datasets import make_completion_problem, make_ratings_matrix
 
 
 def _unobserved_error(X_filled, M, mask):
@@ -335,3 +335,117 @@ def test_bias_centering_is_consistent_between_fit_and_fold_in():
     assert np.corrcoef(est.row_biases_, np.nanmean(X, axis=1))[0, 1] > 0.9
     plain = AltMinCompleter(n_components=3, alpha=1.0, random_state=0).fit(X)
     assert est.score(X) > plain.score(X)
+
+
+# ---- scale, indices, warnings ----------------------------------------------
+
+
+@pytest.mark.parametrize("factor", [1e-150, 1e150, 1e-200, 1e200])
+def test_scaling_the_data_scales_the_completion(problem, factor):
+    X, M, mask = problem
+    est = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    scaled = AltMinCompleter(n_components=5, random_state=0).fit(X * factor)
+    # Same sweeps (no false stop on tiny numbers, no overflow on huge ones),
+    # the scaled completion, and an honestly scaled residual.
+    assert scaled.n_iter_ == est.n_iter_
+    filled = scaled.transform(X * factor) / factor
+    np.testing.assert_allclose(filled, est.transform(X), rtol=1e-6, atol=1e-9)
+    assert _unobserved_error(filled, M, mask) <= 1e-6
+    assert scaled.reconstruction_err_ / factor == pytest.approx(
+        est.reconstruction_err_, rel=1e-3, abs=1e-9
+    )
+    assert est.reconstruction_err_ > 0
+    assert -scaled.score(X * factor) / factor == pytest.approx(
+        -est.score(X), rel=1e-3, abs=1e-9
+    )
+
+
+def test_predict_entries_rejects_non_integer_indices(problem):
+    X, _, _ = problem
+    est = AltMinCompleter(n_components=5, random_state=0, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X)
+    with pytest.raises(ValueError, match="AltMinCompleter.predict_entries: rows"):
+        est.predict_entries([1.7], [0])
+    with pytest.raises(ValueError, match="cols must be integer"):
+        est.predict_entries([1], [0.2])
+    # Integral floats (e.g. from a float column of a DataFrame) are indices.
+    np.testing.assert_array_equal(
+        est.predict_entries([1.0, 2.0], [0.0, 3.0]), est.predict_entries([1, 2], [0, 3])
+    )
+
+
+def test_over_estimated_rank_is_named_in_the_warning():
+    # Issue 17's case: rank 5, 30% observed, n_components=10.
+    X, _, _ = make_completion_problem(
+        400, 300, 5, observed_fraction=0.3, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning) as record:
+        AltMinCompleter(n_components=10, max_iter=30, random_state=0).fit(X)
+    message = str(record[0].message)
+    assert message.startswith("AltMinCompleter did not converge")
+    assert "n_components=10 is probably over-estimated" in message
+    assert "try n_components=5" in message
+
+
+def test_right_rank_not_converged_gets_the_iteration_advice(problem):
+    X, _, _ = problem
+    with pytest.warns(ConvergenceWarning) as record:
+        AltMinCompleter(n_components=5, max_iter=3, random_state=0).fit(X)
+    message = str(record[0].message)
+    assert "increase max_iter" in message and "over-estimated" not in message
+
+
+def test_float32_sparse_input_is_not_copied():
+    X, _, _ = make_completion_problem(
+        300, 200, 4, observed_fraction=0.3, sparse=True, random_state=7
+    )
+    X64 = sp.csr_matrix(X)
+    X32 = X64.astype(np.float32)
+    # Neither validation nor the observed-entry view copies the values.
+    validated = AltMinCompleter()._validate_X(X32, reset=True)
+    assert np.shares_memory(observed_csr(validated, copy=False).data, X32.data)
+    est64 = AltMinCompleter(n_components=4, random_state=0).fit(X64)
+    est32 = AltMinCompleter(n_components=4, random_state=0).fit(X32)
+    rows, cols = np.array([0, 5, 299]), np.array([1, 0, 199])
+    np.testing.assert_allclose(
+        est32.predict_entries(rows, cols), est64.predict_entries(rows, cols), rtol=1e-5
+    )
+
+
+def test_verbose_lines_name_the_estimator(problem, capsys):
+    X, _, _ = problem
+    AltMinCompleter(n_components=5, max_iter=2, verbose=1, random_state=0).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[AltMinCompleter] spectral start")
+    assert lines[1].startswith("[AltMinCompleter] sweep 1: relative change")
+
+
+def test_ratings_shaped_problem_is_recovered():
+    # Zipf-like column popularity and uneven rows: still exact recovery on
+    # held-out entries drawn like the observed ones.
+    X, X_test, _, _ = make_ratings_matrix(
+        3000, 400, 5, n_observed=90_000, random_state=0
+    )
+    est = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    coo = X_test.tocoo()
+    pred = est.predict_entries(coo.row, coo.col)
+    assert np.linalg.norm(pred - coo.data) <= 1e-6 * np.linalg.norm(coo.data)
+
+
+def test_benchmark_smoke_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_completion.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "AltMinCompleter(3) exact" in result.stdout
+    assert "failed" not in result.stdout

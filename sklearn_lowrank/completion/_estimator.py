@@ -19,6 +19,7 @@ forms the dense matrix in ``fit``; the per-row least-squares problems are
 solved in blocks of rows with batched dense linear algebra.
 """
 
+import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -54,6 +55,14 @@ __all__ = ["AltMinCompleter"]
 # 2**27 float64 entries = 1 GiB.  Beyond that, use ``fold_in`` or
 # ``predict_entries``.
 _MAX_DENSE_ENTRIES = 2**27
+
+# Over-estimated rank diagnosis (when the sweeps do not converge): a ratio of
+# consecutive singular values of the fitted factors above _RANK_GAP is a gap,
+# reported when the held-out entries of at most about _DIAGNOSTIC_ROWS rows
+# confirm it or when the ratio exceeds _RANK_GAP_ALONE.
+_RANK_GAP = 4.0
+_RANK_GAP_ALONE = 20.0
+_DIAGNOSTIC_ROWS = 5000
 
 class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Low-rank matrix completion by robust alternating minimization.
@@ -340,9 +349,20 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
         rng = check_random_state(self.random_state)
 
+        clock = [time.perf_counter()]
+
         def report(n_iter, change):
-            if self.verbose:
-                verbose_print(self, f"sweep {n_iter}: relative change {change:.3e}")
+            if not self.verbose:
+                return
+            now = time.perf_counter()
+            seconds, clock[0] = now - clock[0], now
+            if n_iter == 0:
+                verbose_print(self, f"spectral start: {seconds:.2f} s")
+            else:
+                verbose_print(
+                    self,
+                    f"sweep {n_iter}: relative change {change:.3e} ({seconds:.2f} s)",
+                )
 
         # The per-row solves run in blocks shared between worker threads,
         # each with one BLAS thread (k x k systems, thin products).
@@ -374,7 +394,63 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return self
 
     def _convergence_advice(self, rows_obs):
-        return "increase max_iter, or raise tol"
+        """What to change when the sweeps did not converge.
+
+        Alternating minimization with a rank above the matrix's does not
+        converge (the extra directions keep moving) and raising ``max_iter``
+        does not help.  It shows as a gap in the singular values of the
+        fitted factors; when a model truncated at the gap also predicts
+        held-out observed entries at least as well, the rank is the problem.
+        """
+        default = (
+            "increase max_iter or raise tol; if more sweeps do not help, "
+            "n_components may exceed the rank of the matrix (compare ranks "
+            "with score(X) or GridSearchCV)"
+        )
+        k = self.components_.shape[0]
+        U = self.row_factors_
+        size = float(np.max(np.abs(U)))
+        if k < 2 or not (size > 0 and np.isfinite(size)):
+            return default
+        # Right singular vectors of U V^T from the k x k Gram of U (scaled).
+        eigenvalues, W = np.linalg.eigh((U / size).T @ (U / size))
+        order = np.argsort(eigenvalues)[::-1]
+        singular = np.sqrt(np.clip(eigenvalues[order], 0, None))
+        W = W[:, order]
+        ratios = singular[:-1] / np.maximum(singular[1:], singular[0] * 1e-300)
+        candidates = np.flatnonzero(ratios >= _RANK_GAP) + 1
+        if candidates.size == 0:
+            return default
+        rank = int(candidates[0])
+        # Held-out observed entries of a bounded subsample of rows (every
+        # s-th row).  The components saw these entries, which favours the
+        # larger rank: a smaller rank that still predicts them better is
+        # strong evidence; so is a very large gap on its own.
+        step = max(1, rows_obs.shape[0] // _DIAGNOSTIC_ROWS)
+        sample = rows_obs[::step]
+        try:
+            full_rmse = self._held_out_rmse(sample)
+            low_rmse = self._held_out_rmse(sample, W[:, :rank].T @ self.components_)
+        except ValueError:  # no row with 2 observed entries to hold one out
+            full_rmse = low_rmse = np.nan
+        confirmed = low_rmse <= full_rmse
+        if not confirmed and ratios[rank - 1] < _RANK_GAP_ALONE:
+            return default
+        advice = (
+            f"lower n_components: the fitted factors have only {rank} strong "
+            f"components (their singular values drop by a factor "
+            f"{ratios[rank - 1]:.3g} after the first {rank}"
+        )
+        if confirmed:
+            advice += (
+                f", and a rank-{rank} model predicts held-out observed entries "
+                f"better: RMSE {low_rmse:.3g} vs {full_rmse:.3g}"
+            )
+        return advice + (
+            f"), so n_components={k} is probably over-estimated and raising "
+            f"max_iter will not help; try n_components={rank} (compare ranks "
+            "with score(X) or GridSearchCV)"
+        )
 
     def fit_transform(self, X, y=None):
         """Fit on X and return X with its missing entries filled in.
@@ -439,7 +515,9 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             + self.column_biases_[rows_obs.indices]
         )
 
-    def _fold_in(self, rows_obs):
+    def _fold_in(self, rows_obs, components=None):
+        if components is None:
+            components = self.components_
         biases = self._row_biases(rows_obs)
         rows_obs = sp.csr_matrix(rows_obs, dtype=np.float64, copy=True)
         rows_obs.data -= self._offsets_at(rows_obs, biases)
@@ -447,21 +525,26 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with bounded_blas_threads(max_threads=1):
             factors, _ = solve_rows(
                 rows_obs,
-                self.components_.T,
+                components.T,
                 ridge=self.alpha * self.observed_fraction_,
                 scale=scale,
             )
         factors *= scale
         empty = np.diff(rows_obs.indptr) == 0
-        factors[empty] = self.row_factors_.mean(axis=0)
+        # The mean training row factor, in the basis of ``components``.
+        factors[empty] = self.row_factors_.mean(axis=0) @ (
+            self.components_ @ components.T
+        )
         return factors, biases
 
-    def _predict(self, factors, biases, rows, cols):
+    def _predict(self, factors, biases, rows, cols, components=None):
+        if components is None:
+            components = self.components_
         return (
             self.mean_
             + biases[rows]
             + self.column_biases_[cols]
-            + rowwise_dot(factors, self.components_.T, rows, cols)
+            + rowwise_dot(factors, components.T, rows, cols)
         )
 
     def transform(self, X):
@@ -577,7 +660,10 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        rows_obs = observed_csr(X, copy=False)
+        return -self._held_out_rmse(observed_csr(X, copy=False))
+
+    def _held_out_rmse(self, rows_obs, components=None):
+        """RMSE on every fifth observed entry of each row, folded in on the rest."""
         # Position of each stored entry within its row.
         counts = np.diff(rows_obs.indptr)
         position = np.arange(rows_obs.nnz) - np.repeat(rows_obs.indptr[:-1], counts)
@@ -596,12 +682,15 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             (rows_obs.data[keep], rows_obs.indices[keep], _kept_indptr(rows_obs, keep)),
             shape=rows_obs.shape,
         )
-        factors, biases = self._fold_in(seen)
+        factors, biases = self._fold_in(seen, components)
         entry_rows = row_of_entry(rows_obs)
         pred = self._predict(
-            factors, biases, entry_rows[hidden], rows_obs.indices[hidden]
+            factors, biases, entry_rows[hidden], rows_obs.indices[hidden], components
         )
-        return -float(np.sqrt(np.mean((pred - rows_obs.data[hidden]) ** 2)))
+        # Scaled, so that 1e+-200 data neither overflows nor underflows.
+        errors = pred - rows_obs.data[hidden]
+        scale = data_scale(errors)
+        return scale * float(np.sqrt(np.mean((errors / scale) ** 2)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

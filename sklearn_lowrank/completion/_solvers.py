@@ -45,6 +45,10 @@ _BLOCK_ENTRIES = 2**22
 # the count grows by this factor bounds the padding waste.
 _PADDING_GROWTH = 1.5
 
+# Below this many stored entries a half-step runs in the calling thread:
+# handing tiny groups to workers costs more than it saves.
+_PARALLEL_MIN_ENTRIES = 2**17
+
 # Entries processed at once when gathering factor rows per observed entry.
 _CHUNK = 2**18
 
@@ -118,7 +122,7 @@ def csr_rows(csr, start, stop):
 def spmm(csr, dense, workers):
     """``csr @ dense`` with the rows split between the worker threads."""
     n_rows = csr.shape[0]
-    if workers.n_workers == 1 or csr.nnz < 2**16:
+    if workers.n_workers == 1 or csr.nnz < _PARALLEL_MIN_ENTRIES:
         return np.asarray(csr @ dense, dtype=np.float64)
     # Chunks of about equal numbers of stored entries.
     targets = np.linspace(0, csr.nnz, 4 * workers.n_workers + 1)
@@ -443,7 +447,7 @@ def solve_rows(
             solution = _cg(A, y, ridge, start, n_steps, precond)
         x[rows] = solution
 
-    if workers is None:
+    if workers is None or len(groups) < 2 or csr.nnz < _PARALLEL_MIN_ENTRIES:
         for group, seed in zip(groups, seeds):
             run(group, seed)
     else:
@@ -578,7 +582,8 @@ def altmin(
     solver : {"exact", "cg", "sketch"}
         Per-row least-squares method (see :func:`solve_rows`).
     report : callable or None
-        ``report(n_iter, change)`` after every sweep (verbose output).
+        ``report(n_iter, change)`` after every sweep, and ``report(0, None)``
+        after the spectral start (verbose output).
 
     Returns
     -------
@@ -598,6 +603,8 @@ def altmin(
     row_blocks = row_groups(obs.indptr, k)
     col_blocks = row_groups(obs_t.indptr, k)
     U_hat = spectral_init(obs, obs_t, k, incoherence, rng, workers, scale)
+    if report is not None:
+        report(0, None)
     # Warm start of the column factor for the iterative solvers: with
     # M ~ U_hat V^T, V ~ M^T U_hat, estimated unbiasedly by obs^T U_hat / p.
     p = obs.nnz / (obs.shape[0] * obs.shape[1])

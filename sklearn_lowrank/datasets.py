@@ -910,8 +910,9 @@ def make_ratings_matrix(
     n_observed : int
         Number of distinct entries drawn (training and held-out together).
         Columns are drawn again for rows that drew a column twice, a bounded
-        number of times, so a row asking for most of the columns under a
-        steep popularity law may end a little short.
+        number of times, and a row never gets more than ``n_cols // 2``
+        entries, so the total can end a little short (a few percent when
+        many rows hit that cap).
     column_popularity : float, default=1.0
         Zipf exponent ``s``: column ``j`` (in popularity order, before a
         random permutation of the columns) is drawn with probability

@@ -64,6 +64,7 @@ _RANK_GAP = 4.0
 _RANK_GAP_ALONE = 20.0
 _DIAGNOSTIC_ROWS = 5000
 
+
 class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Low-rank matrix completion by robust alternating minimization.
 
@@ -88,22 +89,27 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Rank of the completion; must be smaller than both dimensions of X.
 
     solver : {"exact", "cg", "sketch"}, default="exact"
-        How each batch of per-row (per-column) least-squares problems is
-        solved.
+        How the per-row (per-column) least-squares problems of each
+        alternating step are solved.  Rows are always solved in blocks: rows
+        with similar numbers of observations are grouped, their design
+        matrices gathered (zero-padded) into a fixed working budget and
+        solved with batched dense linear algebra, the blocks shared between
+        the package's worker threads (one BLAS thread each, never more
+        threads than the BLAS limit in force when ``fit`` is called).
 
-        - ``"exact"``: normal equations, accumulated for all rows at once by
-          one sparse product and solved by a batched dense solve:
-          ``O(|Omega| k^2 + n k^3)`` per half-sweep.  Fastest in practice for
-          ``n_components`` up to a few tens.
+        - ``"exact"``: normal equations, ``O(d k^2 + k^3)`` per row with
+          ``d`` observations: one batched product, one batched solve.  The
+          fastest at ranks up to about 50 in NumPy.
         - ``"cg"``: ``n_inner_iter`` conjugate-gradient steps per row,
-          warm-started from the previous factor: ``O(|Omega| k)`` per step.
-          With orthonormalized factors and incoherent sampling each row's
-          normal matrix is close to a multiple of the identity, so a few
-          steps are enough.
-        - ``"sketch"``: the paper's solver: each row's design matrix is
-          compressed by a CountSketch, its QR factor ``R`` preconditions the
-          conjugate-gradient steps (``O(|Omega| k + n k^3)`` per pass).
-          Robust when the rows' normal matrices are ill-conditioned.
+          warm-started from the previous factor: ``O(d k)`` per step.
+        - ``"sketch"``: the paper's solver: conjugate gradient preconditioned
+          by the triangular factor of a CountSketch (``4 k`` rows) of each
+          row's design matrix, ``O(d k)`` per step plus ``O(k^3)`` per row;
+          rows with at most ``4 k`` observations are not compressed.  Robust
+          when the rows' normal matrices are ill-conditioned.
+
+        With ``"cg"`` and ``"sketch"`` the final row factor is one exact
+        solve, so that ``transform`` reproduces it.
 
     n_inner_iter : int, default=3
         Conjugate-gradient steps per least-squares solve (``solver="cg"`` or
@@ -125,7 +131,12 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     tol : float, default=1e-7
         Stop when the relative change of the completed matrix between two
         sweeps, ``||M_t - M_{t-1}||_F / ||M_t||_F`` (computed from the factors
-        in ``O((n_rows + n_cols) k^2)``), falls below ``tol``.
+        in ``O((n_rows + n_cols) k^2)``, on values divided by their scale so
+        that it cannot over- or underflow), falls below ``tol``.  At
+        ``max_iter`` a ConvergenceWarning says what to change; when the
+        fitted factors show fewer strong components than ``n_components``
+        (and held-out observed entries agree), it names the over-estimated
+        rank, since more sweeps do not help then.
 
     center : bool or "biases", default=False
         What is removed before the low-rank fit and added back when
@@ -146,7 +157,8 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Seeds the randomized SVD of the initialization and the sketches.
 
     verbose : int, default=0
-        If positive, print the residual and the relative change every sweep.
+        If positive, print the time of the spectral start, and the relative
+        change and the time of every sweep.
 
     Attributes
     ----------
@@ -172,7 +184,9 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         of the ridge (see ``alpha``) when folding new rows in.
 
     reconstruction_err_ : float
-        Frobenius norm of the residual on the observed training entries.
+        Frobenius norm of the residual on the observed training entries (in
+        the units of X; computed on values divided by their scale, so 1e-200
+        or 1e+200 data give the correspondingly scaled number).
 
     n_iter_ : int
         Number of sweeps run.

@@ -518,9 +518,7 @@ def spectral_init(obs, obs_t, k, incoherence, rng, workers, scale=1.0):
     ``incoherence`` the rows that are too heavy are clipped (JNS13, step 3).
     """
     n_rows = obs.shape[0]
-    U = top_left_singular_vectors(
-        obs, obs_t, k, _POWER_ITERATIONS, rng, workers, scale
-    )
+    U = top_left_singular_vectors(obs, obs_t, k, _POWER_ITERATIONS, rng, workers, scale)
     if incoherence is not None:
         heavy = np.linalg.norm(U, axis=1) > 2 * incoherence * np.sqrt(k / n_rows)
         U[heavy] = 0.0

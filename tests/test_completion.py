@@ -449,3 +449,19 @@ def test_benchmark_smoke_runs():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "AltMinCompleter(3) exact" in result.stdout
     assert "failed" not in result.stdout
+
+
+def test_batched_countsketch_is_one_countsketch_per_matrix():
+    from sklearn_lowrank._sketches import batched_countsketch
+
+    A = np.random.RandomState(5).standard_normal((3, 40, 4))
+    SA = batched_countsketch(A, 8, np.random.RandomState(0))
+    # The same draws, as an explicit 8 x 40 sketch matrix.
+    rng = np.random.RandomState(0)
+    bucket = rng.randint(0, 8, size=40)
+    sign = rng.choice([-1.0, 1.0], size=40)
+    S = np.zeros((8, 40))
+    S[bucket, np.arange(40)] = sign
+    S = S[np.unique(bucket)]
+    for i in range(3):
+        np.testing.assert_allclose(SA[i], S @ A[i], atol=1e-12)

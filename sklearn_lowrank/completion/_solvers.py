@@ -37,6 +37,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import qr, solve_triangular, svd
 
+from sklearn_lowrank._sketches import batched_countsketch
+
 # Entries of the padded design matrices of one group (4M float64 = 32 MB);
 # each worker holds about three such arrays at a time.
 _BLOCK_ENTRIES = 2**22
@@ -100,14 +102,19 @@ def observed_csr(X, *, copy):
 
 
 def data_scale(values):
-    """A positive scale of the observed values (their largest magnitude).
+    """A positive scale of the observed values: a power of two near the largest.
 
     Every solver divides the values by it, so that norms, Gram matrices and
     stopping rules work on O(1) numbers whatever the units of X (1e-200 or
-    1e+200 included); the factors are scaled back at the end.
+    1e+200 included); the factors are scaled back at the end.  A power of
+    two makes both divisions exact: the answer does not depend on which
+    rows set the scale (folding rows in one block at a time gives the same
+    bits as all at once).
     """
-    scale = float(np.max(np.abs(values))) if values.size else 0.0
-    return scale if scale > 0 and np.isfinite(scale) else 1.0
+    size = float(np.max(np.abs(values))) if values.size else 0.0
+    if not (size > 0 and np.isfinite(size)):
+        return 1.0
+    return float(2.0 ** np.floor(np.log2(size)))
 
 
 def csr_rows(csr, start, stop):
@@ -305,12 +312,7 @@ def _sketch_preconditioner(A, rng):
     if d <= s:
         SA = A
     else:
-        bucket = rng.randint(0, s, size=d)
-        sign = rng.choice([-1.0, 1.0], size=d)
-        order = np.argsort(bucket, kind="stable")
-        starts = np.flatnonzero(np.diff(np.concatenate(([-1], bucket[order]))))
-        signed = A[:, order, :] * sign[order][np.newaxis, :, np.newaxis]
-        SA = np.add.reduceat(signed, starts, axis=1)
+        SA = batched_countsketch(A, s, rng)
     R = np.linalg.qr(SA, mode="r")[:, :k, :]
     if R.shape[1] < k:  # fewer sketch rows than unknowns
         R = np.concatenate([R, np.zeros((b, k - R.shape[1], k))], axis=1)

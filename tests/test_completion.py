@@ -465,3 +465,19 @@ def test_batched_countsketch_is_one_countsketch_per_matrix():
     S = S[np.unique(bucket)]
     for i in range(3):
         np.testing.assert_allclose(SA[i], S @ A[i], atol=1e-12)
+
+
+@pytest.mark.parametrize("rank, noise", [(3, 0.0), (4, 0.05)])
+def test_auto_rank_finds_the_rank_on_held_out_entries(rank, noise):
+    X, M, mask = make_completion_problem(
+        300, 200, rank, observed_fraction=0.25, noise=noise, random_state=3
+    )
+    est = AltMinCompleter(n_components="auto", random_state=0).fit(X)
+    assert est.n_components_ == rank
+    assert est.components_.shape == (rank, 200)
+    # Ranks up to two past the best were tried, the best has the least error.
+    assert max(est.rank_errors_) == rank + 2
+    assert min(est.rank_errors_, key=est.rank_errors_.get) == rank
+    assert _unobserved_error(est.transform(X), M, mask) < max(1e-6, 2 * noise)
+    fixed = AltMinCompleter(n_components=rank, random_state=0).fit(X)
+    assert fixed.n_components_ == rank and fixed.rank_errors_ is None

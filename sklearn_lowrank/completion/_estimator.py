@@ -45,6 +45,7 @@ from sklearn_lowrank.completion._solvers import (
     observed_csr,
     row_of_entry,
     rowwise_dot,
+    select_rank,
     shrunken_row_means,
     solve_rows,
 )
@@ -62,6 +63,11 @@ _MAX_DENSE_ENTRIES = 2**27
 # confirm it or when the ratio exceeds _RANK_GAP_ALONE.
 _RANK_GAP = 4.0
 _RANK_GAP_ALONE = 20.0
+
+# n_components="auto": at most this many sweeps per candidate fit, and ranks
+# up to this value.
+_AUTO_MAX_ITER = 30
+_AUTO_MAX_RANK = 200
 _DIAGNOSTIC_ROWS = 5000
 
 
@@ -85,8 +91,14 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    n_components : int, default=10
+    n_components : int or "auto", default=10
         Rank of the completion; must be smaller than both dimensions of X.
+        ``"auto"`` chooses it on held-out observed entries: every tenth
+        observed entry of each row is held out, ranks 1, 2, ... are fitted
+        on the rest (at most 30 sweeps each) until the held-out error has
+        not improved for two ranks in a row, and the best rank is refitted
+        on all entries (``n_components_``, errors in ``rank_errors_``).
+        Costs about ``best rank + 2`` extra fits.
 
     solver : {"exact", "cg", "sketch"}, default="exact"
         How the per-row (per-column) least-squares problems of each
@@ -162,6 +174,13 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
+    n_components_ : int
+        Rank used (``n_components``, or the rank chosen by ``"auto"``).
+
+    rank_errors_ : dict or None
+        With ``n_components="auto"``, the held-out RMSE of each rank tried;
+        None otherwise.
+
     components_ : ndarray of shape (n_components, n_features)
         Column factor with orthonormal rows.
 
@@ -240,7 +259,10 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "solver": [StrOptions({"exact", "cg", "sketch"})],
         "n_inner_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -322,7 +344,8 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(
                 f"{name} needs at least 2 columns; got n_features={n_cols}."
             )
-        k = check_rank(self.n_components, X.shape, estimator=self, strict=True)
+        if self.n_components != "auto":
+            check_rank(self.n_components, X.shape, estimator=self, strict=True)
         # A private copy only when the values are changed (centering).
         rows_obs = observed_csr(X, copy=bool(self.center))
         if rows_obs.nnz == 0:
@@ -337,6 +360,12 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 "have no observed entry; they are completed from the mean row "
                 "(column) factor."
             )
+        rng = check_random_state(self.random_state)
+        k = self.n_components
+        self.rank_errors_ = None
+        if k == "auto":
+            k = self._select_rank(rows_obs, rng)
+        self.n_components_ = k
         degrees_of_freedom = k * (n_rows + n_cols - k)
         if rows_obs.nnz < 2 * degrees_of_freedom:
             # Below ~2x the information limit alternating minimization has no
@@ -360,8 +389,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.row_biases_ = self._row_biases(rows_obs)
         if self.center:
             rows_obs.data -= self._offsets_at(rows_obs, self.row_biases_)
-
-        rng = check_random_state(self.random_state)
 
         clock = [time.perf_counter()]
 
@@ -406,6 +433,66 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 advice=self._convergence_advice(rows_obs),
             )
         return self
+
+    def _select_rank(self, rows_obs, rng):
+        """``n_components="auto"``: the rank that best predicts held-out entries.
+
+        The offsets (``center``) are estimated on all observed entries, as
+        in ``fit``, and removed; the candidate fits run at most
+        ``_AUTO_MAX_ITER`` sweeps each, and the search stops two ranks after
+        the best one.  Ranks above ``_AUTO_MAX_RANK`` or needing more than half
+        the observed entries as degrees of freedom are not tried.
+        """
+        n_rows, n_cols = rows_obs.shape
+        # Largest rank with at least twice as many training entries (90% of
+        # the observed ones) as degrees of freedom.
+        limit = 0.9 * rows_obs.nnz / (2 * (n_rows + n_cols))
+        max_rank = int(max(1, min(limit, min(n_rows, n_cols) - 1, _AUTO_MAX_RANK)))
+        # Offsets as fit will compute them, then removed for the candidates.
+        offsets = self._baseline_offsets(rows_obs)
+        centered = sp.csr_matrix(rows_obs, dtype=np.float64, copy=True)
+        centered.data -= offsets
+        seeds = rng.randint(np.iinfo(np.int32).max, size=max_rank)
+
+        def fit_rank(train, rank):
+            with blas_workers() as workers:
+                U, V, *_ = altmin(
+                    train,
+                    rank,
+                    solver=self.solver,
+                    n_inner_iter=self.n_inner_iter,
+                    alpha=self.alpha,
+                    max_iter=min(self.max_iter, _AUTO_MAX_ITER),
+                    tol=self.tol,
+                    incoherence=self.incoherence,
+                    rng=np.random.RandomState(seeds[rank - 1]),
+                    workers=workers,
+                )
+            return U, V
+
+        def report(rank, error):
+            if self.verbose:
+                verbose_print(self, f"rank {rank}: held-out RMSE {error:.3e}")
+
+        rank, self.rank_errors_ = select_rank(
+            centered, max_rank, fit_rank=fit_rank, report=report
+        )
+        return rank
+
+    def _baseline_offsets(self, rows_obs):
+        """Mean and biases at the stored entries, as ``fit`` estimates them."""
+        if not self.center:
+            return np.zeros(rows_obs.nnz)
+        scale = data_scale(rows_obs.data)
+        mean = float(np.mean(rows_obs.data / scale)) * scale
+        offsets = np.full(rows_obs.nnz, mean)
+        if self.center == "biases":
+            col_biases = fit_column_biases(rows_obs, mean)
+            residual = rows_obs.data - mean - col_biases[rows_obs.indices]
+            row_biases = shrunken_row_means(rows_obs, residual)
+            offsets += col_biases[rows_obs.indices]
+            offsets += np.repeat(row_biases, np.diff(rows_obs.indptr))
+        return offsets
 
     def _convergence_advice(self, rows_obs):
         """What to change when the sweeps did not converge.

@@ -660,3 +660,54 @@ def altmin(
         U = fill_empty(U, row_counts)
     residual_norm = scale * float(np.sqrt(np.sum(residuals)))
     return U * scale, V_hat, n_iter, converged, residual_norm
+
+
+def held_out_split(csr, every):
+    """Hide every ``every``-th stored entry of each row (by position).
+
+    Returns the CSR of the kept entries and the (rows, cols, values) of the
+    hidden ones.  Deterministic, so a rank choice is reproducible.
+    """
+    counts = np.diff(csr.indptr)
+    position = np.arange(csr.nnz) - np.repeat(csr.indptr[:-1], counts)
+    hidden = position % every == every - 1
+    keep = ~hidden
+    kept_before = np.concatenate([[0], np.cumsum(keep)])
+    kept = sp.csr_matrix(
+        (csr.data[keep], csr.indices[keep], kept_before[csr.indptr]),
+        shape=csr.shape,
+    )
+    return kept, (row_of_entry(csr)[hidden], csr.indices[hidden], csr.data[hidden])
+
+
+def select_rank(obs, max_rank, *, fit_rank, patience=2, every=10, report=None):
+    """The rank with the lowest error on held-out observed entries.
+
+    Every ``every``-th observed entry of each row is held out; ranks 1, 2,
+    ... are fitted on the others (``fit_rank(train, rank) -> (U, V)``) until
+    the held-out error has not improved for ``patience`` ranks in a row or
+    ``max_rank`` is reached.
+
+    Returns
+    -------
+    rank : int
+    errors : dict
+        Held-out RMSE per rank tried (in the units of the values).
+    """
+    train, (rows, cols, values) = held_out_split(obs, every)
+    scale = data_scale(values)
+    errors = {}
+    best, since_best = None, 0
+    for rank in range(1, max_rank + 1):
+        U, V = fit_rank(train, rank)
+        residual = (rowwise_dot(U, V, rows, cols) - values) / scale
+        errors[rank] = scale * float(np.sqrt(np.mean(residual**2)))
+        if report is not None:
+            report(rank, errors[rank])
+        if best is None or errors[rank] < errors[best]:
+            best, since_best = rank, 0
+        else:
+            since_best += 1
+            if since_best >= patience:
+                break
+    return best, errors

@@ -299,24 +299,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _validate_X(self, X, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=("csr", "csc", "coo"),
-            dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan",
-        )
-        if sp.issparse(X) and np.isnan(X.data).any():
-            raise ValueError(
-                f"{type(self).__name__}: sparse X contains NaN among its stored "
-                "entries. For sparse input the stored entries (explicit zeros "
-                "included) are the observed ones and missing entries are simply "
-                "not stored; remove the NaN entries instead of storing them."
-            )
-        return X
-
     @_fit_context(prefer_skip_nested_validation=True)
     @bounded_fit
     def fit(self, X, y=None):
@@ -433,6 +415,193 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 advice=self._convergence_advice(rows_obs),
             )
         return self
+
+    def fit_transform(self, X, y=None):
+        """Fit on X and return X with its missing entries filled in.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Partially observed matrix (see :meth:`fit`).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features)
+            X with observed entries kept and missing entries completed.
+        """
+        return self.fit(X).transform(X)
+
+    def fold_in(self, X, return_biases=False):
+        """Row factors of (new) rows, fitted to their observed entries.
+
+        Each row's factor is the (ridge) least-squares fit of its observed
+        entries with ``components_`` fixed: one half-step of alternating
+        minimization.  Rows without observed entries get the mean training
+        row factor.  Works on sparse input without densifying, so a
+        recommender can score every column for new rows as
+        ``model.mean_ + b[:, None] + model.column_biases_ + F @
+        model.components_`` with ``F, b = model.fold_in(X_new,
+        return_biases=True)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Partially observed rows, with the training columns.
+        return_biases : bool, default=False
+            Also return the rows' biases (zeros unless ``center="biases"``).
+
+        Returns
+        -------
+        factors : ndarray of shape (n_samples, n_components)
+            Row factors.
+        biases : ndarray of shape (n_samples,)
+            Row biases; only if ``return_biases`` is True.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        factors, biases = self._fold_in(observed_csr(X, copy=False))
+        return (factors, biases) if return_biases else factors
+
+    def transform(self, X):
+        """Return X with its missing entries completed by the fitted model.
+
+        Rows are folded in (see :meth:`fold_in`); observed entries are kept.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Partially observed rows: NaN marks missing entries in dense
+            input; in sparse input the stored entries are the observed ones.
+
+        Returns
+        -------
+        X_filled : ndarray of shape (n_samples, n_features)
+            Dense completed matrix.  For sparse input larger than 2**27
+            entries this raises a ValueError: use :meth:`fold_in` or
+            :meth:`predict_entries` to score only the entries you need.
+        """
+        check_is_fitted(self)
+        if _dask.is_dask_collection(X):  # rows are folded in independently
+            return _dask.transform_row_blocks(
+                self.transform, X, self.n_features_in_, type(self).__name__
+            )
+        X = self._validate_X(X, reset=False)
+        if sp.issparse(X) and X.shape[0] * X.shape[1] > _MAX_DENSE_ENTRIES:
+            raise ValueError(
+                f"{type(self).__name__}.transform would build a dense "
+                f"{X.shape[0]} x {X.shape[1]} array; use fold_in(X) and "
+                "components_, or predict_entries, to score the entries you need."
+            )
+        rows_obs = observed_csr(X, copy=False)
+        factors, biases = self._fold_in(rows_obs)
+        filled = factors @ self.components_
+        filled += self.mean_ + biases[:, np.newaxis] + self.column_biases_
+        # Keep the observed entries, as an imputer does.
+        coo = rows_obs.tocoo()
+        filled[coo.row, coo.col] = coo.data
+        return filled
+
+    def predict_entries(self, rows, cols):
+        """Completed values of the training matrix at given positions.
+
+        Parameters
+        ----------
+        rows : array-like of int of shape (n_entries,)
+            Row indices into the training matrix.
+        cols : array-like of int of shape (n_entries,)
+            Column indices.
+
+        Returns
+        -------
+        values : ndarray of shape (n_entries,)
+            ``mean_ + row_biases_[rows] + column_biases_[cols] +
+            row_factors_[rows] . components_[:, cols]``.
+        """
+        check_is_fitted(self)
+        name = type(self).__name__
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        for label, index in (("rows", rows), ("cols", cols)):
+            if index.size and not np.issubdtype(index.dtype, np.integer):
+                # Reading 1.7 as row 1 would silently answer another question.
+                if not (
+                    np.issubdtype(index.dtype, np.floating)
+                    and np.all(np.isfinite(index))
+                    and np.all(index == np.round(index))
+                ):
+                    raise ValueError(
+                        f"{name}.predict_entries: {label} must be integer "
+                        f"indices; got {index.dtype} values such as "
+                        f"{index.ravel()[:3].tolist()}."
+                    )
+        rows, cols = rows.astype(np.intp), cols.astype(np.intp)
+        if rows.shape != cols.shape or rows.ndim != 1:
+            raise ValueError(
+                f"{name}.predict_entries: rows and cols must be 1-D arrays of "
+                f"the same length; got shapes {rows.shape} and {cols.shape}."
+            )
+        n_rows, n_cols = self.row_factors_.shape[0], self.components_.shape[1]
+        if (
+            rows.size
+            and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0)
+            or (cols.size and cols.max() >= n_cols)
+        ):
+            raise ValueError(
+                f"{name}.predict_entries: indices out of range for the fitted "
+                f"{n_rows} x {n_cols} matrix."
+            )
+        return self._predict(self.row_factors_, self.row_biases_, rows, cols)
+
+    def score(self, X, y=None):
+        """Negative RMSE on held-out observed entries of X (higher is better).
+
+        Every fifth observed entry of each row (by position, so the score is
+        deterministic; the last one in rows with 2 to 4 entries) is hidden,
+        the row is folded in on the others, and the hidden entries are
+        predicted.  This is a genuine out-of-sample score
+        for model selection (e.g. ``GridSearchCV`` over ``n_components`` or
+        ``alpha``), unlike the residual on the entries the model saw.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Partially observed rows with the training columns.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Minus the root-mean-square error on the hidden entries.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return -self._held_out_rmse(observed_csr(X, copy=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
+        return tags
+
+    def _validate_X(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan",
+        )
+        if sp.issparse(X) and np.isnan(X.data).any():
+            raise ValueError(
+                f"{type(self).__name__}: sparse X contains NaN among its stored "
+                "entries. For sparse input the stored entries (explicit zeros "
+                "included) are the observed ones and missing entries are simply "
+                "not stored; remove the NaN entries instead of storing them."
+            )
+        return X
 
     def _select_rank(self, rows_obs, rng):
         """``n_components="auto"``: the rank that best predicts held-out entries.
@@ -553,54 +722,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             "with score(X) or GridSearchCV)"
         )
 
-    def fit_transform(self, X, y=None):
-        """Fit on X and return X with its missing entries filled in.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Partially observed matrix (see :meth:`fit`).
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        X_filled : ndarray of shape (n_samples, n_features)
-            X with observed entries kept and missing entries completed.
-        """
-        return self.fit(X).transform(X)
-
-    def fold_in(self, X, return_biases=False):
-        """Row factors of (new) rows, fitted to their observed entries.
-
-        Each row's factor is the (ridge) least-squares fit of its observed
-        entries with ``components_`` fixed: one half-step of alternating
-        minimization.  Rows without observed entries get the mean training
-        row factor.  Works on sparse input without densifying, so a
-        recommender can score every column for new rows as
-        ``model.mean_ + b[:, None] + model.column_biases_ + F @
-        model.components_`` with ``F, b = model.fold_in(X_new,
-        return_biases=True)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Partially observed rows, with the training columns.
-        return_biases : bool, default=False
-            Also return the rows' biases (zeros unless ``center="biases"``).
-
-        Returns
-        -------
-        factors : ndarray of shape (n_samples, n_components)
-            Row factors.
-        biases : ndarray of shape (n_samples,)
-            Row biases; only if ``return_biases`` is True.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        factors, biases = self._fold_in(observed_csr(X, copy=False))
-        return (factors, biases) if return_biases else factors
-
     def _row_biases(self, rows_obs):
         if self.center != "biases":
             return np.zeros(rows_obs.shape[0])
@@ -648,121 +769,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             + rowwise_dot(factors, components.T, rows, cols)
         )
 
-    def transform(self, X):
-        """Return X with its missing entries completed by the fitted model.
-
-        Rows are folded in (see :meth:`fold_in`); observed entries are kept.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Partially observed rows: NaN marks missing entries in dense
-            input; in sparse input the stored entries are the observed ones.
-
-        Returns
-        -------
-        X_filled : ndarray of shape (n_samples, n_features)
-            Dense completed matrix.  For sparse input larger than 2**27
-            entries this raises a ValueError: use :meth:`fold_in` or
-            :meth:`predict_entries` to score only the entries you need.
-        """
-        check_is_fitted(self)
-        if _dask.is_dask_collection(X):  # rows are folded in independently
-            return _dask.transform_row_blocks(
-                self.transform, X, self.n_features_in_, type(self).__name__
-            )
-        X = self._validate_X(X, reset=False)
-        if sp.issparse(X) and X.shape[0] * X.shape[1] > _MAX_DENSE_ENTRIES:
-            raise ValueError(
-                f"{type(self).__name__}.transform would build a dense "
-                f"{X.shape[0]} x {X.shape[1]} array; use fold_in(X) and "
-                "components_, or predict_entries, to score the entries you need."
-            )
-        rows_obs = observed_csr(X, copy=False)
-        factors, biases = self._fold_in(rows_obs)
-        filled = factors @ self.components_
-        filled += self.mean_ + biases[:, np.newaxis] + self.column_biases_
-        # Keep the observed entries, as an imputer does.
-        coo = rows_obs.tocoo()
-        filled[coo.row, coo.col] = coo.data
-        return filled
-
-    def predict_entries(self, rows, cols):
-        """Completed values of the training matrix at given positions.
-
-        Parameters
-        ----------
-        rows : array-like of int of shape (n_entries,)
-            Row indices into the training matrix.
-        cols : array-like of int of shape (n_entries,)
-            Column indices.
-
-        Returns
-        -------
-        values : ndarray of shape (n_entries,)
-            ``mean_ + row_biases_[rows] + column_biases_[cols] +
-            row_factors_[rows] . components_[:, cols]``.
-        """
-        check_is_fitted(self)
-        name = type(self).__name__
-        rows, cols = np.asarray(rows), np.asarray(cols)
-        for label, index in (("rows", rows), ("cols", cols)):
-            if index.size and not np.issubdtype(index.dtype, np.integer):
-                # Reading 1.7 as row 1 would silently answer another question.
-                if not (
-                    np.issubdtype(index.dtype, np.floating)
-                    and np.all(np.isfinite(index))
-                    and np.all(index == np.round(index))
-                ):
-                    raise ValueError(
-                        f"{name}.predict_entries: {label} must be integer "
-                        f"indices; got {index.dtype} values such as "
-                        f"{index.ravel()[:3].tolist()}."
-                    )
-        rows, cols = rows.astype(np.intp), cols.astype(np.intp)
-        if rows.shape != cols.shape or rows.ndim != 1:
-            raise ValueError(
-                f"{name}.predict_entries: rows and cols must be 1-D arrays of "
-                f"the same length; got shapes {rows.shape} and {cols.shape}."
-            )
-        n_rows, n_cols = self.row_factors_.shape[0], self.components_.shape[1]
-        if (
-            rows.size
-            and (rows.min() < 0 or rows.max() >= n_rows or cols.min() < 0)
-            or (cols.size and cols.max() >= n_cols)
-        ):
-            raise ValueError(
-                f"{name}.predict_entries: indices out of range for the fitted "
-                f"{n_rows} x {n_cols} matrix."
-            )
-        return self._predict(self.row_factors_, self.row_biases_, rows, cols)
-
-    def score(self, X, y=None):
-        """Negative RMSE on held-out observed entries of X (higher is better).
-
-        Every fifth observed entry of each row (by position, so the score is
-        deterministic; the last one in rows with 2 to 4 entries) is hidden,
-        the row is folded in on the others, and the hidden entries are
-        predicted.  This is a genuine out-of-sample score
-        for model selection (e.g. ``GridSearchCV`` over ``n_components`` or
-        ``alpha``), unlike the residual on the entries the model saw.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Partially observed rows with the training columns.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        score : float
-            Minus the root-mean-square error on the hidden entries.
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return -self._held_out_rmse(observed_csr(X, copy=False))
-
     def _held_out_rmse(self, rows_obs, components=None):
         """RMSE on every fifth observed entry of each row, folded in on the rest."""
         # Position of each stored entry within its row.
@@ -792,12 +798,6 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         errors = pred - rows_obs.data[hidden]
         scale = data_scale(errors)
         return scale * float(np.sqrt(np.mean((errors / scale) ** 2)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
-        return tags
 
 
 def _kept_indptr(csr, keep):

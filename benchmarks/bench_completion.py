@@ -1,26 +1,34 @@
-"""AltMinCompleter vs fancyimpute and scikit-learn imputers.
+"""AltMinCompleter vs fancyimpute, scikit-learn imputers and cmfrec.
 
-Three tables:
+Tables (sizes: ``--smoke`` / default / ``--full``):
 
-1. Dense input with NaN (default 1000 x 1000, ``--full`` 2000 x 2000), rank
-   10, 10% observed: ours (exact and CG solvers) against fancyimpute's
+1. Dense input with NaN, rank 10 (3 for ``--smoke``), 10% observed (30% for
+   ``--smoke``): ours (exact, CG and sketch solvers) against fancyimpute's
    SoftImpute and IterativeSVD and scikit-learn's KNNImputer and
    IterativeImputer, all on the same array.  Error: relative Frobenius error
    on the unobserved entries.
-2. Sparse input with millions of observed entries (default 20,000 x 20,000
-   with 2e6 samples, ``--full`` 50,000 x 50,000 with 5e6): ours only; the
-   dense peers would need the n x n float64 array first (noted in the table).
-   Error from the factors, never forming the matrix.
-3. Time per sweep against |Omega| (5000 x 5000, rank 10): doubling the
-   number of observed entries should roughly double the time per sweep.
+2. Ratings-shaped sparse input (:func:`~sklearn_lowrank.datasets.make_ratings_matrix`:
+   Zipf-like column popularity, log-normal row activity, exactly low rank):
+   ours against cmfrec's explicit-feedback ALS (``CMF(method="als")``, the
+   sparse-input peer) when installed; the dense peers would need the whole
+   float64 array first (noted in the title).  Error: relative error on
+   held-out entries drawn like the observed ones.  ``--full`` runs the
+   Netflix shape, 480,189 x 17,770 with 10**8 entries, at rank 10 and rank
+   50 (``--ranks``), and prints the time of every sweep, the number of
+   sweeps and the peak resident memory of the process (input included).
+3. Time per sweep against |Omega| (default and ``--full`` only): doubling
+   the number of observed entries should roughly double the time per sweep.
 
 fancyimpute 0.7.0 is unmaintained: its package ``__init__`` imports cvxpy and
 knnimpute (stubbed here when absent: neither SoftImpute nor IterativeSVD uses
 them) and it calls ``check_array(force_all_finite=...)``, removed in
 scikit-learn 1.8 (shimmed here, inside the benchmark only).
+
+Timing runs: ``flock /tmp/bench.lock python benchmarks/bench_completion.py --full``.
 """
 
 import importlib
+import resource
 import sys
 import time
 import types
@@ -32,16 +40,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _harness import Contender, compare, parser
+from _harness import Contender, compare, measure, parser, print_table
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer
 from sklearn.utils import check_array
 
 from sklearn_lowrank import AltMinCompleter
+from sklearn_lowrank._threads import blas_workers
+from sklearn_lowrank.completion._solvers import solve_rows
 from sklearn_lowrank.datasets import (
     make_completion_problem,
     make_factored_completion_problem,
+    make_ratings_matrix,
 )
 
 
@@ -82,15 +93,14 @@ def unobserved_error(M, mask):
     return error
 
 
-def factor_error(left, right):
-    """||U V^T - L R^T||_F / ||L R^T||_F from k x k Gram matrices."""
+def held_out_error(X_test):
+    """Relative error at the held-out entries; ``predict(rows, cols)``."""
+    coo = X_test.tocoo()
+    rows, cols = coo.row, coo.col
+    truth = coo.data.astype(np.float64)
 
-    def error(est):
-        U, V = est.row_factors_, est.components_.T
-        truth = np.sum((left.T @ left) * (right.T @ right))
-        fit = np.sum((U.T @ U) * (V.T @ V))
-        cross = np.sum((U.T @ left) * (V.T @ right))
-        return np.sqrt(max(truth + fit - 2 * cross, 0.0) / truth)
+    def error(predict):
+        return np.linalg.norm(predict(rows, cols) - truth) / np.linalg.norm(truth)
 
     return error
 
@@ -102,6 +112,10 @@ def quiet(func):
             return func()
 
     return run
+
+
+def peak_rss_gb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 def warm_up():
@@ -119,12 +133,12 @@ def dense_table(n, rank, fraction, seed, iterative_imputer=True):
     fancy = load_fancyimpute()
     contenders = [
         Contender(
-            "AltMinCompleter (exact)",
+            f"AltMinCompleter({rank}) exact",
             quiet(lambda: AltMinCompleter(rank, random_state=seed).fit_transform(X)),
             error,
         ),
         Contender(
-            "AltMinCompleter (cg, 3 steps)",
+            f"AltMinCompleter({rank}) cg, 3 steps",
             quiet(
                 lambda: AltMinCompleter(
                     rank, solver="cg", random_state=seed
@@ -133,7 +147,7 @@ def dense_table(n, rank, fraction, seed, iterative_imputer=True):
             error,
         ),
         Contender(
-            "AltMinCompleter (sketch)",
+            f"AltMinCompleter({rank}) sketch",
             quiet(
                 lambda: AltMinCompleter(
                     rank, solver="sketch", random_state=seed
@@ -183,40 +197,95 @@ def dense_table(n, rank, fraction, seed, iterative_imputer=True):
     )
 
 
-def sparse_table(n, rank, n_observed, seed):
-    X, left, right = make_factored_completion_problem(
-        n, n, rank, n_observed=n_observed, random_state=seed
+def _cmfrec_contender(X, rank, seed, error, n_iter):
+    """cmfrec's explicit ALS (exact Cholesky solves), no biases, tiny ridge."""
+
+    def run():
+        import cmfrec
+
+        coo = X.tocoo()
+        model = cmfrec.CMF(
+            k=rank,
+            method="als",
+            lambda_=1e-9,
+            user_bias=False,
+            item_bias=False,
+            center=False,
+            niter=n_iter,
+            use_cg=False,
+            nthreads=2,
+            random_state=seed,
+            verbose=False,
+        )
+        model.fit(coo)
+        return lambda rows, cols: model.predict(rows, cols)
+
+    return Contender(
+        f"cmfrec CMF(k={rank}, als, niter={n_iter})",
+        run,
+        error,
+        requires="cmfrec",
+        track_memory=False,
     )
-    contenders = [
-        Contender(
-            f"AltMinCompleter (exact), sparse, |Omega|={X.nnz:,}",
-            quiet(lambda: AltMinCompleter(rank, random_state=seed).fit(X)),
-            factor_error(left, right),
-        ),
-        Contender(
-            "AltMinCompleter (cg, 3 steps)",
-            quiet(lambda: AltMinCompleter(rank, solver="cg", random_state=seed).fit(X)),
-            factor_error(left, right),
-        ),
-    ]
-    rows = compare(
-        f"sparse {n:,} x {n:,}, rank {rank} (dense peers would need a "
-        f"{n * n * 8 / 2**30:.1f} GiB float64 array before starting)",
-        contenders,
-        error_name="rel. err (full matrix)",
+
+
+def ratings_table(n_rows, n_cols, rank, n_observed, seed, *, peers=True, verbose=0):
+    """Ratings-shaped sparse case: ours (and cmfrec), held-out error."""
+    start = time.perf_counter()
+    X, X_test, _, _ = make_ratings_matrix(
+        n_rows, n_cols, rank, n_observed=n_observed, random_state=seed
     )
+    input_gb = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**30
+    print(
+        f"\n[data] {n_rows:,} x {n_cols:,}, {X.nnz:,} observed ({input_gb:.2f} GiB "
+        f"as CSR), {X_test.nnz:,} held out; generated in "
+        f"{time.perf_counter() - start:.0f} s; peak RSS so far {peak_rss_gb():.2f} GiB"
+    )
+    error = held_out_error(X_test)
+    fitted = {}
+
+    def ours():
+        est = AltMinCompleter(rank, random_state=seed, verbose=verbose)
+        start = time.perf_counter()
+        est.fit(X)
+        fitted["seconds"] = time.perf_counter() - start
+        fitted["est"] = est
+        return est.predict_entries
+
+    contenders = [Contender(f"AltMinCompleter({rank}) exact", quiet(ours), error)]
+    if peers:
+        # As many ALS sweeps as ours needed (cmfrec has no stopping rule).
+        contenders.append(_cmfrec_contender(X, rank, seed, error, n_iter=15))
+    title = (
+        f"ratings-shaped sparse {n_rows:,} x {n_cols:,}, rank {rank}, "
+        f"|Omega| = {X.nnz:,} (a dense peer would need a "
+        f"{n_rows * n_cols * 8 / 2**30:.0f} GiB float64 array first)"
+    )
+    # Our fit runs first: the process's peak RSS after it is ours + input.
+    rows = [measure(contenders[0])]
+    est = fitted.get("est")
+    if est is not None:
+        print(
+            f"[AltMinCompleter] {est.n_iter_} sweeps, "
+            f"{fitted['seconds'] / est.n_iter_:.1f} s per sweep (fit time / "
+            f"sweeps, spectral start included), peak RSS of the process "
+            f"{peak_rss_gb():.2f} GiB (input included)"
+        )
+    rows += [measure(c) for c in contenders[1:]]
+    for row in rows:
+        if "seconds" in row and "seconds" in rows[0]:
+            row["time_ratio"] = row["seconds"] / rows[0]["seconds"]
+            row["error_ratio"] = row["error"] / max(rows[0]["error"], 1e-300)
+    print_table(title, rows, "rel. err (held out)")
     return rows
 
 
-def sweep_scaling(n, rank, observed_counts, seed, repeats=5):
+def sweep_scaling(n, rank, observed_counts, seed, repeats=3):
     """Time of one sweep (both half-steps) against |Omega|, best of repeats.
 
-    Times the solver functions directly on a fixed orthonormal basis, so the
-    initialization and the convergence test are left out, and takes the best
-    of ``repeats`` runs, the least disturbed by other processes.
+    Times the blocked solver directly on a fixed orthonormal basis, so the
+    initialization and the convergence test are left out.
     """
-    from sklearn_lowrank.completion import _one_blas_thread, _solve_cg, _solve_exact
-
     print(f"\n== time per sweep vs |Omega| ({n} x {n}, rank {rank}, best of {repeats})")
     print(f"{'|Omega|':>10}  {'solver':>6}  {'s/sweep':>8}  {'ratio to previous':>17}")
     rng = np.random.RandomState(seed)
@@ -228,55 +297,78 @@ def sweep_scaling(n, rank, observed_counts, seed, repeats=5):
             n, n, rank, n_observed=n_observed, random_state=seed
         )
         X_t = X.T.tocsr()
-        solvers = {
-            "exact": lambda obs, basis: _solve_exact(obs, basis, 0.0),
-            "cg": lambda obs, basis: _solve_cg(
-                obs, basis, 0.0, np.zeros((obs.shape[0], rank)), 3
-            ),
-        }
-        for name, solve in solvers.items():
+        for method in ("exact", "cg", "sketch"):
             best = np.inf
             for _ in range(repeats):
-                with _one_blas_thread():
+                with blas_workers() as workers:
                     start = time.perf_counter()
-                    solve(X_t, U_hat)
-                    solve(X, V_hat)
+                    for mat, basis in ((X_t, U_hat), (X, V_hat)):
+                        solve_rows(
+                            mat,
+                            basis,
+                            ridge=0.0,
+                            workers=workers,
+                            method=method,
+                            random_state=rng,
+                        )
                     best = min(best, time.perf_counter() - start)
-            ratio = best / previous[name] if name in previous else np.nan
-            previous[name] = best
-            print(f"{X.nnz:>10,}  {name:>6}  {best:>8.3f}  {ratio:>17.2f}")
+            ratio = best / previous[method] if method in previous else np.nan
+            previous[method] = best
+            print(f"{X.nnz:>10,}  {method:>6}  {best:>8.3f}  {ratio:>17.2f}")
 
 
 def main():
     p = parser(__doc__.splitlines()[0])
+    if "--smoke" not in p._option_string_actions:
+        p.add_argument(
+            "--smoke",
+            action="store_true",
+            help="every contender on tiny sizes (under a minute)",
+        )
     p.add_argument(
         "--only",
-        choices=["dense", "sparse", "scaling"],
+        choices=["dense", "ratings", "scaling"],
         help="run one of the three tables",
+    )
+    p.add_argument(
+        "--ranks",
+        type=int,
+        nargs="+",
+        default=[10, 50],
+        help="ranks of the Netflix-shaped case (--full)",
     )
     p.add_argument(
         "--skip-iterative-imputer",
         action="store_true",
-        help="leave out IterativeImputer (over 10 minutes at 1000 x 1000)",
+        help="leave out IterativeImputer (minutes at 1000 x 1000)",
     )
     args = p.parse_args()
     warm_up()
-    run = {args.only} if args.only else {"dense", "sparse", "scaling"}
-    full = args.full
+    run = {args.only} if args.only else {"dense", "ratings", "scaling"}
+    seed = args.seed
+    if args.smoke:
+        if "dense" in run:
+            dense_table(60, 3, 0.3, seed)
+        if "ratings" in run:
+            ratings_table(3000, 400, 5, 90_000, seed)
+        return
     if "dense" in run:
         dense_table(
-            2000 if full else 1000,
+            2000 if args.full else 1000,
             10,
             0.10,
-            args.seed,
+            seed,
             iterative_imputer=not args.skip_iterative_imputer,
         )
-    if "sparse" in run:
-        n, n_observed = (50_000, 5_000_000) if full else (20_000, 2_000_000)
-        sparse_table(n, 10, n_observed, args.seed)
+    if "ratings" in run:
+        if args.full:
+            for rank in args.ranks:
+                ratings_table(480_189, 17_770, rank, 101_000_000, seed, verbose=1)
+        else:
+            ratings_table(48_019, 17_770, 10, 10_000_000, seed, verbose=1)
     if "scaling" in run:
-        counts = [250_000, 500_000, 1_000_000] + ([2_000_000] if full else [])
-        sweep_scaling(5000, 10, counts, args.seed)
+        counts = [250_000, 500_000, 1_000_000] + ([2_000_000] if args.full else [])
+        sweep_scaling(5000, 10, counts, seed)
 
 
 if __name__ == "__main__":

@@ -261,3 +261,37 @@ def _srtt(matrices, sketch_size, rng, row_scale):
             SM[:, start:stop] = buf[:, rows].T * scale
         out.append(SM)
     return out
+
+
+def batched_countsketch(A, sketch_size, rng):
+    """CountSketch of every matrix of a batch ``A`` (b x d x k), one hash.
+
+    Row ``p`` of each ``A[i]`` is added, with a random sign, to sketch row
+    ``h(p)`` (uniform in ``0 .. sketch_size - 1``): ``S A[i]`` with the same
+    ``S`` (sketch_size x d) for the whole batch, each ``S A[i]`` a
+    CountSketch of its own matrix (Clarkson-Woodruff).  Used for the
+    per-row sketch-and-precondition solves of a batch of small least-squares
+    problems (zero rows of a padded batch add nothing).  Cost ``O(b d k)``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (b, d, k)
+        The matrices.
+    sketch_size : int
+        Rows of the sketch.
+    rng : RandomState
+        Draws the hash and the signs.
+
+    Returns
+    -------
+    SA : ndarray of shape (b, s, k)
+        The sketches, ``s <= sketch_size`` (sketch rows no position hashed
+        to are left out: they are zero).
+    """
+    d = A.shape[1]
+    bucket = rng.randint(0, sketch_size, size=d)
+    sign = rng.choice([-1.0, 1.0], size=d)
+    order = np.argsort(bucket, kind="stable")
+    starts = np.flatnonzero(np.diff(np.concatenate(([-1], bucket[order]))))
+    signed = A[:, order, :] * sign[order][np.newaxis, :, np.newaxis]
+    return np.add.reduceat(signed, starts, axis=1)

@@ -24,6 +24,7 @@ __all__ = [
     "make_low_rank",
     "make_matrix_sensing",
     "make_observation_mask",
+    "make_ratings_matrix",
     "make_sparse_factors",
     "make_sparse_regression",
     "make_tiling_covariates",
@@ -1035,3 +1036,181 @@ def load_eeg_trials(name="FingerMovements", *, subset="all"):
             with open(aux, encoding="utf-8") as f:
                 channels = json.load(f).get("channels")
     return X, y, None if channels is None else list(channels)
+
+
+# Rounds of drawing columns for the rows of a chunk (make_ratings_matrix).
+_RATINGS_DRAW_ROUNDS = 8
+# ... stopped early once the chunk is short by at most this fraction.
+_RATINGS_SHORTFALL = 1e-3
+
+
+def make_ratings_matrix(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    n_observed,
+    column_popularity=1.0,
+    popularity_offset=None,
+    row_activity=1.0,
+    min_per_row=None,
+    held_out_fraction=0.01,
+    noise=0.0,
+    dtype=np.float64,
+    chunk_rows=16384,
+    random_state=None,
+):
+    """Generate a ratings-shaped sparse completion problem in row chunks.
+
+    The matrix is exactly ``left @ right.T`` (incoherent factors, as in
+    :func:`make_factored_completion_problem`, root-mean-square entry 1), but
+    the observed positions follow the skew of rating data such as Netflix's
+    (480,189 users x 17,770 movies, 10**8 ratings): a few columns are
+    observed in a large share of the rows and most columns rarely
+    (Zipf-like popularity), and rows differ in how many entries they have
+    (log-normal activity).  Rows are generated ``chunk_rows`` at a time, so
+    the memory is that of the output (``12 n_observed`` bytes with float64
+    values and int32 indices) plus the factors, never ``O(n_rows n_cols)``.
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Rank of the full matrix.
+    n_observed : int
+        Number of distinct entries drawn (training and held-out together).
+        Columns are drawn again for rows that drew a column twice, a bounded
+        number of times, and a row never gets more than ``n_cols // 2``
+        entries, so the total can end a little short (a few percent when
+        many rows hit that cap).
+    column_popularity : float, default=1.0
+        Zipf exponent ``s``: column ``j`` (in popularity order, before a
+        random permutation of the columns) is drawn with probability
+        proportional to ``(j + popularity_offset) ** -s``.  0 gives uniform
+        columns.
+    popularity_offset : float or None, default=None
+        Flattens the head of the Zipf law; None means ``n_cols / 200``, which
+        makes the most popular column of the Netflix shape observed in about
+        two fifths of the rows and the least popular in about a thousand.
+    row_activity : float, default=1.0
+        Standard deviation of the log of the rows' activity (log-normal);
+        0 gives every row the same number of entries.
+    min_per_row : int or None, default=None
+        Entries every row gets at least; None means ``2 * rank``, so that
+        every row's least-squares problem is determined.  A row has at most
+        ``n_cols // 2`` entries.
+    held_out_fraction : float, default=0.01
+        Fraction of the drawn entries returned separately (same
+        distribution, disjoint from the training entries) to measure the
+        error of a completion on entries it did not see.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added to every returned entry.
+    dtype : {np.float64, np.float32}, default=np.float64
+        Type of the stored values.
+    chunk_rows : int, default=16384
+        Rows generated at a time (bounds the temporaries).
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : CSR matrix of shape (n_rows, n_cols)
+        Training entries (stored entries = observed), int32 indices when
+        they fit.
+    X_held_out : CSR matrix of shape (n_rows, n_cols)
+        Held-out entries.
+    left : ndarray of shape (n_rows, rank)
+        Left factor.
+    right : ndarray of shape (n_cols, rank)
+        Right factor; the full matrix is ``left @ right.T``.
+
+    Examples
+    --------
+    >>> from sklearn_lowrank.datasets import make_ratings_matrix
+    >>> X, X_test, left, right = make_ratings_matrix(
+    ...     2000, 300, 5, n_observed=60000, random_state=0)
+    >>> X.shape, X.nnz + X_test.nnz <= 60000
+    ((2000, 300), True)
+    """
+    rng = check_random_state(random_state)
+    if min_per_row is None:
+        min_per_row = 2 * rank
+    max_per_row = max(1, n_cols // 2)
+    min_per_row = int(min(min_per_row, max_per_row))
+    if n_observed < n_rows * min_per_row:
+        raise ValueError(
+            f"make_ratings_matrix: n_observed={n_observed} is less than "
+            f"n_rows * min_per_row = {n_rows * min_per_row}; lower min_per_row "
+            "or draw more entries."
+        )
+    s = np.ones(rank) * np.sqrt(n_rows * n_cols / rank)
+    left = _orthonormal(n_rows, rank, rng) * s
+    right = _orthonormal(n_cols, rank, rng)
+
+    if popularity_offset is None:
+        popularity_offset = n_cols / 200.0
+    weights = (np.arange(n_cols) + popularity_offset) ** -float(column_popularity)
+    cdf = np.cumsum(weights[rng.permutation(n_cols)])
+    cdf /= cdf[-1]
+
+    activity = np.exp(row_activity * rng.standard_normal(n_rows))
+    extra = (n_observed - n_rows * min_per_row) * activity / activity.sum()
+    # Stochastic rounding keeps the total close to n_observed.
+    extra = np.floor(extra + rng.uniform(size=n_rows)).astype(np.int64)
+    counts = np.minimum(min_per_row + extra, max_per_row)
+
+    index_dtype = np.int32 if n_cols < np.iinfo(np.int32).max else np.int64
+    capacity = int(counts.sum())
+    train = (np.empty(capacity, dtype=dtype), np.empty(capacity, dtype=index_dtype))
+    train_counts = np.zeros(n_rows, dtype=np.int64)
+    held_out = ([], [], [])
+    filled = 0
+    for start in range(0, n_rows, chunk_rows):
+        stop = min(start + chunk_rows, n_rows)
+        chunk_counts = counts[start:stop]
+        wanted = chunk_counts.copy()
+        keys = np.empty(0, dtype=np.int64)
+        # Draw with replacement, merge repeats within a row, then draw again
+        # for the rows left short (a bounded number of rounds: a row asking
+        # for most columns of a skewed law may end a little short).
+        for _ in range(_RATINGS_DRAW_ROUNDS):
+            if wanted.sum() <= _RATINGS_SHORTFALL * chunk_counts.sum():
+                break
+            local = np.repeat(np.arange(stop - start, dtype=np.int64), wanted)
+            cols = np.searchsorted(cdf, rng.uniform(size=local.size), side="right")
+            keys = np.sort(
+                np.concatenate([keys, local * n_cols + np.minimum(cols, n_cols - 1)])
+            )
+            keys = keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
+            have = np.bincount(keys // n_cols, minlength=stop - start)
+            wanted = np.maximum(chunk_counts - have, 0)
+        local, cols = np.divmod(keys, n_cols)
+        values = np.empty(local.size)
+        for lo in range(0, local.size, 2**18):
+            hi = lo + 2**18
+            values[lo:hi] = np.einsum(
+                "ij,ij->i", left[start + local[lo:hi]], right[cols[lo:hi]]
+            )
+        if noise:
+            values += noise * rng.standard_normal(values.size)
+        test = rng.uniform(size=values.size) < held_out_fraction
+        keep = ~test
+        n_keep = int(keep.sum())
+        train[0][filled : filled + n_keep] = values[keep]
+        train[1][filled : filled + n_keep] = cols[keep]
+        filled += n_keep
+        train_counts[start:stop] = np.bincount(local[keep], minlength=stop - start)
+        held_out[0].append(start + local[test])
+        held_out[1].append(cols[test])
+        held_out[2].append(values[test].astype(dtype))
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(train_counts, out=indptr[1:])
+    if filled < np.iinfo(np.int32).max:
+        indptr = indptr.astype(np.int32)
+    X = sp.csr_matrix(
+        (train[0][:filled], train[1][:filled], indptr), shape=(n_rows, n_cols)
+    )
+    rows, cols, values = (np.concatenate(a) for a in held_out)
+    X_held_out = sp.csr_matrix((values, (rows, cols)), shape=(n_rows, n_cols))
+    return X, X_held_out, left, right

@@ -254,15 +254,7 @@ _case(
 # test name -> {estimator name: what fails}.  Each becomes
 # ``xfail(strict=True)``: once the estimator is fixed the test XPASSes, which
 # fails the run, and the entry must be deleted here.
-KNOWN_BUGS: dict[str, dict[str, str]] = {
-    "test_max_iter_1_warns_naming_the_estimator": {
-        "AltMinCompleter": (
-            "the ConvergenceWarning does not name the estimator (sklearn's "
-            "'Maximum number of iterations 1 reached') and points at "
-            "completion.py; use _messages.warn_not_converged"
-        ),
-    },
-}
+KNOWN_BUGS: dict[str, dict[str, str]] = {}
 
 
 KNOWN_BUGS.update(

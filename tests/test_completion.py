@@ -9,13 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_lowrank import AltMinCompleter
-from sklearn_lowrank.completion import (
-    _observed_csr,
-    _orthonormalize,
-    _solve_cg,
-    _solve_exact,
-)
-from sklearn_lowrank.datasets import make_completion_problem
+from sklearn_lowrank.completion._solvers import observed_csr, orthonormalize, solve_rows
+from sklearn_lowrank.datasets import make_completion_problem, make_ratings_matrix
 
 
 def _unobserved_error(X_filled, M, mask):
@@ -66,7 +61,7 @@ def test_error_decreases_linearly(problem):
 
 def test_hitting_max_iter_warns(problem):
     X, _, _ = problem
-    with pytest.warns(ConvergenceWarning, match="Maximum number of iterations"):
+    with pytest.warns(ConvergenceWarning, match="AltMinCompleter did not converge"):
         AltMinCompleter(n_components=5, max_iter=2, random_state=0).fit(X)
 
 
@@ -247,51 +242,76 @@ def test_transform_rejects_wrong_width(problem):
 def _small_least_squares(rng):
     X = rng.standard_normal((30, 12))
     X[rng.uniform(size=X.shape) < 0.4] = np.nan
-    return _observed_csr(X), rng.standard_normal((12, 3))
+    return observed_csr(X, copy=False), rng.standard_normal((12, 3))
 
 
-def test_exact_solver_matches_per_row_lstsq():
+@pytest.mark.parametrize("budget", [2**22, 7])
+def test_exact_solver_matches_per_row_lstsq(budget):
+    # budget=7 forces one-row groups solved in chunks of 2 entries.
     rng = np.random.RandomState(0)
     obs, other = _small_least_squares(rng)
-    solution = _solve_exact(obs, other, ridge=0.0)
+    solution, squared_residuals = solve_rows(obs, other, ridge=0.0, budget=budget)
     for i in range(obs.shape[0]):
         lo, hi = obs.indptr[i], obs.indptr[i + 1]
         if hi - lo < 3:
             continue
-        expected = np.linalg.lstsq(
-            other[obs.indices[lo:hi]], obs.data[lo:hi], rcond=None
-        )[0]
+        A, y = other[obs.indices[lo:hi]], obs.data[lo:hi]
+        expected = np.linalg.lstsq(A, y, rcond=None)[0]
         np.testing.assert_allclose(solution[i], expected, rtol=1e-8, atol=1e-8)
+        assert squared_residuals[i] == pytest.approx(
+            np.sum((y - A @ expected) ** 2), rel=1e-6, abs=1e-12
+        )
+
+
+def test_blocked_solve_equals_one_block_and_threads():
+    # Rows of very different lengths: many groups, padded, solved by workers.
+    from sklearn_lowrank._threads import blas_workers
+
+    rng = np.random.RandomState(4)
+    X = rng.standard_normal((300, 80))
+    X[rng.uniform(size=X.shape) < np.linspace(0.05, 0.95, 300)[:, None]] = np.nan
+    obs = observed_csr(X, copy=False)
+    other = rng.standard_normal((80, 4))
+    one, _ = solve_rows(obs, other, ridge=0.1, budget=10**9)
+    with blas_workers() as workers:
+        blocked, _ = solve_rows(obs, other, ridge=0.1, budget=400, workers=workers)
+    np.testing.assert_allclose(blocked, one, rtol=1e-10, atol=1e-12)
 
 
 def test_cg_solver_converges_to_the_exact_solution():
     rng = np.random.RandomState(1)
     obs, other = _small_least_squares(rng)
-    exact = _solve_exact(obs, other, ridge=0.1)
+    exact, _ = solve_rows(obs, other, ridge=0.1)
     # k = 3 unknowns per row: CG is exact after 3 steps (up to rounding).
-    approx = _solve_cg(obs, other, 0.1, np.zeros_like(exact), n_steps=3)
+    approx, _ = solve_rows(obs, other, ridge=0.1, method="cg", n_steps=3)
     np.testing.assert_allclose(approx, exact, rtol=1e-6, atol=1e-8)
 
 
 def test_orthonormalize_is_a_thin_qr():
     F = np.random.RandomState(2).standard_normal((50, 4)) @ np.diag([1, 10, 1e3, 1e4])
-    Q, R = _orthonormalize(F)
-    np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
-    np.testing.assert_allclose(Q @ R, F, rtol=1e-10, atol=1e-10)
+    for factor in (1.0, 1e-200, 1e200):
+        Q, R = orthonormalize(F * factor)
+        np.testing.assert_allclose(Q.T @ Q, np.eye(4), atol=1e-12)
+        np.testing.assert_allclose(Q @ R / factor, F, rtol=1e-10, atol=1e-10)
 
 
 def test_sketch_preconditioner_helps_ill_conditioned_rows():
     rng = np.random.RandomState(3)
     X = rng.standard_normal((40, 200))
     X[rng.uniform(size=X.shape) < 0.5] = np.nan
-    obs = _observed_csr(X)
-    # A badly scaled design (condition number ~1e4): plain CG stalls.
+    obs = observed_csr(X, copy=False)
+    # A badly scaled design (condition number ~1e4): plain CG stalls.  Rows
+    # have ~100 observations, more than the 4 k = 24 sketch rows.
     other = rng.standard_normal((200, 6)) * np.geomspace(1, 1e4, 6)
-    exact = _solve_exact(obs, other, ridge=0.0)
-    start = np.zeros_like(exact)
-    plain = _solve_cg(obs, other, 0.0, start, n_steps=4)
-    sketched = _solve_cg(
-        obs, other, 0.0, start, n_steps=4, sketch_rng=np.random.RandomState(0)
+    exact, _ = solve_rows(obs, other, ridge=0.0)
+    plain, _ = solve_rows(obs, other, ridge=0.0, method="cg", n_steps=4)
+    sketched, _ = solve_rows(
+        obs,
+        other,
+        ridge=0.0,
+        method="sketch",
+        n_steps=4,
+        random_state=np.random.RandomState(0),
     )
     plain_err = np.linalg.norm(plain - exact) / np.linalg.norm(exact)
     sketch_err = np.linalg.norm(sketched - exact) / np.linalg.norm(exact)
@@ -315,3 +335,149 @@ def test_bias_centering_is_consistent_between_fit_and_fold_in():
     assert np.corrcoef(est.row_biases_, np.nanmean(X, axis=1))[0, 1] > 0.9
     plain = AltMinCompleter(n_components=3, alpha=1.0, random_state=0).fit(X)
     assert est.score(X) > plain.score(X)
+
+
+# ---- scale, indices, warnings ----------------------------------------------
+
+
+@pytest.mark.parametrize("factor", [1e-150, 1e150, 1e-200, 1e200])
+def test_scaling_the_data_scales_the_completion(problem, factor):
+    X, M, mask = problem
+    est = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    scaled = AltMinCompleter(n_components=5, random_state=0).fit(X * factor)
+    # Same sweeps (no false stop on tiny numbers, no overflow on huge ones),
+    # the scaled completion, and an honestly scaled residual.
+    assert scaled.n_iter_ == est.n_iter_
+    filled = scaled.transform(X * factor) / factor
+    np.testing.assert_allclose(filled, est.transform(X), rtol=1e-6, atol=1e-9)
+    assert _unobserved_error(filled, M, mask) <= 1e-6
+    assert scaled.reconstruction_err_ / factor == pytest.approx(
+        est.reconstruction_err_, rel=1e-3, abs=1e-9
+    )
+    assert est.reconstruction_err_ > 0
+    assert -scaled.score(X * factor) / factor == pytest.approx(
+        -est.score(X), rel=1e-3, abs=1e-9
+    )
+
+
+def test_predict_entries_rejects_non_integer_indices(problem):
+    X, _, _ = problem
+    est = AltMinCompleter(n_components=5, random_state=0, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X)
+    with pytest.raises(ValueError, match="AltMinCompleter.predict_entries: rows"):
+        est.predict_entries([1.7], [0])
+    with pytest.raises(ValueError, match="cols must be integer"):
+        est.predict_entries([1], [0.2])
+    # Integral floats (e.g. from a float column of a DataFrame) are indices.
+    np.testing.assert_array_equal(
+        est.predict_entries([1.0, 2.0], [0.0, 3.0]), est.predict_entries([1, 2], [0, 3])
+    )
+
+
+def test_over_estimated_rank_is_named_in_the_warning():
+    # Issue 17's case: rank 5, 30% observed, n_components=10.
+    X, _, _ = make_completion_problem(
+        400, 300, 5, observed_fraction=0.3, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning) as record:
+        AltMinCompleter(n_components=10, max_iter=30, random_state=0).fit(X)
+    message = str(record[0].message)
+    assert message.startswith("AltMinCompleter did not converge")
+    assert "n_components=10 is probably over-estimated" in message
+    assert "try n_components=5" in message
+
+
+def test_right_rank_not_converged_gets_the_iteration_advice(problem):
+    X, _, _ = problem
+    with pytest.warns(ConvergenceWarning) as record:
+        AltMinCompleter(n_components=5, max_iter=3, random_state=0).fit(X)
+    message = str(record[0].message)
+    assert "increase max_iter" in message and "over-estimated" not in message
+
+
+def test_float32_sparse_input_is_not_copied():
+    X, _, _ = make_completion_problem(
+        300, 200, 4, observed_fraction=0.3, sparse=True, random_state=7
+    )
+    X64 = sp.csr_matrix(X)
+    X32 = X64.astype(np.float32)
+    # Neither validation nor the observed-entry view copies the values.
+    validated = AltMinCompleter()._validate_X(X32, reset=True)
+    assert np.shares_memory(observed_csr(validated, copy=False).data, X32.data)
+    est64 = AltMinCompleter(n_components=4, random_state=0).fit(X64)
+    est32 = AltMinCompleter(n_components=4, random_state=0).fit(X32)
+    rows, cols = np.array([0, 5, 299]), np.array([1, 0, 199])
+    np.testing.assert_allclose(
+        est32.predict_entries(rows, cols), est64.predict_entries(rows, cols), rtol=1e-5
+    )
+
+
+def test_verbose_lines_name_the_estimator(problem, capsys):
+    X, _, _ = problem
+    AltMinCompleter(n_components=5, max_iter=2, verbose=1, random_state=0).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[AltMinCompleter] spectral start")
+    assert lines[1].startswith("[AltMinCompleter] sweep 1: relative change")
+
+
+def test_ratings_shaped_problem_is_recovered():
+    # Zipf-like column popularity and uneven rows: still exact recovery on
+    # held-out entries drawn like the observed ones.
+    X, X_test, _, _ = make_ratings_matrix(
+        3000, 400, 5, n_observed=90_000, random_state=0
+    )
+    est = AltMinCompleter(n_components=5, random_state=0).fit(X)
+    coo = X_test.tocoo()
+    pred = est.predict_entries(coo.row, coo.col)
+    assert np.linalg.norm(pred - coo.data) <= 1e-6 * np.linalg.norm(coo.data)
+
+
+def test_benchmark_smoke_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_completion.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "AltMinCompleter(3) exact" in result.stdout
+    assert "failed" not in result.stdout
+
+
+def test_batched_countsketch_is_one_countsketch_per_matrix():
+    from sklearn_lowrank._sketches import batched_countsketch
+
+    A = np.random.RandomState(5).standard_normal((3, 40, 4))
+    SA = batched_countsketch(A, 8, np.random.RandomState(0))
+    # The same draws, as an explicit 8 x 40 sketch matrix.
+    rng = np.random.RandomState(0)
+    bucket = rng.randint(0, 8, size=40)
+    sign = rng.choice([-1.0, 1.0], size=40)
+    S = np.zeros((8, 40))
+    S[bucket, np.arange(40)] = sign
+    S = S[np.unique(bucket)]
+    for i in range(3):
+        np.testing.assert_allclose(SA[i], S @ A[i], atol=1e-12)
+
+
+@pytest.mark.parametrize("rank, noise", [(3, 0.0), (4, 0.05)])
+def test_auto_rank_finds_the_rank_on_held_out_entries(rank, noise):
+    X, M, mask = make_completion_problem(
+        300, 200, rank, observed_fraction=0.25, noise=noise, random_state=3
+    )
+    est = AltMinCompleter(n_components="auto", random_state=0).fit(X)
+    assert est.n_components_ == rank
+    assert est.components_.shape == (rank, 200)
+    # Ranks up to two past the best were tried, the best has the least error.
+    assert max(est.rank_errors_) == rank + 2
+    assert min(est.rank_errors_, key=est.rank_errors_.get) == rank
+    assert _unobserved_error(est.transform(X), M, mask) < max(1e-6, 2 * noise)
+    fixed = AltMinCompleter(n_components=rank, random_state=0).fit(X)
+    assert fixed.n_components_ == rank and fixed.rank_errors_ is None

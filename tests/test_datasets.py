@@ -226,3 +226,51 @@ def test_load_diamonds_encodes_the_ordered_categories():
     # Price follows carat: the target carries signal.
     carat = X[:, 0]
     assert np.corrcoef(np.log(carat), y)[0, 1] > 0.9
+
+
+def test_ratings_matrix_is_skewed_low_rank_and_split():
+    from sklearn_lowrank.datasets import make_ratings_matrix
+
+    X, X_test, left, right = make_ratings_matrix(
+        4000, 600, 5, n_observed=200_000, held_out_fraction=0.05, random_state=0
+    )
+    M = left @ right.T
+    assert np.linalg.matrix_rank(M) == 5
+    assert np.sqrt(np.mean(M**2)) == pytest.approx(1.0)
+    assert X.indices.dtype == np.int32 and X.has_canonical_format
+    for part in (X, X_test):
+        coo = part.tocoo()
+        np.testing.assert_allclose(coo.data, M[coo.row, coo.col])
+    # Disjoint training and held-out entries, about 5% held out, and the
+    # draws topped up after repeats: close to n_observed in all (rows are
+    # capped at n_cols // 2 entries, the only shortfall).
+    X_test = X_test.tocsr()
+    pattern = [
+        sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr)) for A in (X, X_test)
+    ]
+    assert pattern[0].multiply(pattern[1]).nnz == 0
+    assert 0.04 < X_test.nnz / (X.nnz + X_test.nnz) < 0.06
+    assert 0.95 * 200_000 <= X.nnz + X_test.nnz <= 200_000
+    # Every row has at least 2 * rank entries; rows differ a lot.
+    per_row = np.diff(X.indptr) + np.diff(X_test.tocsr().indptr)
+    assert per_row.min() >= 10
+    assert per_row.max() > 5 * np.median(per_row)
+    # Zipf-like columns: the most popular is seen far more than the median.
+    per_col = np.bincount(X.indices, minlength=600)
+    assert per_col.max() > 10 * np.median(per_col)
+    assert per_col.min() > 0
+
+
+def test_ratings_matrix_rows_are_generated_in_chunks_identically():
+    from sklearn_lowrank.datasets import make_ratings_matrix
+
+    # The chunk length is a memory knob only for the factors and counts;
+    # the sampled columns depend on it, but not the shape of the law.
+    X1, _, _, _ = make_ratings_matrix(
+        2000, 300, 3, n_observed=40_000, chunk_rows=128, random_state=1
+    )
+    X2, _, _, _ = make_ratings_matrix(
+        2000, 300, 3, n_observed=40_000, chunk_rows=4096, random_state=1
+    )
+    np.testing.assert_array_equal(np.diff(X1.indptr) > 0, np.diff(X2.indptr) > 0)
+    assert abs(X1.nnz - X2.nnz) < 0.01 * X1.nnz

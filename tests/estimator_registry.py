@@ -290,13 +290,6 @@ _STRING_Y = (
 )
 KNOWN_BUGS.update(
     {
-        "test_constant_input": {
-            "MatrixSensingRegressor": (
-                "constant X (a problem it cannot fit below tol): runs all "
-                "max_iter and warns 'Increase max_iter', which cannot help; the "
-                "stopping rule has no stagnation test"
-            ),
-        },
         "test_all_zero_input": {
             "CEBMF": "all-zero X: no factor kept and elbo_ is NaN (issue 16)",
         },

@@ -175,7 +175,10 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         Stop when the relative training residual
         ``||X @ coef_ - y|| / ||y||`` is below ``tol`` (noiseless data), or
         when the fitted matrix moved by less than a fraction ``tol`` over the
-        last 10 iterations (the noise floor of noisy data).  Symmetric
+        last 10 iterations (the noise floor of noisy data), or when the loss
+        stalls over those iterations at a least-squares stationary point
+        (``||X.T @ r|| <= tol * ||X||_F * ||r||`` for the residual ``r``:
+        no matrix fits y better).  Symmetric
         over-parameterized ``"gd"`` crawls sublinearly and may meet the
         second test long before it is accurate: that is the paper's point.
 
@@ -240,7 +243,12 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
     same iterations, for any c that keeps the data and the answer within
     float64 (otherwise a ``ValueError`` names the problem).  ``y = 0``
     gives the zero matrix with ``n_iter_ = 0``; an all-zero X gives the
-    zero matrix with a warning.
+    zero matrix with a warning.  When every row of X is a multiple of the
+    same sensing matrix A (e.g. a constant X), the measurements determine
+    only ``<A, M>``: a warning says so, and ``fit`` returns with
+    ``n_iter_ = 0`` its least-squares value carried by the matrix of least
+    norm of rank at most ``rank`` (predictions ``mean(y)`` for a constant
+    X).
 
     Recovery needs more measurements than the degrees of freedom of a rank
     ``r`` matrix, ``r (n1 + n2 - r)`` (a warning is raised otherwise), and
@@ -716,7 +724,13 @@ def _rank_one_operator(X):
     if total == 0.0:
         return None
     top = int(np.argmax(row_sq))
-    a = np.asarray(X[top].todense() if sp.issparse(X) else X[top]).ravel()
+    if sp.issparse(X):
+        # One row, gathered without densifying X (or calling its todense).
+        row = sp.coo_matrix(X[[top]])
+        a = np.zeros(p)
+        np.add.at(a, row.col, row.data)
+    else:
+        a = X[top]
     a_sq = float(a @ a)
     s = np.asarray(X @ a).ravel() / a_sq
     if total - float(s @ s) * a_sq > _RANK_ONE_SCREEN * total:

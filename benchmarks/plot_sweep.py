@@ -60,7 +60,7 @@ def plot_family(family, path=RESULTS, size_label=None):
             )
             sizes = [r["size"] for r in runs]
             seconds = [r["seconds"] for r in runs]
-            errors = [max(r["error"], 1e-16) for r in runs]
+            errors = [r["error"] for r in runs]
             ax_time.plot(sizes, seconds, **style)
             ax_err.plot(seconds, errors, **style)
             # The largest size is the last point of each line.
@@ -76,7 +76,14 @@ def plot_family(family, path=RESULTS, size_label=None):
             xscale="log", yscale="log", ylabel="time [s]", xlabel=size_label or "size"
         )
         ax_time.set_title(f"time vs size ({error_name})", fontsize=10)
-        ax_err.set(xscale="log", yscale="log", xlabel="time [s]", ylabel=error_name)
+        # A log axis cannot show an error of exactly 0 (e.g. perfect accuracy).
+        positive = all(r["error"] > 0 for runs in by_name.values() for r in runs)
+        ax_err.set(
+            xscale="log",
+            yscale="log" if positive else "linear",
+            xlabel="time [s]",
+            ylabel=error_name,
+        )
         ax_err.set_title("error vs time (circled: largest size)", fontsize=10)
         ax_err.legend(fontsize=7, loc="best")
     fig.tight_layout()

@@ -21,7 +21,6 @@ PACKAGE = "sklearn_lowrank"
 TITLES = {
     PACKAGE: "Estimators",
     f"{PACKAGE}.datasets": "Data generators and loaders",
-    f"{PACKAGE}.riemann": "Riemannian geometry and delay embedding",
     f"{PACKAGE}.discovery": "Utilities",
 }
 
@@ -79,7 +78,7 @@ def render(package=PACKAGE):
     """The text of ``api.rst``."""
     out = [INTRO]
     for module_name, names in documented_objects(package).items():
-        title = TITLES.get(module_name, f":mod:`{module_name}`")
+        title = TITLES.get(module_name, f"``{module_name}``")
         out.append(f"{title}\n{'-' * len(title)}\n\n")
         out.append(f".. currentmodule:: {module_name}\n\n")
         out.append(".. autosummary::\n   :toctree: generated/\n\n")
@@ -96,9 +95,19 @@ def _get(module_name, name):
 
 
 def write(path=None):
-    """Write the page if its text changed (keeps Sphinx's cache valid)."""
+    """Write the page if its text changed (keeps Sphinx's cache valid), and
+    delete autosummary stubs of names that left the API (autosummary never
+    does; an orphaned stub is a build warning and a stale page)."""
     text = render()
     path = Path(path) if path else Path(__file__).with_name("api.rst")
+    current = {
+        f"{module}.{name}.rst"
+        for module, names in documented_objects().items()
+        for name in names
+    }
+    for stub in (path.parent / "generated").glob("*.rst"):
+        if stub.name not in current:
+            stub.unlink()
     if not path.exists() or path.read_text() != text:
         path.write_text(text)
     return path

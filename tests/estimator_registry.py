@@ -193,22 +193,11 @@ _case(
         for check in ("check_regressors_train",)
     },
 )
-# Landmarks are random: searches compared across backends need a seed.
-CASES["NystromKRR"].params["random_state"] = 0
-
-
-def _reconstruction_score(estimator, X, y=None):
-    """Minus the RMSE of the rank-K reconstruction of X (NaN entries skipped)."""
-    from sklearn_lowrank._metrics import rmse
-
-    X = np.asarray(X, dtype=np.float64)
-    return -rmse(estimator.inverse_transform(estimator.transform(X)), X)
 
 
 _case(
     "CEBMF",
     grid={"n_components": [1, 3]},
-    scoring=_reconstruction_score,
     dask_transform=True,
     iterative={"tol": 1e-14},
     x_scale_power=1,
@@ -272,35 +261,8 @@ KNOWN_BUGS: dict[str, dict[str, str]] = {
             "'Maximum number of iterations 1 reached') and points at "
             "completion.py; use _messages.warn_not_converged"
         ),
-        **{
-            name: (
-                "own ConvergenceWarning wording, attributed to the estimator "
-                "module instead of the user's call; use "
-                "_messages.warn_not_converged"
-            )
-            for name in ("CEBMF",)
-        },
     },
 }
-
-
-_STRING_Y = (
-    "string y reaches a matmul: numpy UFuncTypeError instead of sklearn's "
-    "'could not convert string to float'"
-)
-KNOWN_BUGS.update(
-    {
-        "test_all_zero_input": {
-            "CEBMF": "all-zero X: no factor kept and elbo_ is NaN (issue 16)",
-        },
-        "test_scaled_X": {
-            "CEBMF": (
-                "a scale-dependent constant: reconstruction differs from the "
-                "scaled one by 1e-8 at X*2, 4e-7 at X*1e10, 3% at X*1e+-150"
-            ),
-        },
-    }
-)
 
 
 def with_known_bugs(test_name, pairs):

@@ -70,3 +70,29 @@ def test_benchmark_smoke(script):
     proc = _run(script, "--smoke", timeout=SMOKE_TIMEOUT)
     assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-2000:])
     assert RATIO_HEADER in proc.stdout, proc.stdout[-2000:]
+
+
+def test_sweep_uses_existing_benchmark_functions(monkeypatch):
+    """benchmarks/sweep.py (the docs' benchmarks page) calls functions of the
+    bench scripts; a renamed one would only fail when the sweep is re-run."""
+    import ast
+    import importlib
+
+    sweep = ROOT / "benchmarks" / "sweep.py"
+    used = {
+        (node.value.id, node.attr)
+        for node in ast.walk(ast.parse(sweep.read_text()))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id.startswith("bench_")
+    }
+    assert {module for module, _ in used} == {s.stem for s in SCRIPTS} - {
+        "bench_distributed"
+    }
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    missing = [
+        f"{module}.{name}"
+        for module, name in sorted(used)
+        if not hasattr(importlib.import_module(module), name)
+    ]
+    assert not missing, f"sweep.py calls functions that no longer exist: {missing}"

@@ -1,5 +1,7 @@
 """CEBMF and its EBNM solvers: the behaviour the EBMF and cEBMF papers claim."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -12,7 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_lowrank import CEBMF
-from sklearn_lowrank.datasets import make_tiling_covariates
+from sklearn_lowrank.datasets import make_large_sparse_factors, make_tiling_covariates
 from sklearn_lowrank.ebmf._cebnm import CovariateBasis, cebnm
 from sklearn_lowrank.ebmf._ebnm import (
     FAMILIES,
@@ -275,7 +277,9 @@ def test_extra_components_shrink_to_zero_and_noise_gives_none(capsys):
         rng.standard_normal((100, 30))
     )
     assert noise_only.n_components_ == 0
-    assert "does not raise the ELBO" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "does not raise the ELBO" in out
+    assert all(line.startswith("[CEBMF] ") for line in out.splitlines()), out
     out = noise_only.transform(rng.standard_normal((5, 30)))
     assert out.shape == (5, 0) and not np.isnan(out).any()
 
@@ -312,28 +316,96 @@ def test_column_covariates_moderate_factor_priors():
 
 
 def test_metadata_routing_pipeline_and_grid_search(tiling):
-    X, _, coords, _, _ = tiling
-    X, coords = X[:150, :40], coords[:150]
+    X, _, coords, _, _ = make_tiling_covariates(240, 60, noise=1.0, random_state=6)
     with sklearn.config_context(enable_metadata_routing=True):
-        est = CEBMF(n_components=3, max_iter=10, tol=1e-4, random_state=0)
-        est.set_fit_request(row_covariates=True)
+        est = CEBMF(n_components=3, max_iter=30, tol=1e-4, random_state=0)
+        est.set_fit_request(row_covariates=True).set_score_request(row_covariates=True)
         pipe = make_pipeline(est).fit(X, row_covariates=coords)
         priors = pipe[-1].loadings_priors_
         assert all(g.coef.shape[0] > 1 for g in priors)  # covariates arrived
 
-        def score(estimator, X_test, y=None):
-            fitted = estimator.inverse_transform(estimator.transform(X_test))
-            return -_rmse(fitted, X_test)
-
-        search = GridSearchCV(est, {"n_components": [1, 3]}, cv=3, scoring=score)
+        # No scoring: CEBMF.score (held-out log-likelihood per entry).
+        search = GridSearchCV(est, {"n_components": [1, 3]}, cv=3)
         search.fit(X, row_covariates=coords)
-        assert search.best_params_["n_components"] in (1, 3)
+        # The tiling data have three factors: one is clearly worse.
+        scores = search.cv_results_["mean_test_score"]
+        assert search.best_params_["n_components"] == 3, scores
+        assert scores[1] > scores[0] + 0.01, scores
         assert all(g.coef.shape[0] > 1 for g in search.best_estimator_.loadings_priors_)
+
+
+def _planted(n_rows, n_cols, rank, seed, noise=1.0):
+    rng = np.random.default_rng(seed)
+    L = rng.standard_normal((n_rows, rank)) * (rng.random((n_rows, rank)) < 0.5)
+    F = rng.standard_normal((n_cols, rank)) * 1.5
+    return L @ F.T + noise * rng.standard_normal((n_rows, n_cols))
+
+
+def test_grid_search_without_scoring_picks_the_planted_rank():
+    X = _planted(240, 40, 3, seed=6)
+    search = GridSearchCV(CEBMF(random_state=0), {"n_components": [1, 3, 5]}, cv=3).fit(
+        X
+    )
+    scores = search.cv_results_["mean_test_score"]
+    assert search.best_params_["n_components"] >= 3, scores
+    # One factor explains much less of held-out rows; five find the same
+    # three factors (the extra ones are dropped), so score about the same.
+    assert scores[1] > scores[0] + 0.05, scores
+    assert abs(scores[2] - scores[1]) < 0.01, scores
+    assert search.best_estimator_.n_components_ == 3
+
+
+def test_score_is_a_held_out_likelihood():
+    X = _planted(400, 40, 3, seed=7)
+    train, test = X[:300], X[300:]
+    est = CEBMF(random_state=0).fit(train)
+    # Rows of the same model score about as well as training rows; the same
+    # values with the columns shuffled (no shared factors) score far lower.
+    shuffled = np.random.default_rng(0).permuted(test, axis=1)
+    assert abs(est.score(test) - est.score(train)) < 0.1
+    assert est.score(shuffled) < est.score(test) - 0.3
+    # Per observed entry: missing entries are left out, not counted as zero.
+    holes = test.copy()
+    holes[:, ::2] = np.nan
+    assert abs(est.score(holes) - est.score(test)) < 0.1
+    # Scale: log-likelihood densities shift by -log(c) per entry.
+    big = CEBMF(random_state=0).fit(train * 1e3)
+    np.testing.assert_allclose(
+        big.score(test * 1e3), est.score(test) - np.log(1e3), rtol=1e-6
+    )
+
+
+def test_score_with_one_factor_is_the_exact_marginal_likelihood():
+    # One factor: the fold-in posterior is exact, so the score is the exact
+    # log-likelihood of the row under the fitted point-normal prior,
+    # pi0 N(x; 0, v I) + (1 - pi0) N(x; 0, sigma^2 f f^T + v I).
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(8)
+    f = rng.standard_normal(15) * 2
+    loadings = rng.standard_normal(300) * (rng.random(300) < 0.4)
+    X = np.outer(loadings, f) + rng.standard_normal((300, 15))
+    est = CEBMF(n_components=1, random_state=0).fit(X[:250])
+    assert est.n_components_ == 1
+    prior = est.loadings_priors_[0]
+    pi0 = prior_weights(prior, np.ones((1, 1)))[0, 0]
+    sigma2 = np.exp(prior.theta[0])
+    v = est.noise_variance_[0]
+    F = est.components_[0]
+    new = X[250:]
+    null = multivariate_normal(np.zeros(15), v * np.eye(15)).logpdf(new)
+    slab = multivariate_normal(
+        np.zeros(15), sigma2 * np.outer(F, F) + v * np.eye(15)
+    ).logpdf(new)
+    exact = np.logaddexp(np.log(pi0) + null, np.log1p(-pi0) + slab)
+    np.testing.assert_allclose(est.score(new), exact.sum() / new.size, rtol=1e-6)
 
 
 def test_convergence_warning_when_max_iter_is_hit():
     X, *_ = make_tiling_covariates(120, 30, noise=1.0, random_state=4)
-    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+    with pytest.warns(
+        ConvergenceWarning, match="CEBMF did not converge: stopped after 1 "
+    ):
         est = CEBMF(n_components=3, max_iter=1, tol=0.0, random_state=0).fit(X)
     assert est.n_iter_ == 1
 
@@ -371,3 +443,152 @@ def test_bad_input_is_named():
         est.transform(X, row_covariates=coords[:3])
     with pytest.raises(ValueError, match="inverse_transform expects"):
         est.inverse_transform(np.ones((4, est.n_components_ + 1)))
+
+
+# ---------------------------------------------------------------------------
+# Scale, sparse input, degenerate input, the solver's residual backends
+# ---------------------------------------------------------------------------
+
+
+def test_sparse_input_equals_dense_and_is_not_densified(monkeypatch):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(9)
+    X = _planted(150, 50, 2, seed=9)
+    X[rng.random(X.shape) < 0.6] = 0.0  # mostly zeros, as counts data
+    dense = CEBMF(random_state=0, noise="row").fit(X)
+
+    def no_toarray(self, *args, **kwargs):
+        raise AssertionError("densified")
+
+    for fmt in ("csr", "csc"):
+        Xs = sp.csr_matrix(X) if fmt == "csr" else sp.csc_matrix(X)
+        with monkeypatch.context() as m:
+            m.setattr(type(Xs), "toarray", no_toarray)
+            sparse = CEBMF(random_state=0, noise="row").fit(Xs)
+        assert sparse.n_components_ == dense.n_components_ == 2
+        np.testing.assert_allclose(sparse.elbo_, dense.elbo_, rtol=1e-9)
+        np.testing.assert_allclose(
+            sparse.components_, dense.components_, rtol=1e-6, atol=1e-8
+        )
+        np.testing.assert_allclose(sparse.transform(Xs), dense.transform(X), atol=1e-8)
+        np.testing.assert_allclose(sparse.score(Xs), dense.score(X), rtol=1e-9)
+
+
+def test_sparse_input_with_missing_entries_is_densified_with_a_warning():
+    import scipy.sparse as sp
+
+    X = _planted(80, 20, 2, seed=10)
+    X[3, 4] = np.nan
+    with pytest.warns(UserWarning, match="CEBMF: X is sparse and stores 1 NaN"):
+        sparse = CEBMF(random_state=0).fit(sp.csr_matrix(X))
+    dense = CEBMF(random_state=0).fit(X)
+    np.testing.assert_allclose(sparse.elbo_, dense.elbo_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("noise", ["constant", "row", "column"])
+def test_implicit_residual_matches_the_explicit_one(noise):
+    # The complete-data solver never forms X - L F^T; the masked one keeps it
+    # explicitly.  Without missing entries they are the same algorithm.
+    from sklearn_lowrank.ebmf import _flash
+
+    X = _planted(120, 30, 3, seed=11)
+    fits = []
+    for missing in (False, True):
+        result = _flash.fit_ebmf(
+            _flash.make_data(X, 1.0, missing=missing),
+            n_components=5,
+            priors=("point_normal", "point_laplace"),
+            designs=(np.ones((120, 1)), np.ones((30, 1))),
+            alpha=1.0,
+            noise=noise,
+            max_iter=50,
+            tol=1e-8,
+            rng=np.random.RandomState(0),
+        )
+        fits.append(result)
+    a, b = fits
+    assert a["state"].K == b["state"].K == 3
+    np.testing.assert_allclose(a["elbo_curve"], b["elbo_curve"], rtol=1e-10)
+    np.testing.assert_allclose(a["state"].L, b["state"].L, atol=1e-8)
+
+
+def test_converges_in_tens_of_sweeps_without_max_iter():
+    # Sparse loadings and factors (the single-cell-like case of the
+    # benchmark): the extrapolated sweeps reach tol in a few dozen.
+    X, L, F = make_large_sparse_factors(2000, 300, 6, density=0.3, random_state=0)
+    est = CEBMF(n_components=10, random_state=0).fit(X)
+    assert est.n_components_ == 6
+    assert est.n_iter_ <= 40, est.n_iter_
+    assert np.all(np.diff(est.elbo_curve_) >= -1e-8 * np.abs(est.elbo_curve_[1:]))
+
+
+@pytest.mark.parametrize("scale", [1e-150, 1e150, 1e-160, 1e160])
+def test_scale_equivariance(scale, tiling_fits, tiling):
+    X, _, coords, _, _ = tiling
+    base = tiling_fits[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scaled = CEBMF(n_components=4, random_state=0).fit(X * scale)
+    assert scaled.n_components_ == base.n_components_ == 3
+    np.testing.assert_allclose(
+        scaled.loadings_ @ scaled.components_,
+        (base.loadings_ @ base.components_) * scale,
+        rtol=1e-4,
+        atol=1e-4 * scale,
+    )
+    np.testing.assert_allclose(
+        scaled.elbo_, base.elbo_ - X.size * np.log(scale), rtol=1e-8
+    )
+    np.testing.assert_allclose(
+        scaled.transform(X[:5] * scale),
+        base.transform(X[:5]) * np.sqrt(scale),
+        rtol=1e-4,
+        atol=1e-4 * np.sqrt(scale),
+    )
+    if scale > 1e154:
+        # The variance (1e320) is not a float64: said so, not silently.
+        assert np.isinf(scaled.noise_variance_).all()
+        assert any("noise variance exceeds" in str(w.message) for w in caught)
+    else:
+        assert not caught, [str(w.message) for w in caught]
+        # 1e-320 is subnormal: only ~4 significant digits exist.
+        rtol = 1e-6 if scale > 1e-154 else 1e-3
+        np.testing.assert_allclose(
+            scaled.noise_variance_, base.noise_variance_ * scale**2, rtol=rtol
+        )
+
+
+@pytest.mark.parametrize("kind", ["noise", "zeros"])
+def test_rank_zero_fit_is_a_valid_result(kind):
+    rng = np.random.default_rng(13)
+    X = rng.standard_normal((100, 30)) if kind == "noise" else np.zeros((100, 30))
+    with pytest.warns(UserWarning, match="CEBMF: no factor was kept"):
+        est = CEBMF(n_components=3, random_state=0).fit(X)
+    assert est.n_components_ == 0 and np.isfinite(est.elbo_)
+    assert est.components_.shape == (0, 30) and est.loadings_.shape == (100, 0)
+    assert est.transform(X[:4]).shape == (4, 0)
+    assert est.get_feature_names_out().shape == (0,)
+    assert np.isfinite(est.score(X)) and np.all(np.isfinite(est.noise_variance_))
+    if kind == "noise":
+        # The null model: the noise variance is the mean square of X and the
+        # ELBO is the Gaussian log-likelihood at it.
+        v = np.mean(X**2)
+        np.testing.assert_allclose(est.noise_variance_, v, rtol=1e-12)
+        np.testing.assert_allclose(
+            est.elbo_, -0.5 * X.size * (np.log(2 * np.pi * v) + 1), rtol=1e-12
+        )
+    else:
+        assert est.noise_variance_[0] < 1e-300
+
+
+def test_covariate_basis_uses_the_estimators_random_state(tiling):
+    X, _, coords, _, _ = tiling
+    designs = [
+        CovariateBasis("rbf", random_state=np.random.RandomState(seed))
+        .fit(coords)
+        .transform(coords)
+        for seed in (0, 0, 1)
+    ]
+    np.testing.assert_array_equal(designs[0], designs[1])
+    assert not np.allclose(designs[0], designs[2])

@@ -16,41 +16,42 @@ arXiv:2505.11639) lets the prior of each loading depend on row covariates
 (and of each factor on column covariates): only the EBNM solver changes, to
 the covariate-moderated solver of :mod:`sklearn_lowrank.ebmf._cebnm`.
 
-Layout: the public class :class:`CEBMF`, then the private solver
-(:func:`_fit_ebmf` and the rank-one update it is made of), which works on
-arrays.
+Layout: the public class :class:`CEBMF` here; the solver (initialisation,
+backfitting sweeps, null checks, fold-in of new rows) in
+:mod:`sklearn_lowrank.ebmf._flash`, which works on arrays.
 """
 
-import warnings
-from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.linalg.blas import dger
+import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_lowrank import _dask
+from sklearn_lowrank._messages import verbose_print, warn, warn_not_converged
 from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
 from sklearn_lowrank._validation import check_side_data
-from sklearn_lowrank.ebmf._cebnm import CovariateBasis, cebnm
-from sklearn_lowrank.ebmf._ebnm import (
-    FAMILIES,
-    drop_covariates,
-    posterior_moments,
+from sklearn_lowrank.ebmf._cebnm import CovariateBasis
+from sklearn_lowrank.ebmf._ebnm import FAMILIES, drop_covariates
+from sklearn_lowrank.ebmf._flash import (
+    dense_rows,
+    embed_rows,
+    fit_ebmf,
+    make_data,
+    rescale_prior,
+    row_blocks,
+    scan_data,
 )
 
 __all__ = ["CEBMF"]
-
-_LOG_2PI = np.log(2.0 * np.pi)
 
 
 class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -59,9 +60,10 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     Fits ``X ~ L F^T + E`` by variational empirical Bayes: each loading
     vector ``l_k`` and factor ``f_k`` has a sparsity-inducing prior
     (point-normal, point-Laplace or an adaptive-shrinkage scale mixture)
-    estimated from the data, factors are added greedily and refined by
-    backfitting, and factors the data do not support shrink to zero and are
-    dropped, so ``n_components`` is only an upper bound.  When row covariates
+    estimated from the data, all factors start from a truncated SVD and are
+    refined by backfitting sweeps, and factors whose removal does not lower
+    the evidence lower bound (ELBO) are dropped (flashier's null check), so
+    ``n_components`` is only an upper bound.  When row covariates
     are passed to :meth:`fit` (or column covariates to the constructor), the
     prior mixture weights of each loading (factor) depend on them through a
     multinomial-logistic model fitted inside every update (cEBMF); without
@@ -70,6 +72,11 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     from it, so the final ELBO is never below EBMF's.
 
     Missing entries (NaN) are allowed and simply left out of the likelihood.
+    A scipy sparse ``X`` is never densified, for every ``noise`` model: its
+    implicit zeros are observed zeros and the residual ``X - L F^T`` is
+    handled implicitly (``R v = X v - L (F^T v)``).  Only a sparse ``X``
+    that stores NaN (missing entries) is densified, with a warning, because
+    missing entries need the masked residual.
 
     Read more in the :doc:`User Guide </guide/ebmf>`.
 
@@ -106,40 +113,49 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         model (a Gaussian log-prior, included in the objective).  Larger
         values pull cEBMF towards plain EBMF.
     max_iter : int, default=200
-        Maximum number of backfitting sweeps (and of iterations when fitting
-        one new factor in the greedy stage).
+        Maximum number of backfitting sweeps (of each of the two stages when
+        covariates are given: EBMF, then the covariate model).  A safety cap:
+        fits normally stop at ``tol`` after a few dozen sweeps.
     tol : float, default=1e-6
         Stop when one sweep raises the ELBO by less than
-        ``tol * n_observed_entries``.
+        ``tol * n_observed_entries`` (the ELBO gain per entry, which does not
+        depend on the scale of X).
     random_state : int, RandomState instance or None, default=None
-        Seeds the starting vectors of the greedy factor initialisation.
+        Seeds the randomized SVD that starts the factors and the centres of
+        the ``"rbf"`` covariate basis.
     verbose : int, default=0
-        Print progress (factors added, ELBO per sweep, dropped factors).
+        Print progress (ELBO per sweep, extrapolation step, dropped factors).
 
     Attributes
     ----------
     components_ : ndarray of shape (`n_components_`, n_features)
-        Posterior means of the factors ``F^T``.
+        Posterior means of the factors ``F^T``; shape (0, n_features) when
+        no factor was kept.
     loadings_ : ndarray of shape (n_samples, `n_components_`)
         Posterior means of the training loadings ``L``.
     n_components_ : int
-        Number of factors kept.
+        Number of factors kept; 0 (with a warning) when no factor raises the
+        ELBO, e.g. on pure noise or all-zero X.
     noise_variance_ : ndarray
         Estimated noise variance: shape (1,), (n_samples,) or (n_features,)
-        for ``noise`` "constant", "row" or "column".
+        for ``noise`` "constant", "row" or "column".  With no factor kept it
+        is the mean square of X; for all-zero X, the smallest normal float.
+        ``inf`` (with a warning) where it exceeds the float64 range.
     elbo_ : float
-        Final evidence lower bound (including the covariate-model penalty).
+        Final evidence lower bound (including the covariate-model penalty),
+        in the units of X: scaling X by ``c`` shifts it by
+        ``-n_observed_entries * log(c)``.  Finite for rank-0 fits.
     elbo_curve_ : ndarray
-        ELBO after each factor accepted in the greedy stage, then after every
-        update (loadings or factors, with the noise) of backfitting; it is
-        non-decreasing.
+        ELBO after every half-sweep (all loadings or all factors, with the
+        noise) and every null check of backfitting; it is non-decreasing.
+        For a rank-0 fit, the ELBO of the model without factors.
     loadings_priors_ : list of MixturePrior
         Fitted prior of each loading vector (covariate-moderated if row
         covariates were given).
     factors_priors_ : list of MixturePrior
         Fitted prior of each factor.
     n_iter_ : int
-        Number of backfitting sweeps run.
+        Number of backfitting sweeps run (both stages).
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -160,10 +176,19 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         import sklearn
         sklearn.set_config(enable_metadata_routing=True)
         est = CEBMF().set_fit_request(row_covariates=True)
-        GridSearchCV(est, ...).fit(X, row_covariates=Z)
+        est.set_score_request(row_covariates=True)
+        GridSearchCV(est, {"n_components": [1, 3, 5]}).fit(X, row_covariates=Z)
 
-    For new rows, :meth:`transform` uses the covariate-moderated prior if
-    their covariates are given, else the population-average prior weights.
+    Without ``scoring``, GridSearchCV uses :meth:`score`, the held-out
+    log-likelihood per entry of the validation rows folded into the fitted
+    model.  For new rows, :meth:`transform` uses the covariate-moderated
+    prior if their covariates are given, else the population-average prior
+    weights.
+
+    The solver works on ``X`` divided by a power of 4 near its root mean
+    square, so ``c * X`` gives the same factors with loadings and components
+    scaled by ``sqrt(c)`` and noise variance by ``c**2``, for any ``c`` that
+    keeps ``X`` finite.
 
     References
     ----------
@@ -233,12 +258,12 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             return prior, prior
         if len(prior) != 2 or any(p not in FAMILIES for p in prior):
             raise ValueError(
-                f"CEBMF: prior must be one of {sorted(FAMILIES)} or a pair of "
-                f"them (loadings, factors); got {prior!r}."
+                f"{type(self).__name__}: prior must be one of {sorted(FAMILIES)} "
+                f"or a pair of them (loadings, factors); got {prior!r}."
             )
         return tuple(prior)
 
-    def _design(self, covariates, n, name, axis_name, basis=None):
+    def _design(self, covariates, n, name, axis_name, basis=None, rng=None):
         """Covariate design matrix (intercept first) and the fitted basis."""
         if covariates is None:
             return np.ones((n, 1)), None
@@ -246,7 +271,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             covariates, n, estimator=self, name=name, axis_name=axis_name
         )
         if basis is None:
-            basis = CovariateBasis(self.covariate_basis).fit(Z)
+            basis = CovariateBasis(self.covariate_basis, random_state=rng).fit(Z)
         return basis.transform(Z), basis
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -256,8 +281,10 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data; NaN marks a missing entry.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data; NaN marks a missing entry.  A sparse matrix is used without
+            densifying it (its implicit zeros are observed zeros) unless it
+            stores NaN.
         y : Ignored
             Not used, present for API consistency.
         row_covariates : array-like of shape (n_samples, n_row_covariates), \
@@ -270,25 +297,46 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             Fitted estimator.
         """
         X = validate_data(
-            self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=True
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=True,
         )
         n, p = X.shape
+        rng = check_random_state(self.random_state)
         prior_l, prior_f = self._priors()
-        observed = ~np.isnan(X)
-        _check_no_empty_lines(observed)
+        scale, n_missing = scan_data(X)
+        if n_missing and sp.issparse(X):
+            warn(
+                f"{type(self).__name__}: X is sparse and stores {n_missing} NaN "
+                "(missing) entries; missing entries need the dense masked "
+                f"solver, so X is densified ({n} x {p} float64, "
+                f"{n * p * 8 / 2**20:.0f} MB). Pass a sparse matrix without "
+                "NaN (implicit zeros are observed zeros) to keep it sparse."
+            )
+            X = X.toarray()
+        if n_missing:
+            _check_no_empty_lines(~np.isnan(X), self)
         row_design, self._row_basis = self._design(
-            row_covariates, n, "row_covariates", "rows"
+            row_covariates, n, "row_covariates", "rows", rng=rng
         )
         col_design, self._col_basis = self._design(
-            self.column_covariates, p, "column_covariates", "columns"
+            self.column_covariates, p, "column_covariates", "columns", rng=rng
         )
-        # Every step is level-1/2 BLAS (memory bound), where extra threads only
-        # add wake-up latency: measured 2-10x slower with 2 threads on a
-        # loaded 2-core machine, so the solver runs on one BLAS thread.
+        report = None
+        if self.verbose:
+
+            def report(message):
+                verbose_print(self, message)
+
+        # One BLAS thread: the passes over X are thin products (K columns)
+        # bound by memory traffic, the rest is level-1/2 work and small
+        # L-BFGS problems, where extra threads only add wake-up latency.
         with bounded_blas_threads(max_threads=1):
-            result = _fit_ebmf(
-                X,
-                observed,
+            result = fit_ebmf(
+                make_data(X, scale, missing=n_missing > 0),
                 n_components=min(self.n_components, n, p),
                 priors=(prior_l, prior_f),
                 designs=(row_design, col_design),
@@ -296,36 +344,63 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                 noise=self.noise,
                 max_iter=self.max_iter,
                 tol=self.tol,
-                rng=check_random_state(self.random_state),
-                verbose=self.verbose,
+                rng=rng,
+                report=report,
             )
-        if result["n_iter"] >= self.max_iter and not result["converged"]:
-            warnings.warn(
-                f"CEBMF: backfitting did not converge in max_iter={self.max_iter} "
-                "sweeps; increase max_iter or tol.",
-                ConvergenceWarning,
+        state = result["state"]
+        if not result["converged"]:
+            warn_not_converged(
+                self,
+                n_iter=result["n_iter"],
+                what="backfitting sweeps",
+                advice="increase max_iter, or raise tol (the ELBO gain per "
+                "sweep and observed entry at which to stop)",
             )
-        self.loadings_ = result["L"]
-        self.components_ = result["F"].T.copy()
-        self._factor_second_moments = result["F2"]
-        self.loadings_priors_ = result["priors_l"]
-        self.factors_priors_ = result["priors_f"]
+        # Internal state in the units of X / scale (used by transform and
+        # score); public attributes in the units of X.  The square root of a
+        # power of 4 is a power of 2, so the conversion is exact.
+        self._scale = scale
+        root = np.sqrt(scale)
+        self._F = state.F
+        self._F2 = state.F2
+        self._priors_l = state.priors_l
+        self._tau = (state.tau0, state.tau_r, state.tau_c)
+        self.loadings_ = state.L * root
+        self.components_ = state.F.T * root
+        self.loadings_priors_ = [rescale_prior(g, root) for g in state.priors_l]
+        self.factors_priors_ = [rescale_prior(g, root) for g in state.priors_f]
         self.n_components_ = self.components_.shape[0]
-        tau_r, tau_c = result["tau"]
-        if self.noise == "constant":
-            self.noise_variance_ = np.array([1.0 / tau_r[0]])
-        elif self.noise == "row":
-            self.noise_variance_ = 1.0 / tau_r
-        else:
-            self.noise_variance_ = 1.0 / tau_c
-        self._tau = (tau_r, tau_c)
-        self.elbo_curve_ = np.asarray(result["elbo_curve"])
-        self.elbo_ = float(self.elbo_curve_[-1]) if self.elbo_curve_.size else np.nan
+        precision = {
+            "constant": np.array([state.tau0]),
+            "row": state.tau_r,
+            "column": state.tau_c,
+        }[self.noise]
+        with np.errstate(over="ignore", under="ignore"):
+            self.noise_variance_ = (np.float64(scale) / np.sqrt(precision)) ** 2
+        if not np.all(np.isfinite(self.noise_variance_)):
+            warn(
+                f"{type(self).__name__}: the noise variance exceeds the largest "
+                "float64 (X is of magnitude "
+                f"{scale:.1e}); noise_variance_ holds inf there. The factors, "
+                "loadings, elbo_ and score are unaffected; divide X by a "
+                "constant to read the variance."
+            )
+        jacobian = state.n_obs * np.log(scale)
+        self.elbo_curve_ = np.asarray(result["elbo_curve"]) - jacobian
+        self.elbo_ = float(self.elbo_curve_[-1])
         self.n_iter_ = result["n_iter"]
         # Priors for new rows without covariates: population-average weights.
-        self._marginal_loadings_priors = [
-            drop_covariates(g, row_design) for g in self.loadings_priors_
+        self._marginal_priors_l = [
+            drop_covariates(g, row_design) for g in state.priors_l
         ]
+        if self.n_components_ == 0:
+            warn(
+                f"{type(self).__name__}: no factor was kept: no rank-one "
+                "structure raises the ELBO (X looks like pure noise, or is "
+                "constant zero). components_ has shape (0, n_features), "
+                "transform returns shape (n_samples, 0) and noise_variance_ "
+                "holds the variance of X around zero."
+            )
         return self
 
     def fit_transform(self, X, y=None, row_covariates=None):
@@ -333,7 +408,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data; NaN marks a missing entry.
         y : Ignored
             Not used, present for API consistency.
@@ -350,6 +425,59 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             X, row_covariates=row_covariates
         )
 
+    def _fold_in(self, X, row_covariates, row_elbo):
+        """Embed rows of X block by block (rows are independent)."""
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc"),
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            reset=False,
+        )
+        n = X.shape[0]
+        if row_covariates is not None and self._row_basis is not None:
+            design, _ = self._design(
+                row_covariates, n, "row_covariates", "rows", basis=self._row_basis
+            )
+            priors = self._priors_l
+        else:
+            if row_covariates is not None:
+                # Validate anyway, so bad input is never silently ignored.
+                check_side_data(
+                    row_covariates, n, estimator=self, name="row_covariates"
+                )
+            design = np.ones((n, 1))
+            priors = self._marginal_priors_l
+        # score uses the plug-in factors (posterior means), as
+        # FactorAnalysis.score uses its fitted parameters; transform uses
+        # their second moments, so that it reproduces the fitted loadings.
+        F2 = self._F**2 if row_elbo else self._F2
+        loadings = np.empty((n, self.n_components_))
+        elbo, n_obs = np.empty(n), np.empty(n)
+        with bounded_blas_threads(max_threads=1):
+            for rows in row_blocks(n, X.shape[1]):
+                block = dense_rows(X, rows) / self._scale
+                out = embed_rows(
+                    block,
+                    self._F,
+                    F2,
+                    priors,
+                    design[rows],
+                    noise=self.noise,
+                    tau=self._tau,
+                    max_iter=self.max_iter,
+                    row_elbo=row_elbo,
+                )
+                if row_elbo:
+                    loadings[rows], elbo[rows], n_obs[rows] = out
+                else:
+                    loadings[rows] = out
+        loadings *= np.sqrt(self._scale)
+        if row_elbo:
+            return loadings, elbo, n_obs
+        return loadings
+
     @_dask.rowwise_transform(lambda est: est.n_components_)  # rows are independent
     def transform(self, X, row_covariates=None):
         """Posterior-mean loadings of rows given the fitted factors.
@@ -361,7 +489,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to embed; NaN marks a missing entry (a row with no observed
             entry gets the prior mean, zero).
         row_covariates : array-like of shape (n_samples, n_row_covariates), \
@@ -373,38 +501,47 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         loadings : ndarray of shape (n_samples, `n_components_`)
-            Posterior means of the loadings.
+            Posterior means of the loadings; shape (n_samples, 0) when no
+            factor was kept.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
-        )
-        n = X.shape[0]
-        if row_covariates is not None and self._row_basis is not None:
-            design, _ = self._design(
-                row_covariates, n, "row_covariates", "rows", basis=self._row_basis
-            )
-            priors = self.loadings_priors_
-        else:
-            if row_covariates is not None:
-                # Validate anyway, so bad input is never silently ignored.
-                check_side_data(
-                    row_covariates, n, estimator=self, name="row_covariates"
-                )
-            design = np.ones((n, 1))
-            priors = self._marginal_loadings_priors
-        tau_r, tau_c = self._tau
-        with bounded_blas_threads(max_threads=1):
-            return _embed_rows(
-                X,
-                self.components_.T,
-                self._factor_second_moments,
-                priors,
-                design,
-                noise=self.noise,
-                tau=(tau_r, tau_c),
-                max_iter=self.max_iter,
-            )
+        return self._fold_in(X, row_covariates, row_elbo=False)
+
+    def score(self, X, y=None, row_covariates=None):
+        """Average log-likelihood per observed entry of (new) rows.
+
+        Each row is folded in: with the fitted factors ``F`` (posterior
+        means), priors and noise variance fixed, its loadings get the
+        mean-field posterior that :meth:`transform` computes, and the row
+        contributes its evidence lower bound
+        ``E_q[log p(x_i | l_i, F)] - KL(q(l_i) || g)``, a lower bound on
+        ``log p(x_i | F, g, noise)`` that is exact with one factor.  With
+        ``noise="row"`` each new row's noise variance is estimated by the
+        same fold-in.  The result is the sum over rows divided by the number
+        of observed entries, in the units of X, so it is comparable across
+        ``n_components`` and other settings on the same held-out rows: this
+        is what :class:`~sklearn.model_selection.GridSearchCV` maximises
+        when no ``scoring`` is given.  (It is per entry;
+        :meth:`sklearn.decomposition.FactorAnalysis.score` is per row.)
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Rows to score; NaN marks a missing entry.
+        y : Ignored
+            Not used, present for API consistency.
+        row_covariates : array-like of shape (n_samples, n_row_covariates), \
+                default=None
+            Covariates of these rows (as in :meth:`transform`).
+
+        Returns
+        -------
+        score : float
+            Average log-likelihood per observed entry.
+        """
+        check_is_fitted(self)
+        _, elbo, n_obs = self._fold_in(X, row_covariates, row_elbo=True)
+        return float(elbo.sum() / max(n_obs.sum(), 1.0) - np.log(self._scale))
 
     def inverse_transform(self, X):
         """Reconstruct data from loadings: ``X @ components_``.
@@ -423,8 +560,9 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_components_:
             raise ValueError(
-                f"CEBMF: inverse_transform expects {self.n_components_} columns "
-                f"(n_components_), got an array of shape {X.shape}."
+                f"{type(self).__name__}: inverse_transform expects "
+                f"{self.n_components_} columns (n_components_), got an array of "
+                f"shape {X.shape}."
             )
         return X @ self.components_
 
@@ -435,439 +573,18 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags
 
 
-def _check_no_empty_lines(observed):
+def _check_no_empty_lines(observed, estimator):
     empty_rows = np.flatnonzero(~observed.any(axis=1))
     empty_cols = np.flatnonzero(~observed.any(axis=0))
     for idx, what in ((empty_rows, "rows"), (empty_cols, "columns")):
         if idx.size:
             shown = ", ".join(map(str, idx[:5])) + (", ..." if idx.size > 5 else "")
             raise ValueError(
-                f"CEBMF: X has {idx.size} {what} with no observed entry (all "
-                f"NaN): {what} {shown}. Remove them before fitting."
+                f"{type(estimator).__name__}: X has {idx.size} {what} with no "
+                f"observed entry (all NaN): {what} {shown}. Remove them before "
+                "fitting."
             )
-
-
-# ---------------------------------------------------------------------------
-# Solver: arrays in, arrays out.
-# ---------------------------------------------------------------------------
-
-
-def _subtract_outer(A, u, v):
-    """``A -= outer(u, v)`` in place via BLAS ``dger`` (no n x p temporary)."""
-    if A.flags.f_contiguous:
-        dger(-1.0, u, v, a=A, overwrite_a=True)
-    else:
-        dger(-1.0, v, u, a=A.T, overwrite_a=True)
-
-
-class _EBMFState:
-    """Variational state: moments, priors, residual and noise precisions.
-
-    ``R`` is the residual ``X - L F^T`` with zeros at missing entries.  The
-    noise precision is ``tau_ij = tau_r[i] * tau_c[j]`` (one of the two is a
-    vector of ones, or both are for constant noise with ``tau_r`` holding the
-    value).  ``kl_l[k]`` and ``kl_f[k]`` are minus the KL divergences of each
-    factor's posterior from its prior, so the ELBO is their sum plus the
-    expected log-likelihood.
-    """
-
-    def __init__(self, X, observed, noise):
-        self.n, self.p = X.shape
-        self.noise = noise
-        self.R = np.where(observed, X, 0.0)
-        self.mask = None if observed.all() else observed.astype(np.float64)
-        self.n_obs_rows = observed.sum(axis=1).astype(np.float64)
-        self.n_obs_cols = observed.sum(axis=0).astype(np.float64)
-        self.n_obs = float(self.n_obs_rows.sum())
-        self.L = np.zeros((self.n, 0))
-        self.L2 = np.zeros((self.n, 0))
-        self.F = np.zeros((self.p, 0))
-        self.F2 = np.zeros((self.p, 0))
-        self.priors_l, self.priors_f = [], []
-        self.kl_l, self.kl_f = [], []
-        self.tau_r = np.ones(self.n)
-        self.tau_c = np.ones(self.p)
-        self.update_tau()
-
-    @property
-    def K(self):
-        return self.L.shape[1]
-
-    def masked_matvec(self, v, transpose=False):
-        """``Z @ v`` (or ``Z^T @ v``) for the observation mask Z."""
-        if self.mask is None:
-            return np.full(self.p if transpose else self.n, v.sum())
-        return (self.mask.T if transpose else self.mask) @ v
-
-    def expected_sq_residual(self, axis):
-        """Sums of ``E[(X_ij - (LF^T)_ij)^2]`` over observed entries.
-
-        ``axis=1``: per row; ``axis=0``: per column; ``None``: total.
-        """
-        if axis == 0:
-            base = np.einsum("ij,ij->j", self.R, self.R)
-            var = np.zeros(self.p)
-            for k in range(self.K):
-                var += self.F2[:, k] * self.masked_matvec(self.L2[:, k], True)
-                var -= self.F[:, k] ** 2 * self.masked_matvec(self.L[:, k] ** 2, True)
-            return base + var
-        base = np.einsum("ij,ij->i", self.R, self.R)
-        var = np.zeros(self.n)
-        for k in range(self.K):
-            var += self.L2[:, k] * self.masked_matvec(self.F2[:, k])
-            var -= self.L[:, k] ** 2 * self.masked_matvec(self.F[:, k] ** 2)
-        total = base + var
-        return total if axis == 1 else total.sum()
-
-    def update_tau(self):
-        """Closed-form precision update; returns the expected log-likelihood."""
-        tiny = np.finfo(np.float64).tiny
-        if self.noise == "constant":
-            S = max(self.expected_sq_residual(None), tiny)
-            tau = self.n_obs / S
-            self.tau_r[:] = tau
-            return -0.5 * (self.n_obs * (_LOG_2PI - np.log(tau)) + tau * S)
-        axis, counts = (1, self.n_obs_rows) if self.noise == "row" else (0, None)
-        if self.noise == "column":
-            counts = self.n_obs_cols
-        S = np.maximum(self.expected_sq_residual(axis), tiny)
-        tau = counts / S
-        if self.noise == "row":
-            self.tau_r = tau
-        else:
-            self.tau_c = tau
-        return -0.5 * float(np.sum(counts * (_LOG_2PI - np.log(tau)) + tau * S))
-
-    def elbo(self, loglik):
-        return loglik + float(np.sum(self.kl_l) + np.sum(self.kl_f))
-
-    def add_factor(self, loading, f):
-        self.L = np.column_stack([self.L, loading])
-        self.L2 = np.column_stack([self.L2, loading**2])
-        self.F = np.column_stack([self.F, f])
-        self.F2 = np.column_stack([self.F2, f**2])
-        self.priors_l.append(None)
-        self.priors_f.append(None)
-        self.kl_l.append(0.0)
-        self.kl_f.append(0.0)
-        self.subtract_rank_one(loading, f)
-
-    def subtract_rank_one(self, u, v):
-        _subtract_outer(self.R, u, v)
-        if self.mask is not None:
-            self.R *= self.mask
-
-    def remove_factor(self, k):
-        self.subtract_rank_one(-self.L[:, k], self.F[:, k])
-        keep = np.arange(self.K) != k
-        self.L, self.L2 = self.L[:, keep], self.L2[:, keep]
-        self.F, self.F2 = self.F[:, keep], self.F2[:, keep]
-        for lst in (self.priors_l, self.priors_f, self.kl_l, self.kl_f):
-            del lst[k]
-
-    def is_null(self, k):
-        g_l, g_f = self.priors_l[k], self.priors_f[k]
-        return (g_l is not None and g_l.is_null) or (g_f is not None and g_f.is_null)
-
-
-def _rank_one_ebnm_inputs(R, mask_matvec, tau_own, tau_other, own, other, other2):
-    """The EBNM data ``(x, s)`` for one side of a rank-one factor.
-
-    For the loadings of factor k (flashier's ``calc.s2`` / ``calc.x``):
-    ``1/s_i^2 = sum_j Z_ij tau_ij E[f_j^2]`` and
-    ``x_i = s_i^2 sum_j Z_ij tau_ij (R_ij + l_i f_j) f_j`` where ``R`` is the
-    full residual, so ``R + l f^T`` is the residual without factor k.
-    """
-    weighted_other = tau_other * other
-    precision = tau_own * mask_matvec(tau_other * other2)
-    numerator = tau_own * (
-        R @ weighted_other + own * mask_matvec(weighted_other * other)
-    )
-    has_data = precision > 0
-    s = np.full(own.shape, np.inf)
-    x = np.zeros(own.shape)
-    s[has_data] = 1.0 / np.sqrt(precision[has_data])
-    x[has_data] = numerator[has_data] / precision[has_data]
-    return x, s
-
-
-def _neg_kl(result, x, s):
-    """Minus KL(q || g) = logLik - E_q log N(x; theta, s^2) (flashier)."""
-    fin = np.isfinite(s)
-    xo, so = x[fin], s[fin]
-    e, e2 = result.mean[fin], result.mean2[fin]
-    expected_normal_loglik = -0.5 * np.sum(
-        _LOG_2PI + np.log(so**2) + (e2 - 2 * xo * e + xo**2) / so**2
-    )
-    return result.log_likelihood - result.penalty - expected_normal_loglik
-
-
-def _update_side(state, k, side, prior, design, alpha):
-    """Update ``q(l_k)`` (side="loadings") or ``q(f_k)`` and its prior."""
-    if side == "loadings":
-        R, own, own2, other, other2 = state.R, state.L, state.L2, state.F, state.F2
-        tau_own, tau_other = state.tau_r, state.tau_c
-        priors, kls = state.priors_l, state.kl_l
-
-        def matvec(v):
-            return state.masked_matvec(v)
-    else:
-        R, own, own2, other, other2 = state.R.T, state.F, state.F2, state.L, state.L2
-        tau_own, tau_other = state.tau_c, state.tau_r
-        priors, kls = state.priors_f, state.kl_f
-
-        def matvec(v):
-            return state.masked_matvec(v, transpose=True)
-
-    x, s = _rank_one_ebnm_inputs(
-        R, matvec, tau_own, tau_other, own[:, k], other[:, k], other2[:, k]
-    )
-    # A warm-started partial fit of the prior is enough: the next sweep
-    # resumes it, and each step still raises the ELBO.
-    max_steps = 200 if priors[k] is None else 25
-    result = cebnm(
-        x, s, prior, design, alpha=alpha, init=priors[k], max_steps=max_steps
-    )
-    delta = result.mean - own[:, k]
-    if side == "loadings":
-        state.subtract_rank_one(delta, other[:, k])
-    else:
-        state.subtract_rank_one(other[:, k], delta)
-    own[:, k] = result.mean
-    own2[:, k] = result.mean2
-    priors[k] = result.prior
-    kls[k] = _neg_kl(result, x, s)
-
-
-def _update_factor(state, k, priors, designs, alpha):
-    """Both halves of factor k, each followed by the noise update."""
-    _update_side(state, k, "loadings", priors[0], designs[0], alpha)
-    loglik = state.update_tau()
-    elbos = [state.elbo(loglik)]
-    _update_side(state, k, "factors", priors[1], designs[1], alpha)
-    loglik = state.update_tau()
-    elbos.append(state.elbo(loglik))
-    return elbos
-
-
-def _initial_rank_one(R, rng, n_iter=50, tol=1e-6):
-    """Leading singular pair of the residual by power iteration.
-
-    flashier starts from alternating least squares on the residual from a
-    random vector; for the unpenalised rank-one problem that is the power
-    method.  Scaled so that ``||l|| = ||f||`` (flashier's ``scale.EF``).
-    """
-    v = rng.standard_normal(R.shape[1])
-    v /= np.linalg.norm(v)
-    sigma = 0.0
-    for _ in range(n_iter):
-        u = R @ v
-        norm_u = np.linalg.norm(u)
-        if norm_u == 0:
-            break
-        u /= norm_u
-        v = R.T @ u
-        new_sigma = np.linalg.norm(v)
-        if new_sigma == 0:
-            break
-        v /= new_sigma
-        converged = abs(new_sigma - sigma) <= tol * new_sigma
-        sigma = new_sigma
-        if converged:
-            break
-    return u * np.sqrt(sigma), v * np.sqrt(sigma)
-
-
-def _lift_prior(prior, design):
-    """A covariate-free prior written in a covariate design (zero slopes).
-
-    The weights, and so the ELBO, are unchanged; the covariate coefficients
-    then start from zero.
-    """
-    if prior is None or prior.is_null or prior.coef.shape[0] == design.shape[1]:
-        return prior
-    coef = np.zeros((design.shape[1], prior.coef.shape[1]))
-    coef[0] = prior.coef[0]
-    return replace(prior, coef=coef)
-
-
-def _greedy(
-    state, n_components, priors, designs, alpha, max_iter, abs_tol, rng, curve, verbose
-):
-    """Add one factor at a time while it raises the ELBO; return the ELBO."""
-    elbo = state.elbo(state.update_tau())
-    for k in range(n_components):
-        tau_saved = (state.tau_r.copy(), state.tau_c.copy())
-        l0, f0 = _initial_rank_one(state.R, rng)
-        state.add_factor(l0, f0)
-        previous = -np.inf
-        for _ in range(max_iter):
-            new = _update_factor(state, k, priors, designs, alpha)[-1]
-            if state.is_null(k) or new - previous <= abs_tol:
-                break
-            previous = new
-        if state.is_null(k) or not new > elbo + abs_tol:
-            state.remove_factor(k)
-            state.tau_r, state.tau_c = tau_saved
-            if verbose:
-                print(f"CEBMF: factor {k + 1} does not raise the ELBO; greedy stops.")
-            break
-        elbo = new
-        curve.append(elbo)
-        if verbose:
-            print(f"CEBMF: greedy added factor {k + 1}, ELBO {elbo:.6g}")
-    return elbo
-
-
-def _backfit(state, elbo, priors, designs, alpha, max_iter, abs_tol, curve, verbose):
-    """Sweep over the factors until the ELBO stops rising.
-
-    Returns ``(elbo, n_sweeps, converged)``.
-    """
-    n_iter, converged = 0, state.K == 0
-    while state.K and n_iter < max_iter:
-        n_iter += 1
-        start = elbo
-        for k in range(state.K):
-            if state.is_null(k):
-                continue
-            trace = _update_factor(state, k, priors, designs, alpha)
-            curve.extend(trace)
-            elbo = trace[-1]
-        if verbose:
-            print(f"CEBMF: backfit sweep {n_iter}, ELBO {elbo:.6g}")
-        if elbo - start <= abs_tol:
-            converged = True
-            break
-    return elbo, n_iter, converged
-
-
-def _fit_ebmf(
-    X,
-    observed,
-    *,
-    n_components,
-    priors,
-    designs,
-    alpha,
-    noise,
-    max_iter,
-    tol,
-    rng,
-    verbose=0,
-):
-    """Greedy EBMF/cEBMF followed by backfitting.
-
-    With covariates, plain EBMF is fitted first (greedy + backfit) and the
-    covariate-moderated priors then start from its solution with zero
-    covariate slopes.  Since the covariate model nests the plain one, this
-    continues the same monotone ascent: the final ELBO is at least that of
-    EBMF, and cEBMF only moves away from EBMF where the covariates earn it.
-
-    Returns a dict with the posterior means ``L`` (n, K) and ``F`` (p, K),
-    the second moments ``F2``, the fitted priors, the precisions ``tau``,
-    the ELBO trace, ``n_iter`` (backfitting sweeps) and ``converged``.
-    """
-    state = _EBMFState(X, observed, noise)
-    abs_tol = tol * state.n_obs
-    curve = []
-    plain = tuple(np.ones((d.shape[0], 1)) for d in designs)
-    has_covariates = any(d.shape[1] > 1 for d in designs)
-    elbo = _greedy(
-        state,
-        n_components,
-        priors,
-        plain,
-        alpha,
-        max_iter,
-        abs_tol,
-        rng,
-        curve,
-        verbose,
-    )
-    elbo, n_iter, converged = _backfit(
-        state, elbo, priors, plain, alpha, max_iter, abs_tol, curve, verbose
-    )
-    if has_covariates:
-        if verbose:
-            print("CEBMF: EBMF fitted; now moderating the priors by the covariates.")
-        state.priors_l = [_lift_prior(g, designs[0]) for g in state.priors_l]
-        state.priors_f = [_lift_prior(g, designs[1]) for g in state.priors_f]
-        elbo, more, converged = _backfit(
-            state, elbo, priors, designs, alpha, max_iter, abs_tol, curve, verbose
-        )
-        n_iter += more
-
-    # Drop factors that collapsed to zero (their KL terms are 0, so the ELBO
-    # does not change).
-    for k in reversed(range(state.K)):
-        if state.is_null(k) or not np.any(state.L[:, k]) or not np.any(state.F[:, k]):
-            if verbose:
-                print(f"CEBMF: factor {k + 1} collapsed to zero and is dropped.")
-            state.remove_factor(k)
-
-    return dict(
-        L=state.L,
-        F=state.F,
-        F2=state.F2,
-        priors_l=state.priors_l,
-        priors_f=state.priors_f,
-        tau=(state.tau_r, state.tau_c),
-        elbo_curve=curve,
-        n_iter=n_iter,
-        converged=converged,
-    )
-
-
-def _embed_rows(X, F, F2, priors, design, *, noise, tau, max_iter, tol=1e-8):
-    """Posterior-mean loadings of new rows with the factors held fixed.
-
-    Coordinate ascent over the factors for each row; a row stops once its
-    loadings move by less than ``tol`` relative to their scale, so every row
-    is processed independently of the others.
-    """
-    n, K = X.shape[0], F.shape[1]
-    L = np.zeros((n, K))
-    if K == 0:
-        return L
-    observed = ~np.isnan(X)
-    Z = observed.astype(np.float64)
-    R = np.where(observed, X, 0.0)
-    tau_r_fit, tau_c = tau
-    if noise == "row":
-        tau_r = np.full(n, np.mean(tau_r_fit))
-    else:
-        tau_r = np.full(n, tau_r_fit[0] if noise == "constant" else 1.0)
-    n_obs = observed.sum(axis=1)
-    active = np.arange(n)
-    L2 = np.zeros((n, K))
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        Ra, Za, La, L2a = R[active], Z[active], L[active], L2[active]
-        before = La.copy()
-        for k in range(K):
-            x, s = _rank_one_ebnm_inputs(
-                Ra,
-                lambda v, Za=Za: Za @ v,
-                tau_r[active],
-                tau_c,
-                La[:, k],
-                F[:, k],
-                F2[:, k],
-            )
-            mean, mean2, _ = posterior_moments(x, s, priors[k], design[active])
-            Ra -= np.outer(mean - La[:, k], F[:, k]) * Za
-            La[:, k], L2a[:, k] = mean, mean2
-        if noise == "row":
-            S = np.einsum("ij,ij->i", Ra, Ra)
-            S += np.sum(L2a * (Za @ F2) - La**2 * (Za @ F**2), axis=1)
-            tau_r[active] = n_obs[active] / np.maximum(S, np.finfo(float).tiny)
-        R[active], L[active], L2[active] = Ra, La, L2a
-        change = np.max(np.abs(La - before), axis=1)
-        scale = np.maximum(np.max(np.abs(La), axis=1), 1e-12)
-        active = active[change > tol * scale]
-    return L

@@ -42,10 +42,13 @@ class CovariateBasis:
     basis : {"rbf", "spline", "linear"} or transformer
         ``"rbf"``: standardise, then the Nystroem map of the Gaussian kernel
         ``exp(-||z - z'||^2 / d)`` (d covariates) on ``min(50, n)`` centres
-        (seeded, so deterministic); ``"spline"``: standardise, then a cubic
+        drawn with ``random_state``; ``"spline"``: standardise, then a cubic
         B-spline basis with 5 knots per covariate (additive logits);
         ``"linear"``: the standardised covariates; a transformer: cloned and
         fitted on the covariates.
+    random_state : int, RandomState instance or None, default=None
+        Draws the centres of the ``"rbf"`` basis; the estimator passes its
+        own ``RandomState``.
 
     Notes
     -----
@@ -55,8 +58,9 @@ class CovariateBasis:
     basis.
     """
 
-    def __init__(self, basis="rbf"):
+    def __init__(self, basis="rbf", random_state=None):
         self.basis = basis
+        self.random_state = random_state
 
     def fit(self, Z):
         if isinstance(self.basis, str):
@@ -74,7 +78,7 @@ class CovariateBasis:
                         kernel="rbf",
                         gamma=1.0 / Z.shape[1],
                         n_components=min(50, Z.shape[0]),
-                        random_state=0,
+                        random_state=self.random_state,
                     ).fit(Zs)
                 )
             self.steps_ = steps

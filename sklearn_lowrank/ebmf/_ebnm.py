@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import log_ndtr
 
 from sklearn_lowrank._threads import bounded_blas_threads
 
@@ -283,7 +283,7 @@ class MixturePrior:
     def log_weights(self, design):
         """Log mixture weights, shape ``(n, n_components)``."""
         logits = design @ self.coef
-        return logits - logsumexp(logits, axis=1, keepdims=True)
+        return logits - _logsumexp_rows(logits)[:, None]
 
     def mean_weights(self, design):
         """Population-average weights (used for rows without covariates)."""
@@ -352,7 +352,7 @@ def posterior_moments(x, s, prior, design):
     if obs.any():
         xo, so = x[obs], s[obs]
         joint = log_w[obs] + family.loglik(xo, so, prior.theta, prior.grid)
-        ll = logsumexp(joint, axis=1)
+        ll = _logsumexp_rows(joint)
         resp = np.exp(joint - ll[:, None])
         comp_mean, comp_mean2 = family.component_moments(
             xo, so, prior.theta, prior.grid
@@ -490,7 +490,7 @@ def fit_mixture_prior(
     objective = _PenalisedMarginal(xo, so, Bo, fam, grid, alpha)
     start_value = objective(start)[0]
     # L-BFGS on a few dozen parameters: BLAS threads only add wake-up
-    # latency (14x slower on a loaded 2-core machine), so use one.
+    # latency, so use one.
     with bounded_blas_threads(max_threads=1):
         res = minimize(
             objective,

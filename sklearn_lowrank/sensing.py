@@ -80,6 +80,20 @@ _DAMPING_FACTOR = 1.0
 # over this many iterations (noisy data: the noise floor is reached).
 _STAGNATION_WINDOW = 10
 
+# Stationary point of the least-squares problem: stop when, besides the loss
+# having fallen by less than a fraction ``tol`` over the stagnation window,
+# the residual is orthogonal to the range of X up to ``tol``:
+# ||X^T r|| <= tol ||X||_F ||r||.  Then no matrix of any rank fits y better
+# (the unconstrained least-squares optimum is reached), so running on cannot
+# help; on data that a rank-k matrix fits exactly the residual test fires
+# first.
+
+# X is treated as a rank-one operator (every row a multiple of one sensing
+# matrix) when ||X - s a^T||_F <= max(m, p) * eps * ||X||_F, numpy's
+# ``matrix_rank`` threshold; a cheaper Pythagorean test with this (much
+# looser) bound screens out every other X first.
+_RANK_ONE_SCREEN = 1e-10
+
 # Cap on the step halvings of one iteration.  After this many (a step 2^-60
 # of the first) the loss cannot be lowered along the gradient at float64
 # precision: the iterate is stationary and the fit stops there.
@@ -161,7 +175,10 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
         Stop when the relative training residual
         ``||X @ coef_ - y|| / ||y||`` is below ``tol`` (noiseless data), or
         when the fitted matrix moved by less than a fraction ``tol`` over the
-        last 10 iterations (the noise floor of noisy data).  Symmetric
+        last 10 iterations (the noise floor of noisy data), or when the loss
+        stalls over those iterations at a least-squares stationary point
+        (``||X.T @ r|| <= tol * ||X||_F * ||r||`` for the residual ``r``:
+        no matrix fits y better).  Symmetric
         over-parameterized ``"gd"`` crawls sublinearly and may meet the
         second test long before it is accurate: that is the paper's point.
 
@@ -226,7 +243,12 @@ class MatrixSensingRegressor(RegressorMixin, BaseEstimator):
     same iterations, for any c that keeps the data and the answer within
     float64 (otherwise a ``ValueError`` names the problem).  ``y = 0``
     gives the zero matrix with ``n_iter_ = 0``; an all-zero X gives the
-    zero matrix with a warning.
+    zero matrix with a warning.  When every row of X is a multiple of the
+    same sensing matrix A (e.g. a constant X), the measurements determine
+    only ``<A, M>``: a warning says so, and ``fit`` returns with
+    ``n_iter_ = 0`` its least-squares value carried by the matrix of least
+    norm of rank at most ``rank`` (predictions ``mean(y)`` for a constant
+    X).
 
     Recovery needs more measurements than the degrees of freedom of a rank
     ``r`` matrix, ``r (n1 + n2 - r)`` (a warning is raised otherwise), and
@@ -632,21 +654,36 @@ def _solve_sensing(
             relative_residual=1.0 if np.any(y) else 0.0,
         )
         return F, G, info
-    F, G, info = _solve_normalized(
-        _ldexp(X, -x_exp),
-        _ldexp(y, -y_exp),
-        shape,
-        rank,
-        symmetric=symmetric,
-        solver=solver,
-        init_scale=init_scale,
-        learning_rate=learning_rate,
-        max_iter=max_iter,
-        tol=tol,
-        random_state=random_state,
-        verbose=verbose,
-        estimator=estimator,
-    )
+    X = _ldexp(X, -x_exp)
+    y = _ldexp(y, -y_exp)
+    rank_one = _rank_one_operator(X) if X.shape[0] > 1 and n1 * n2 > 1 else None
+    if rank_one is not None:
+        warn(
+            f"{estimator_name(estimator)}: every row of X is a multiple of the "
+            f"same {n1}x{n2} sensing matrix A, so the measurements determine "
+            f"one number, <A, M>, not a rank-{rank} matrix; the fit returns "
+            "the least-squares value of <A, M> carried by the matrix of least "
+            "norm (n_iter_ = 0). To recover M, use measurements with different "
+            "sensing matrices (e.g. i.i.d. Gaussian A_i).",
+            UserWarning,
+        )
+        F, G, info = _solve_rank_one(*rank_one, y, shape, rank, symmetric=symmetric)
+    else:
+        F, G, info = _solve_normalized(
+            X,
+            y,
+            shape,
+            rank,
+            symmetric=symmetric,
+            solver=solver,
+            init_scale=init_scale,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=random_state,
+            verbose=verbose,
+            estimator=estimator,
+        )
     with np.errstate(over="ignore", under="ignore"):
         info["loss_curve"] = np.ldexp(info["loss_curve"], 2 * y_exp)
         M = F @ G.T
@@ -667,6 +704,103 @@ def _solve_sensing(
 def _has_nonzero(A):
     values = A.data if sp.issparse(A) else A
     return bool(np.any(values))
+
+
+def _rank_one_operator(X):
+    """``(s, a)`` with ``X = s a^T`` numerically, or None.
+
+    X has entries of at most 1 (rescaled).  ``a`` is the row of largest norm
+    and ``s = X a / ||a||^2`` the least-squares multiples of it.  The
+    Pythagorean residual ``||X||^2 - ||s||^2 ||a||^2`` (one product with X)
+    rules out every X that is not close to rank one; the survivors are
+    checked on the explicit residual, in row blocks to bound memory.
+    """
+    m, p = X.shape
+    if sp.issparse(X):
+        row_sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    else:
+        row_sq = np.einsum("ij,ij->i", X, X)
+    total = float(row_sq.sum())
+    if total == 0.0:
+        return None
+    top = int(np.argmax(row_sq))
+    if sp.issparse(X):
+        # One row, gathered without densifying X (or calling its todense).
+        row = sp.coo_matrix(X[[top]])
+        a = np.zeros(p)
+        np.add.at(a, row.col, row.data)
+    else:
+        a = X[top]
+    a_sq = float(a @ a)
+    s = np.asarray(X @ a).ravel() / a_sq
+    if total - float(s @ s) * a_sq > _RANK_ONE_SCREEN * total:
+        return None
+    threshold = (max(m, p) * np.finfo(np.float64).eps) ** 2 * total
+    block = max(1, 2**20 // p)
+    residual_sq = 0.0
+    for start in range(0, m, block):
+        rows = X[start : start + block]
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        diff = rows - np.outer(s[start : start + block], a)
+        residual_sq += float(np.einsum("ij,ij->", diff, diff))
+        if residual_sq > threshold:
+            return None
+    return s, a
+
+
+def _solve_rank_one(s, a, y, shape, rank, *, symmetric):
+    """Least-squares fit when every measurement matrix is a multiple of A.
+
+    The measurements ``y_i = s_i <A, M>`` determine only ``c = <A, M>``
+    (least squares: ``c = <s, y> / <s, s>``).  Among the matrices of rank at
+    most ``rank`` with ``<A, M> = c``, the one of least Frobenius norm is
+    ``c A_k / ||A_k||_F^2`` with ``A_k`` the best rank-``rank``
+    approximation of A (``<A, M> <= ||A_k||_F ||M||_F`` for such M).  For the
+    PSD parameterization, only the eigenpairs of the symmetric part of A with
+    the sign of c can carry c; without any, no PSD matrix improves on 0.
+    """
+    n1, n2 = shape
+    A = a.reshape(shape)
+    c = float(s @ y) / float(s @ s)
+    F = np.zeros((n1, rank))
+    G = F if symmetric else np.zeros((n2, rank))
+    tiny = np.finfo(np.float64).tiny
+    if c != 0.0:
+        if symmetric:
+            lam, V = np.linalg.eigh(0.5 * (A + A.T))
+            mag = np.sign(c) * lam
+            order = np.argsort(mag)[::-1][:rank]
+            order = order[mag[order] > max(mag.max(), 0.0) * n1 * np.finfo(float).eps]
+            if order.size:
+                weight = abs(c) / float(mag[order] @ mag[order])
+                F = F.copy()
+                F[:, : order.size] = V[:, order] * np.sqrt(weight * mag[order])
+                G = F
+        else:
+            U, sigma, Vt = np.linalg.svd(A, full_matrices=False)
+            keep = min(
+                rank,
+                int(
+                    np.sum(
+                        sigma > max(sigma[0], tiny) * max(n1, n2) * np.finfo(float).eps
+                    )
+                ),
+            )
+            sigma = sigma[:keep]
+            root = np.sqrt(abs(c) / float(sigma @ sigma) * sigma)
+            F[:, :keep] = np.sign(c) * U[:, :keep] * root
+            G[:, :keep] = Vt[:keep].T * root
+    residual = s * float(np.sum(A * (F @ G.T))) - y
+    loss = _loss(residual)
+    info = dict(
+        rebalance_iter=None,
+        step=0.0,
+        loss_curve=np.full(1, loss),
+        n_iter=0,
+        converged=True,
+        relative_residual=float(np.linalg.norm(residual) / np.linalg.norm(y)),
+    )
+    return F, G, info
 
 
 def _solve_normalized(
@@ -714,6 +848,8 @@ def _solve_normalized(
     # Round-off level of the loss: changes below it are not increases.
     loss_floor = 0.5 * (1e-13 * y_norm) ** 2 / X.shape[0]
     recent = [M]  # the last _STAGNATION_WINDOW + 1 iterates
+    # ||X||_F of the rescaled X (entries at most 1): cannot overflow.
+    x_norm = float(sp.linalg.norm(X) if sp.issparse(X) else np.linalg.norm(X))
     converged = False
     rebalanced = False
     eye = np.eye(rank)
@@ -729,12 +865,23 @@ def _solve_normalized(
             # The iterate no longer moves: the noise floor of noisy data.
             converged = True
             break
+        E = _adjoint(X, residual, shape)  # gradient of the loss w.r.t. F G^T
+        if (
+            len(losses) > _STAGNATION_WINDOW
+            and losses[-1 - _STAGNATION_WINDOW] - loss <= tol * loss
+            and np.linalg.norm(E) * X.shape[0]
+            <= tol * x_norm * np.sqrt(2.0 * loss * X.shape[0])
+        ):
+            # ||X^T r|| <= tol ||X||_F ||r|| and the loss stalls: the
+            # least-squares optimum over all matrices is reached (degenerate
+            # measurements, or noise that no matrix fits).
+            converged = True
+            break
         if solver == "gd_one_step" and not rebalanced and rel_res < _REBALANCE_RESIDUAL:
             F, G = _rebalance(F, G)
             rebalanced = True
             info["rebalance_iter"] = n_iter
 
-        E = _adjoint(X, residual, shape)  # gradient of the loss w.r.t. F G^T
         if symmetric:
             # d/dX of (1/2m)||A(X X^T) - y||^2 is (E + E^T) X.
             grad = (E + E.T) @ F

@@ -257,19 +257,6 @@ _case(
 KNOWN_BUGS: dict[str, dict[str, str]] = {}
 
 
-KNOWN_BUGS.update(
-    {
-        "test_constant_input": {
-            "MatrixSensingRegressor": (
-                "constant X (a problem it cannot fit below tol): runs all "
-                "max_iter and warns 'Increase max_iter', which cannot help; the "
-                "stopping rule has no stagnation test"
-            ),
-        },
-    }
-)
-
-
 def with_known_bugs(test_name, pairs):
     """``pytest.param`` per tuple, ``xfail(strict=True)`` where listed.
 

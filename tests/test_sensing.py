@@ -432,3 +432,122 @@ def test_string_targets_are_a_clear_error(gaussian_problem):
     labels = np.array(["spam", "ham"])[np.arange(len(y)) % 2]
     with pytest.raises(ValueError, match="could not convert string to float"):
         MatrixSensingRegressor(shape=(N, N), rank=R).fit(X, labels)
+
+
+def _min_norm_rank_k(A, c, k):
+    """Least-norm matrix of rank <= k with <A, M> = c: c A_k / ||A_k||^2."""
+    U, s, Vt = np.linalg.svd(A)
+    A_k = (U[:, :k] * s[:k]) @ Vt[:k]
+    return c * A_k / np.sum(A_k**2)
+
+
+@pytest.mark.parametrize("solver", ["scaled_gd", "gd", "gd_one_step"])
+@pytest.mark.parametrize("rank", [1, 3])
+def test_constant_measurements_give_the_least_squares_fit_of_least_norm(solver, rank):
+    # Issue 16: every A_i equal (constant X) used to run all max_iter and
+    # warn "increase max_iter", which cannot help.  The measurements only
+    # determine <A, M>; the fit is its least-squares value mean(y), carried
+    # by the rank-k matrix of least norm, with a warning saying why.
+    rng = np.random.RandomState(0)
+    y = rng.standard_normal(240) + 0.02  # weak signal: the solvers crawled
+    X = np.full((240, 64), 3.0)
+    est = MatrixSensingRegressor(rank=rank, solver=solver, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    assert not [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    messages = [str(w.message) for w in caught]
+    assert any(
+        m.startswith("MatrixSensingRegressor: every row of X is a multiple")
+        and "not a rank-" in m
+        for m in messages
+    ), messages
+    assert est.n_iter_ == 0 and est.loss_curve_.shape == (1,)
+    np.testing.assert_allclose(est.predict(X[:3]), y.mean(), rtol=1e-12)
+    np.testing.assert_allclose(
+        est.matrix_,
+        _min_norm_rank_k(np.full((8, 8), 3.0), y.mean(), rank),
+        rtol=1e-10,
+    )
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.filterwarnings("ignore:MatrixSensingRegressor. every row")
+def test_rank_one_operator_matrix_of_least_norm(sparse):
+    # Rows s_i A of a full-rank Gaussian A: <A, M> = <s, y> / <s, s>, and
+    # among rank-k matrices the least-norm one is c A_k / ||A_k||^2 (smaller
+    # than what gradient descent from a random start would drift to).
+    rng = np.random.RandomState(1)
+    A = rng.standard_normal((6, 5))
+    s = rng.standard_normal(50)
+    y = rng.standard_normal(50)
+    X = np.outer(s, A.ravel())
+    c = (s @ y) / (s @ s)
+    for rank in (1, 2, 5):
+        est = _fit(sp.csr_matrix(X) if sparse else X, y, shape=(6, 5), rank=rank)
+        np.testing.assert_allclose(
+            est.matrix_, _min_norm_rank_k(A, c, rank), atol=1e-12
+        )
+        assert np.linalg.matrix_rank(est.matrix_) == rank
+    # The rescaling by powers of two applies: 1e+-150 gives the scaled answer.
+    ref = _fit(X, y, shape=(6, 5), rank=2)
+    for x_scale, y_scale in [(1e150, 1), (1e-150, 1), (1, 1e150), (1e-150, 1e-150)]:
+        est = _fit(X * x_scale, y * y_scale, shape=(6, 5), rank=2)
+        np.testing.assert_allclose(
+            est.matrix_ * x_scale / y_scale, ref.matrix_, rtol=1e-12
+        )
+
+
+@pytest.mark.filterwarnings("ignore:MatrixSensingRegressor. every row")
+def test_rank_one_operator_symmetric_is_psd():
+    # PSD parameterization: only the eigenpairs of sym(A) with the sign of c
+    # can carry c = <A, M>; with none of that sign, 0 is the best PSD fit.
+    rng = np.random.RandomState(2)
+    Q = np.linalg.qr(rng.standard_normal((5, 5)))[0]
+    A = (Q * [3.0, 2.0, 1.0, -1.0, -4.0]) @ Q.T
+    y = np.full(30, 2.0)
+    X = np.tile(A.ravel(), (30, 1))
+    for target, rank, eig in [(2.0, 2, [3.0, 2.0]), (-2.0, 1, [-4.0])]:
+        est = _fit(
+            X,
+            target * np.ones(30),
+            shape=(5, 5),
+            rank=rank,
+            parameterization="symmetric",
+        )
+        assert np.linalg.eigvalsh(est.matrix_).min() > -1e-12
+        np.testing.assert_allclose(np.sum(A * est.matrix_), target, rtol=1e-12)
+        np.testing.assert_allclose(
+            np.sort(np.abs(np.linalg.eigvalsh(est.matrix_)))[::-1][:rank],
+            abs(target) * np.abs(eig) / np.sum(np.square(eig)),
+            rtol=1e-10,
+        )
+    # A positive definite A and a negative target: no PSD matrix helps.
+    P = (Q * [3.0, 2.0, 1.0, 0.5, 0.1]) @ Q.T
+    est = _fit(
+        np.tile(P.ravel(), (30, 1)),
+        -y,
+        shape=(5, 5),
+        rank=2,
+        parameterization="symmetric",
+    )
+    assert not est.matrix_.any()
+
+
+def test_stationary_point_of_degenerate_measurements_stops_the_fit():
+    # Two distinct sensing matrices and a weak signal: the preconditioned
+    # solver approaches the least-squares fit slowly.  Once the residual is
+    # orthogonal to the range of X (||X^T r|| <= tol ||X|| ||r||) and the
+    # loss stalls, no matrix fits better: the fit stops there, converged.
+    rng = np.random.RandomState(0)
+    y = rng.standard_normal(240) + 0.02
+    rows = [[3.0] * 64, [3.0] * 32 + [1.0] * 32]
+    X = np.repeat(rows, 120, axis=0)
+    est = MatrixSensingRegressor(rank=1, max_iter=1100, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    r = X @ est.coef_ - y
+    assert np.linalg.norm(X.T @ r) <= 1e-6 * np.linalg.norm(X) * np.linalg.norm(r)
+    best = X @ np.linalg.lstsq(X, y, rcond=None)[0] - y
+    assert r @ r <= (1 + 1e-9) * (best @ best)

@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sklearn_lowrank import _dask
 from sklearn_lowrank._messages import verbose_print, warn, warn_not_converged
 from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
-from sklearn_lowrank._validation import check_side_data
+from sklearn_lowrank._validation import check_observed_lines, check_side_data
 from sklearn_lowrank.ebmf._cebnm import CovariateBasis
 from sklearn_lowrank.ebmf._ebnm import FAMILIES, drop_covariates
 from sklearn_lowrank.ebmf._flash import (
@@ -318,7 +318,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
             X = X.toarray()
         if n_missing:
-            _check_no_empty_lines(~np.isnan(X), self)
+            check_observed_lines(~np.isnan(X), estimator=self)
         row_design, self._row_basis = self._design(
             row_covariates, n, "row_covariates", "rows", rng=rng
         )
@@ -575,16 +575,3 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
         return tags
-
-
-def _check_no_empty_lines(observed, estimator):
-    empty_rows = np.flatnonzero(~observed.any(axis=1))
-    empty_cols = np.flatnonzero(~observed.any(axis=0))
-    for idx, what in ((empty_rows, "rows"), (empty_cols, "columns")):
-        if idx.size:
-            shown = ", ".join(map(str, idx[:5])) + (", ..." if idx.size > 5 else "")
-            raise ValueError(
-                f"{type(estimator).__name__}: X has {idx.size} {what} with no "
-                f"observed entry (all NaN): {what} {shown}. Remove them before "
-                "fitting."
-            )

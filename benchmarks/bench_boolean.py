@@ -36,6 +36,7 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
 from sklearn_lowrank import BooleanMF
+from sklearn_lowrank._metrics import cell_error_rate
 from sklearn_lowrank.boolean._elbmf import _balance_components
 from sklearn_lowrank.datasets import make_boolean_tiles
 
@@ -262,7 +263,7 @@ def run_case(title, X, k, truth=None, **kwargs):
         for name, (U, V) in results.items():
             rec, prec = tile_scores(U_true, V_true, U, V)
             vs_clean = (
-                np.mean(((U.astype(float) @ V) > 0) != clean)
+                cell_error_rate((U.astype(float) @ V) > 0, clean)
                 if clean is not None
                 else float("nan")
             )

@@ -53,8 +53,10 @@ def masked_relative_error(estimate, truth, mask):
 
 def rmse(estimate, truth):
     """Root mean squared difference (NaN entries of ``truth`` skipped)."""
-    diff = np.asarray(estimate, dtype=np.float64) - np.asarray(truth, np.float64)
-    diff = diff[~np.isnan(diff)]
+    truth = np.asarray(truth, np.float64)
+    diff = np.asarray(estimate, dtype=np.float64) - truth
+    # Only missing truth is skipped: a NaN in the estimate is a failure.
+    diff = diff[~np.isnan(np.broadcast_to(truth, diff.shape))]
     if diff.size == 0:
         return float("nan")
     return _scaled_norm(diff) / np.sqrt(diff.size)

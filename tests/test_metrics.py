@@ -33,6 +33,7 @@ def test_masked_relative_error_reads_only_the_mask():
 
 def test_rmse_skips_missing_truth():
     assert _metrics.rmse([1.0, 5.0], [2.0, np.nan]) == pytest.approx(1.0)
+    assert np.isnan(_metrics.rmse([np.nan, 5.0], [2.0, 5.0]))
 
 
 def test_cell_error_rate_and_accuracy():

@@ -296,14 +296,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=True,
-        )
+        X = self._check_X(X, reset=True)
         n, p = X.shape
         rng = check_random_state(self.random_state)
         prior_l, prior_f = self._priors()
@@ -425,16 +418,20 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             X, row_covariates=row_covariates
         )
 
-    def _fold_in(self, X, row_covariates, row_elbo):
-        """Embed rows of X block by block (rows are independent)."""
-        X = validate_data(
+    def _check_X(self, X, *, reset):
+        # NaN marks a missing entry; sparse input stays sparse.
+        return validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
             dtype=np.float64,
             ensure_all_finite="allow-nan",
-            reset=False,
+            reset=reset,
         )
+
+    def _fold_in(self, X, row_covariates, row_elbo):
+        """Embed rows of X block by block (rows are independent)."""
+        X = self._check_X(X, reset=False)
         n = X.shape[0]
         if row_covariates is not None and self._row_basis is not None:
             design, _ = self._design(

@@ -32,10 +32,10 @@ import time
 import numpy as np
 import scipy.sparse as sp
 from _harness import Contender, available, by_size, compare, parser
-from scipy.optimize import linear_sum_assignment
 from sklearn.decomposition import NMF
 
 from sklearn_lowrank import BooleanMF
+from sklearn_lowrank._metrics import cell_error_rate, tile_scores
 from sklearn_lowrank.boolean._elbmf import _balance_components
 from sklearn_lowrank.datasets import make_boolean_tiles
 
@@ -50,18 +50,6 @@ def boolean_loss(X, U, V):
     """|X xor (U o V)| / |X| for dense X, U (n x k), V (k x m)."""
     B = (U.astype(np.float32) @ V.astype(np.float32)) > 0
     return np.count_nonzero(B != (X > 0)) / max(np.count_nonzero(X), 1)
-
-
-def tile_scores(U_true, V_true, U, V):
-    """Cell recall / precision of planted tiles after Hungarian matching."""
-    overlap = (U_true.T.astype(float) @ U.astype(float)) * (
-        V_true.astype(float) @ V.T.astype(float)
-    )
-    a, b = linear_sum_assignment(-overlap)
-    matched = overlap[a, b].sum()
-    size_true = (U_true.sum(0) * V_true.sum(1)).sum()
-    size_hat = (U.sum(0) * V.sum(1)).sum()
-    return matched / size_true, matched / max(size_hat, 1)
 
 
 def best_threshold(X, W, H):
@@ -262,7 +250,7 @@ def run_case(title, X, k, truth=None, **kwargs):
         for name, (U, V) in results.items():
             rec, prec = tile_scores(U_true, V_true, U, V)
             vs_clean = (
-                np.mean(((U.astype(float) @ V) > 0) != clean)
+                cell_error_rate((U.astype(float) @ V) > 0, clean)
                 if clean is not None
                 else float("nan")
             )

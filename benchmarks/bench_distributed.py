@@ -89,21 +89,25 @@ def out_of_core_fit(client, n, d, rows_per_block, seed):
     dask.compute(X.sum(axis=0), y.sum())
     generate = time.perf_counter() - start
 
-    passes = []
-    original = _dask._sum_over_blocks
+    def counted_fit(X, y):
+        """Fit, with its time and its number of passes over the blocks."""
+        passes = []
+        original = _dask._sum_over_blocks
 
-    def counting(dask_module, tasks):
-        passes.append(len(tasks))
-        return original(dask_module, tasks)
+        def counting(dask_module, tasks):
+            passes.append(len(tasks))
+            return original(dask_module, tasks)
 
-    _dask._sum_over_blocks = counting
-    try:
-        start = time.perf_counter()
-        est = SketchedLeastSquares(random_state=seed).fit(X, y)
-        seconds = time.perf_counter() - start
-    finally:
-        _dask._sum_over_blocks = original
-    n_passes = len(passes)
+        _dask._sum_over_blocks = counting
+        try:
+            start = time.perf_counter()
+            est = SketchedLeastSquares(random_state=seed).fit(X, y)
+            seconds = time.perf_counter() - start
+        finally:
+            _dask._sum_over_blocks = original
+        return est, seconds, len(passes)
+
+    est, seconds, n_passes = counted_fit(X, y)
 
     # Verification pass: normal residual X_c^T r = X^T r - x_mean sum(r) of
     # the returned solution (r sums to ~0 with an intercept).
@@ -143,20 +147,13 @@ def out_of_core_fit(client, n, d, rows_per_block, seed):
     # what the fused passes cost when memory, not generation, is the limit.
     X, y = client.persist([X, y])
     wait([X, y])
-    passes.clear()
-    _dask._sum_over_blocks = counting
-    try:
-        start = time.perf_counter()
-        held = SketchedLeastSquares(random_state=seed).fit(X, y)
-        seconds = time.perf_counter() - start
-    finally:
-        _dask._sum_over_blocks = original
+    held, seconds, n_passes = counted_fit(X, y)
     same = np.abs(held.coef_ - est.coef_).max() / np.abs(est.coef_).max()
     worker_peaks = client.run(_peak_rss_gb)
     print(
         f"fit on the blocks persisted in the workers: {seconds:.1f} s, "
-        f"{len(passes)} passes = {len(passes) * gb / seconds:.2f} GB/s "
-        f"({len(passes) * gb / seconds / bandwidth:.2f} x the one-core memory "
+        f"{n_passes} passes = {n_passes * gb / seconds:.2f} GB/s "
+        f"({n_passes * gb / seconds / bandwidth:.2f} x the one-core memory "
         f"read); relative difference to the lazy fit {same:.1e}; peak RSS of "
         f"the workers " + ", ".join(f"{v:.2f} GB" for v in worker_peaks.values())
     )

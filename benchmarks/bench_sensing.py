@@ -31,13 +31,10 @@ from _harness import Contender, by_size, compare, parser
 from sklearn.exceptions import ConvergenceWarning
 
 from sklearn_lowrank import MatrixSensingRegressor
+from sklearn_lowrank._metrics import relative_error
 from sklearn_lowrank.datasets import make_matrix_sensing
 
 TARGET = 1e-6
-
-
-def relative_error(M_hat, M):
-    return np.linalg.norm(M_hat - M) / np.linalg.norm(M)
 
 
 def ours(X, y, n, k, solver, **params):

@@ -7,6 +7,7 @@ data scaled by 1e+-150.
 """
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 __all__ = [
     "accuracy",
@@ -15,6 +16,7 @@ __all__ = [
     "relative_error",
     "rmse",
     "same_support",
+    "tile_scores",
 ]
 
 
@@ -53,8 +55,10 @@ def masked_relative_error(estimate, truth, mask):
 
 def rmse(estimate, truth):
     """Root mean squared difference (NaN entries of ``truth`` skipped)."""
-    diff = np.asarray(estimate, dtype=np.float64) - np.asarray(truth, np.float64)
-    diff = diff[~np.isnan(diff)]
+    truth = np.asarray(truth, np.float64)
+    diff = np.asarray(estimate, dtype=np.float64) - truth
+    # Only missing truth is skipped: a NaN in the estimate is a failure.
+    diff = diff[~np.isnan(np.broadcast_to(truth, diff.shape))]
     if diff.size == 0:
         return float("nan")
     return _scaled_norm(diff) / np.sqrt(diff.size)
@@ -83,3 +87,21 @@ def same_support(A, B, *, rtol=1e-8):
     support_A = A > rtol * (A.max() if A.size else 0.0)
     support_B = B > rtol * (B.max() if B.size else 0.0)
     return bool(np.array_equal(support_A, support_B))
+
+
+def tile_scores(U_true, V_true, U, V):
+    """Cell recall and precision of planted Boolean tiles, one-to-one matched.
+
+    Tile ``k`` is the set of cells ``rows(k) x cols(k)`` of binary factors
+    ``U`` (n x k) and ``V`` (k x m).  Tiles are matched by maximal total
+    overlap (Hungarian); recall is the matched overlap over the size of the
+    planted tiles, precision over the size of the recovered ones.
+    """
+    overlap = (U_true.T.astype(float) @ U.astype(float)) * (
+        V_true.astype(float) @ V.T.astype(float)
+    )
+    a, b = linear_sum_assignment(-overlap)
+    matched = overlap[a, b].sum()
+    size_true = (U_true.sum(0) * V_true.sum(1)).sum()
+    size_hat = (U.sum(0) * V.sum(1)).sum()
+    return matched / size_true, matched / max(size_hat, 1)

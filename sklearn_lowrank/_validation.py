@@ -23,6 +23,7 @@ __all__ = [
     "check_observed_lines",
     "check_rank",
     "check_sample_weight",
+    "check_sample_weight_totals",
     "check_side_data",
     "check_spd",
 ]
@@ -173,13 +174,37 @@ def check_sample_weight(sample_weight, n_samples, *, estimator):
             f"{est_name}: sample_weight has shape {sample_weight.shape}, "
             f"expected ({n_samples},)."
         )
-    if np.any(sample_weight < 0):
-        raise ValueError(f"{est_name}: sample_weight must be non-negative.")
-    if not np.any(sample_weight > 0):
+    check_sample_weight_totals(
+        np.count_nonzero(sample_weight < 0), sample_weight.sum(), estimator=estimator
+    )
+    return sample_weight
+
+
+def check_sample_weight_totals(n_negative, total, *, estimator):
+    """The value check of :func:`check_sample_weight`, from two totals.
+
+    For weights that are never in memory at once (dask row blocks), the
+    caller reduces them to the number of negative weights and their sum.
+
+    Parameters
+    ----------
+    n_negative : int
+        Number of negative weights.
+    total : float
+        Sum of the weights (finite, already checked).
+    estimator : estimator instance or str
+        Used to name the estimator in the message.
+    """
+    est_name = estimator_name(estimator)
+    if n_negative:
+        raise ValueError(
+            f"{est_name}: sample_weight must be non-negative; got "
+            f"{int(n_negative)} negative value(s)."
+        )
+    if not total > 0:
         raise ValueError(
             f"{est_name}: sample_weight must contain at least one non-zero number."
         )
-    return sample_weight
 
 
 def check_observed_lines(observed, *, estimator):

@@ -50,6 +50,10 @@ from sklearn_lowrank._threads import (
     bounded_blas_threads,
     bounded_fit,
 )
+from sklearn_lowrank._validation import (
+    check_sample_weight,
+    check_sample_weight_totals,
+)
 
 __all__ = ["SketchedLeastSquares"]
 
@@ -633,20 +637,6 @@ def _row_source(est, X, y, sample_weight):
     return _ArrayRows.validated(est, X, y, sample_weight, reset=True)
 
 
-def _check_weight_values(n_negative, w_total, estimator):
-    """The one check of the values of sample_weight (in memory or by blocks)."""
-    if n_negative:
-        raise ValueError(
-            f"{estimator_name(estimator)}: sample_weight must be non-negative; "
-            f"got {int(n_negative)} negative value(s)."
-        )
-    if not w_total > 0:
-        raise ValueError(
-            f"{estimator_name(estimator)}: sample_weight must contain at least "
-            f"one non-zero number."
-        )
-
-
 class _ArrayRows:
     """Rows held in memory: a float64 array or CSR/CSC matrix ``X``.
 
@@ -678,7 +668,7 @@ class _ArrayRows:
         )
         weights = None
         if sample_weight is not None:
-            weights = _validate_sample_weight(sample_weight, X.shape[0], est)
+            weights = check_sample_weight(sample_weight, X.shape[0], estimator=est)
         # sklearn converts object targets only; strings in a str array get
         # the same "could not convert string to float" as in its regressors.
         y = check_array(
@@ -815,7 +805,9 @@ class _DaskRows:
                 f"{self.estimator_name}: X, y or sample_weight contains NaN or "
                 f"infinity (dask input)."
             )
-        _check_weight_values(n_negative[0], w_total, self.estimator_name)
+        check_sample_weight_totals(
+            n_negative[0], w_total, estimator=self.estimator_name
+        )
         if fit_intercept:
             x_mean, y_mean = x_sum / w_total, y_sum / w_total
         else:
@@ -907,28 +899,6 @@ def _precondition_sketch_size(n_samples, n_features, nnz, sketch):
     m = _SKETCH_ROWS_PER_PASS_ENTRY * nnz // (d * d)
     high = max(low, min(_PRECONDITION_MAX_OVERSAMPLING * d, n_samples // 2))
     return int(min(max(m, low), high))
-
-
-def _validate_sample_weight(sample_weight, n_samples, estimator):
-    """Float64 weights of shape (n_samples,): non-negative, not all zero."""
-    if np.isscalar(sample_weight):
-        sample_weight = np.full(n_samples, float(sample_weight))
-    sample_weight = check_array(
-        sample_weight,
-        ensure_2d=False,
-        dtype=np.float64,
-        input_name="sample_weight",
-        estimator=estimator,
-    )
-    if sample_weight.shape != (n_samples,):
-        raise ValueError(
-            f"{estimator_name(estimator)}: sample_weight has shape "
-            f"{sample_weight.shape}, expected ({n_samples},)."
-        )
-    _check_weight_values(
-        np.count_nonzero(sample_weight < 0), sample_weight.sum(), estimator
-    )
-    return sample_weight
 
 
 def _column_norms(M):

@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_lowrank import BooleanMF
+from sklearn_lowrank._metrics import cell_error_rate, tile_scores
 from sklearn_lowrank.boolean import _asso as asso_module
 from sklearn_lowrank.boolean import _candidates as candidates_module
 from sklearn_lowrank.boolean._asso import (
@@ -37,24 +38,6 @@ from sklearn_lowrank.boolean._polish import (
 from sklearn_lowrank.datasets import make_boolean_tiles
 
 NOISE = 0.07
-
-
-def _tile_scores(U_true, V_true, U_hat, V_hat):
-    """Cell recall and precision of planted tiles after one-to-one matching.
-
-    A tile is the set of cells rows(k) x cols(k); tiles are matched by
-    maximal total overlap (Hungarian), then recall = matched overlap / size
-    of the planted tiles and precision = matched overlap / size of the
-    recovered tiles.
-    """
-    rows = U_true.T.astype(float) @ U_hat.astype(float)  # |R_a & R_b|
-    cols = V_true.astype(float) @ V_hat.T.astype(float)  # |C_a & C_b|
-    overlap = rows * cols
-    a, b = linear_sum_assignment(-overlap)
-    matched = overlap[a, b].sum()
-    size_true = (U_true.sum(0) * V_true.sum(1)).sum()
-    size_hat = (U_hat.sum(0) * V_hat.sum(1)).sum()
-    return matched / size_true, matched / max(size_hat, 1)
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +131,8 @@ def test_polish_fixes_elbmf_on_heavy_overlap(overlapping):
     assert polished <= (NOISE + 0.005) * X.size
     # Against the clean matrix: Elbmf alone is off by several percent of the
     # cells, the polished factors by almost nothing.
-    assert np.mean(((U @ V) > 0) != clean) > 0.02
-    assert np.mean(((U2 @ V2) > 0) != clean) <= 0.005
+    assert cell_error_rate((U @ V) > 0, clean) > 0.02
+    assert cell_error_rate((U2 @ V2) > 0, clean) <= 0.005
 
 
 def test_polish_never_increases_the_boolean_loss(overlapping):
@@ -198,12 +181,12 @@ def test_asso_alone_recovers_noiseless_overlapping_tiles(seed):
     covers = [_asso_greedy(X, _asso_candidates(conf, t), 4) for t in (0.7, 0.9)]
     U_hat, V_hat = min(covers, key=lambda c: _boolean_errors(X, *c))
     assert _boolean_errors(X, U_hat, V_hat) <= 0.005 * X.sum()
-    recall, precision = _tile_scores(U, V, U_hat, V_hat)
+    recall, precision = tile_scores(U, V, U_hat, V_hat)
     assert recall >= 0.98 and precision >= 0.98
     # the estimator with init="asso" (cover, polish, Elbmf) is exact
     bmf = BooleanMF(4, init="asso", random_state=0).fit(X)
     assert bmf.reconstruction_err_ == 0
-    recall, precision = _tile_scores(U, V, bmf.transform(X), bmf.components_)
+    recall, precision = tile_scores(U, V, bmf.transform(X), bmf.components_)
     assert recall == precision == 1.0
 
 
@@ -385,11 +368,11 @@ def test_planted_overlapping_tiles_are_recovered(overlapping, fitted):
     B = bmf.inverse_transform(U_hat)
     # Reconstruction error against the clean matrix at most the noise level
     # (in fact far below: the noise is what the model does not explain).
-    assert np.mean(B != clean) <= NOISE
-    assert np.mean(B != clean) <= 0.005
+    assert cell_error_rate(B, clean) <= NOISE
+    assert cell_error_rate(B, clean) <= 0.005
     # Against the noisy X the error is about the noise itself.
     assert bmf.reconstruction_err_ / X.size <= NOISE + 0.005
-    recall, precision = _tile_scores(U, V, U_hat, bmf.components_)
+    recall, precision = tile_scores(U, V, U_hat, bmf.components_)
     assert recall >= 0.95
     assert precision >= 0.95
 
@@ -443,7 +426,7 @@ def test_sparse_input_stays_sparse_and_recovers_tiles():
     assert sp.issparse(X)
     bmf = BooleanMF(6, random_state=0).fit(X)
     U_hat = bmf.transform(X)
-    recall, precision = _tile_scores(U, V, U_hat, bmf.components_)
+    recall, precision = tile_scores(U, V, U_hat, bmf.components_)
     assert recall >= 0.95 and precision >= 0.95
     # the Boolean error counts of the sparse path agree with a dense count
     dense_wrong = int(np.sum(X.toarray() != bmf.inverse_transform(U_hat)))
@@ -465,7 +448,7 @@ def test_inertial_steps_also_recover_tiles():
         400, 300, 4, row_fraction=0.2, col_fraction=0.2, noise=0.05, random_state=6
     )
     bmf = BooleanMF(4, init="random", beta=0.3, random_state=0).fit(X)
-    recall, precision = _tile_scores(U, V, bmf.transform(X), bmf.components_)
+    recall, precision = tile_scores(U, V, bmf.transform(X), bmf.components_)
     assert recall >= 0.95 and precision >= 0.95
 
 

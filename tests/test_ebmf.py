@@ -14,6 +14,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_lowrank import CEBMF
+from sklearn_lowrank._metrics import rmse
 from sklearn_lowrank.datasets import make_large_sparse_factors, make_tiling_covariates
 from sklearn_lowrank.ebmf._cebnm import CovariateBasis, cebnm
 from sklearn_lowrank.ebmf._ebnm import (
@@ -25,10 +26,6 @@ from sklearn_lowrank.ebmf._ebnm import (
     posterior_moments,
     prior_weights,
 )
-
-
-def _rmse(A, B):
-    return float(np.sqrt(np.mean((A - B) ** 2)))
 
 
 def _reconstruction(est):
@@ -109,7 +106,7 @@ def test_point_normal_recovers_its_prior():
     assert abs(pi0 - 0.7) < 0.03
     assert abs(np.exp(result.prior.theta[0] / 2) - 2.0) < 0.1
     # The posterior mean beats the raw observations.
-    assert _rmse(result.mean, theta) < 0.8 * _rmse(x, theta)
+    assert rmse(result.mean, theta) < 0.8 * rmse(x, theta)
 
 
 def test_point_laplace_recovers_its_prior():
@@ -169,7 +166,7 @@ def test_cebnm_learns_covariate_dependent_null_weight():
     assert np.max(np.abs(fitted_pi0 - pi0)) < 0.12
     plain = ebnm(x, 1.0, "point_normal")
     assert moderated.log_likelihood > plain.log_likelihood + 50
-    assert _rmse(moderated.mean, theta) < _rmse(plain.mean, theta)
+    assert rmse(moderated.mean, theta) < rmse(plain.mean, theta)
 
 
 def test_ebnm_null_data_gives_null_prior():
@@ -226,10 +223,10 @@ def test_informative_covariates_beat_ebmf_svd_and_fa(tiling, tiling_fits):
     svd = TruncatedSVD(3, random_state=0).fit(X)
     fa = FactorAnalysis(3, random_state=0).fit(X)
     err = {
-        "cebmf": _rmse(_reconstruction(cebmf), signal),
-        "ebmf": _rmse(_reconstruction(ebmf), signal),
-        "svd": _rmse(svd.inverse_transform(svd.transform(X)), signal),
-        "fa": _rmse(fa.transform(X) @ fa.components_ + fa.mean_, signal),
+        "cebmf": rmse(_reconstruction(cebmf), signal),
+        "ebmf": rmse(_reconstruction(ebmf), signal),
+        "svd": rmse(svd.inverse_transform(svd.transform(X)), signal),
+        "fa": rmse(fa.transform(X) @ fa.components_ + fa.mean_, signal),
     }
     # Measured: cebmf 0.244, ebmf 0.304, fa 0.315, svd 0.405.
     assert err["cebmf"] < 0.9 * err["ebmf"], err
@@ -244,7 +241,7 @@ def test_uninformative_covariates_cost_little(tiling, tiling_fits):
     cebmf = CEBMF(n_components=4, random_state=0).fit(
         X, row_covariates=noise_covariates
     )
-    assert _rmse(_reconstruction(cebmf), signal) <= 1.05 * _rmse(
+    assert rmse(_reconstruction(cebmf), signal) <= 1.05 * rmse(
         _reconstruction(ebmf), signal
     )
 
@@ -256,12 +253,12 @@ def test_missing_entries_are_predicted():
     est = CEBMF(n_components=4, random_state=0).fit(X_missing, row_covariates=coords)
     fitted = _reconstruction(est)
     assert np.all(np.isfinite(fitted))
-    held_out = _rmse(fitted[hidden], signal[hidden])
+    held_out = rmse(fitted[hidden], signal[hidden])
     # Baseline: SVD of the column-mean imputed matrix.
     imputed = np.where(hidden, np.nanmean(X_missing, axis=0), X_missing)
     svd = TruncatedSVD(3, random_state=0).fit(imputed)
     svd_fit = svd.inverse_transform(svd.transform(imputed))
-    svd_err = _rmse(svd_fit[hidden], signal[hidden])
+    svd_err = rmse(svd_fit[hidden], signal[hidden])
     # Measured: 0.206 vs 0.255.
     assert held_out < 0.9 * svd_err, (held_out, svd_err)
 
@@ -296,8 +293,8 @@ def test_transform_reproduces_training_loadings_and_uses_covariates(
     # accuracy of plain EBMF (measured 0.303 vs 0.244 with covariates, SVD
     # 0.405), so the covariates also help on new rows.
     without = est.transform(X)
-    err_with = _rmse(est.inverse_transform(with_cov), signal)
-    err_without = _rmse(est.inverse_transform(without), signal)
+    err_with = rmse(est.inverse_transform(with_cov), signal)
+    err_without = rmse(est.inverse_transform(without), signal)
     assert err_with < 0.9 * err_without < 0.9 * 0.36
     # New rows are processed one by one: a subset gives the same rows.
     np.testing.assert_allclose(

@@ -33,6 +33,7 @@ def test_masked_relative_error_reads_only_the_mask():
 
 def test_rmse_skips_missing_truth():
     assert _metrics.rmse([1.0, 5.0], [2.0, np.nan]) == pytest.approx(1.0)
+    assert np.isnan(_metrics.rmse([np.nan, 5.0], [2.0, 5.0]))
 
 
 def test_cell_error_rate_and_accuracy():
@@ -45,3 +46,15 @@ def test_same_support_is_scale_invariant():
     assert _metrics.same_support(A, A * 1e-150)
     assert not _metrics.same_support(A, A + np.eye(2)[::-1])
     assert not _metrics.same_support(A, A[:1])
+
+
+def test_tile_scores_match_tiles_one_to_one():
+    U = np.array([[1, 0], [1, 0], [0, 1], [0, 1]])
+    V = np.array([[1, 1, 0], [0, 0, 1]])
+    # The same tiles in the other order: perfect.
+    assert _metrics.tile_scores(U, V, U[:, ::-1], V[::-1]) == (1.0, 1.0)
+    # The second tile lost, the first grown by a row: 4 of 6 cells both ways.
+    U_hat = np.array([[1, 0], [1, 0], [1, 0], [0, 0]])
+    V_hat = np.array([[1, 1, 0], [0, 0, 0]])
+    recall, precision = _metrics.tile_scores(U, V, U_hat, V_hat)
+    assert recall == pytest.approx(4 / 6) and precision == pytest.approx(4 / 6)

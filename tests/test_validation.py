@@ -50,7 +50,7 @@ def test_check_sample_weight():
     np.testing.assert_array_equal(check_sample_weight(2, 3, estimator="E"), 2.0)
     with pytest.raises(ValueError, match="E: sample_weight has shape"):
         check_sample_weight([1.0, 2.0], 3, estimator="E")
-    with pytest.raises(ValueError, match="E: sample_weight must be non-negative"):
+    with pytest.raises(ValueError, match="non-negative; got 1 negative"):
         check_sample_weight([1.0, -2.0, 1.0], 3, estimator="E")
     with pytest.raises(ValueError, match="E: sample_weight must contain"):
         check_sample_weight([0.0, 0.0, 0.0], 3, estimator="E")

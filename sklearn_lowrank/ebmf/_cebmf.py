@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sklearn_lowrank import _dask
 from sklearn_lowrank._messages import verbose_print, warn, warn_not_converged
 from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
-from sklearn_lowrank._validation import check_side_data
+from sklearn_lowrank._validation import check_observed_lines, check_side_data
 from sklearn_lowrank.ebmf._cebnm import CovariateBasis
 from sklearn_lowrank.ebmf._ebnm import FAMILIES, drop_covariates
 from sklearn_lowrank.ebmf._flash import (
@@ -296,14 +296,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            reset=True,
-        )
+        X = self._check_X(X, reset=True)
         n, p = X.shape
         rng = check_random_state(self.random_state)
         prior_l, prior_f = self._priors()
@@ -318,7 +311,7 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             )
             X = X.toarray()
         if n_missing:
-            _check_no_empty_lines(~np.isnan(X), self)
+            check_observed_lines(~np.isnan(X), estimator=self)
         row_design, self._row_basis = self._design(
             row_covariates, n, "row_covariates", "rows", rng=rng
         )
@@ -425,16 +418,20 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             X, row_covariates=row_covariates
         )
 
-    def _fold_in(self, X, row_covariates, row_elbo):
-        """Embed rows of X block by block (rows are independent)."""
-        X = validate_data(
+    def _check_X(self, X, *, reset):
+        # NaN marks a missing entry; sparse input stays sparse.
+        return validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
             dtype=np.float64,
             ensure_all_finite="allow-nan",
-            reset=False,
+            reset=reset,
         )
+
+    def _fold_in(self, X, row_covariates, row_elbo):
+        """Embed rows of X block by block (rows are independent)."""
+        X = self._check_X(X, reset=False)
         n = X.shape[0]
         if row_covariates is not None and self._row_basis is not None:
             design, _ = self._design(
@@ -575,16 +572,3 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
         return tags
-
-
-def _check_no_empty_lines(observed, estimator):
-    empty_rows = np.flatnonzero(~observed.any(axis=1))
-    empty_cols = np.flatnonzero(~observed.any(axis=0))
-    for idx, what in ((empty_rows, "rows"), (empty_cols, "columns")):
-        if idx.size:
-            shown = ", ".join(map(str, idx[:5])) + (", ..." if idx.size > 5 else "")
-            raise ValueError(
-                f"{type(estimator).__name__}: X has {idx.size} {what} with no "
-                f"observed entry (all NaN): {what} {shown}. Remove them before "
-                "fitting."
-            )

@@ -234,7 +234,38 @@ def check_observed_lines(observed, *, estimator):
     return observed
 
 
-def check_spd(C, *, estimator, name="X"):
+def format_indices(indices, max_named=10):
+    """``"[0, 4, ...] (12 in all)"``: which items of a stack a message names."""
+    indices = [int(i) for i in indices]
+    more = len(indices) - max_named
+    text = ", ".join(map(str, indices[:max_named]))
+    return f"[{text}{', ...' if more > 0 else ''}] ({len(indices)} in all)"
+
+
+def not_positive_definite(C):
+    """Indices of the matrices of the stack ``C`` whose Cholesky fails.
+
+    One batched factorisation when all succeed (the common case); a failure
+    is located matrix by matrix.  Cholesky is the cheapest test that is exact
+    in the sense that matters downstream: a matrix that factors can be
+    inverted and logged.
+    """
+    try:
+        np.linalg.cholesky(C)
+    except np.linalg.LinAlgError:
+        pass
+    else:
+        return np.empty(0, dtype=int)
+    bad = []
+    for i, matrix in enumerate(C):
+        try:
+            np.linalg.cholesky(matrix)
+        except np.linalg.LinAlgError:
+            bad.append(i)
+    return np.asarray(bad, dtype=int)
+
+
+def check_spd(C, *, estimator, name="X", advice=""):
     """Refuse matrices that are not symmetric positive definite.
 
     Parameters
@@ -245,6 +276,8 @@ def check_spd(C, *, estimator, name="X"):
         Used to name the estimator in the message.
     name : str, default="X"
         Name of the argument, used in the message.
+    advice : str, default=""
+        What the user should do, appended to the message.
 
     Returns
     -------
@@ -255,26 +288,20 @@ def check_spd(C, *, estimator, name="X"):
     # Compare in units of each matrix's largest entry, so the test does not
     # depend on the scale of the data.
     scale = np.max(np.abs(C), axis=(1, 2), keepdims=True)
-    safe = np.where(scale > 0, scale, 1.0)
-    unit = C / safe
+    unit = C / np.where(scale > 0, scale, 1.0)
     asymmetric = np.flatnonzero(
-        np.max(np.abs(unit - np.swapaxes(unit, 1, 2)), axis=(1, 2)) > 1e-7
+        np.max(np.abs(unit - np.swapaxes(unit, 1, 2)), axis=(1, 2)) > 1e-10
     )
     if asymmetric.size:
         raise ValueError(
-            f"{est_name}: {name}[{asymmetric[0]}] is not symmetric "
-            f"({asymmetric.size} of {len(C)} matrices are not)."
+            f"{est_name} expects symmetric matrices, but {name}"
+            f"{format_indices(asymmetric)} are not symmetric."
         )
-    smallest = np.linalg.eigvalsh(unit)[:, 0]
-    n = C.shape[1]
-    bad = np.flatnonzero((scale.ravel() == 0) | (smallest <= n * np.finfo(C.dtype).eps))
+    bad = not_positive_definite(unit)
     if bad.size:
-        i = bad[0]
         raise ValueError(
-            f"{est_name}: {name}[{i}] is not symmetric positive definite "
-            f"(smallest eigenvalue {smallest[i] * scale.ravel()[i]:.3g}; "
-            f"{bad.size} of {len(C)} matrices are not). Flat or duplicated "
-            "channels make covariances singular: remove them, or regularise "
-            "the covariances (shrinkage)."
+            f"{est_name} expects symmetric positive definite matrices, but "
+            f"{name}{format_indices(bad)} are not positive definite (zero, "
+            f"singular or indefinite).{' ' + advice if advice else ''}"
         )
     return C

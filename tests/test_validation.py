@@ -25,10 +25,10 @@ def test_check_spd_accepts_spd_at_any_scale(scale):
 @pytest.mark.parametrize(
     "broken, match",
     [
-        ("zero", r"Est: X\[2\] is not symmetric positive definite"),
-        ("negative", r"Est: X\[2\] is not symmetric positive definite"),
-        ("singular", r"Est: X\[2\] is not symmetric positive definite"),
-        ("asymmetric", r"Est: X\[2\] is not symmetric"),
+        ("zero", r"Est expects symmetric positive definite .* X\[2\] \(1 in all\)"),
+        ("negative", r"Est expects symmetric positive definite .* X\[2\] \(1 in all\)"),
+        ("singular", r"Est expects symmetric positive definite .* X\[2\] \(1 in all\)"),
+        ("asymmetric", r"Est expects symmetric matrices, but X\[2\] \(1 in all\)"),
     ],
 )
 def test_check_spd_names_the_estimator_and_the_matrix(broken, match):

@@ -66,6 +66,7 @@ from sklearn.utils.validation import (
 
 from sklearn_lowrank._messages import verbose_print, warn, warn_not_converged
 from sklearn_lowrank._threads import bounded_blas_threads, bounded_fit
+from sklearn_lowrank._validation import check_spd, format_indices, not_positive_definite
 from sklearn_lowrank.riemann._delay import estimate_order_lag
 from sklearn_lowrank.riemann._geometry import (
     distance_riemann,
@@ -90,8 +91,6 @@ _SPD_FLOOR = 1e-6
 # Smallest variance returned in the units of X: below it, the off-diagonal
 # entries would be subnormal numbers with fewer than 53 bits.
 _SMALLEST_EXACT = np.finfo(float).tiny / np.finfo(float).eps
-# Matrices named in a message, at most.
-_MAX_NAMED = 10
 
 
 def _geometry_threads():
@@ -103,13 +102,6 @@ def _geometry_threads():
     when the machine is busy (see the user guide).
     """
     return bounded_blas_threads(max_threads=1)
-
-
-def _named(indices):
-    indices = [int(i) for i in indices]
-    more = len(indices) - _MAX_NAMED
-    text = ", ".join(map(str, indices[:_MAX_NAMED]))
-    return f"[{text}{', ...' if more > 0 else ''}] ({len(indices)} in all)"
 
 
 # --------------------------------------------------------------------------
@@ -179,23 +171,6 @@ def _validate_trials(estimator, X, *, reset):
     return X
 
 
-def _not_positive_definite(C):
-    """Indices of the matrices of the stack ``C`` whose Cholesky fails."""
-    try:
-        np.linalg.cholesky(C)
-    except np.linalg.LinAlgError:
-        pass
-    else:
-        return np.empty(0, dtype=int)
-    bad = []
-    for i, matrix in enumerate(C):
-        try:
-            np.linalg.cholesky(matrix)
-        except np.linalg.LinAlgError:
-            bad.append(i)
-    return np.asarray(bad, dtype=int)
-
-
 def _validate_spd(estimator, C, *, reset):
     """Validate a stack of SPD matrices ``(n_matrices, n, n)``.
 
@@ -209,20 +184,15 @@ def _validate_spd(estimator, C, *, reset):
             f"{name} expects SPD matrices of shape (n_matrices, n, n), got "
             f"shape {C.shape}."
         )
-    scale = np.max(np.abs(C), axis=(1, 2), keepdims=True)
-    scale = np.where(scale > 0, scale, 1.0)
-    C_scaled = C / scale
-    if not np.allclose(C_scaled, np.swapaxes(C_scaled, 1, 2), rtol=0, atol=1e-10):
-        raise ValueError(f"{name} expects symmetric matrices.")
-    bad = _not_positive_definite(C_scaled)
-    if bad.size:
-        raise ValueError(
-            f"{name} expects symmetric positive definite matrices, but matrices "
-            f"{_named(bad)} are not positive definite (zero, singular or "
-            "indefinite). Estimate covariances with shrinkage (e.g. "
-            "AugmentedCovariances with cov_estimator='oas')."
-        )
-    return C
+    return check_spd(
+        C,
+        estimator=estimator,
+        name="matrices ",
+        advice=(
+            "Estimate covariances with shrinkage (e.g. AugmentedCovariances "
+            "with cov_estimator='oas')."
+        ),
+    )
 
 
 def _check_embedding(estimator, order, lag, n_times):
@@ -463,7 +433,7 @@ def _regularise_to_spd(estimator, C):
     rounding level would leave condition numbers near 1e16, on which the
     Riemannian mean crawls.
     """
-    bad = _not_positive_definite(C)
+    bad = not_positive_definite(C)
     if not bad.size:
         return C
     n = C.shape[-1]
@@ -473,7 +443,7 @@ def _regularise_to_spd(estimator, C):
     shrink = np.clip((floor - w[:, 0]) / (mu - w[:, 0]), 0.0, 1.0)
     C[bad] = _shrink_to_trace(C[bad], shrink)
     warn(
-        f"{type(estimator).__name__}: the covariances of trials {_named(bad)} "
+        f"{type(estimator).__name__}: the covariances of trials {format_indices(bad)} "
         "are not positive definite (a dead or duplicated channel, or fewer "
         "samples than dimensions without shrinkage); they were shrunk toward "
         f"trace / n * I by {float(shrink.min()):.2g} to {float(shrink.max()):.2g} "
@@ -504,7 +474,7 @@ def _warn_constant(estimator, constant):
     flat = constant.all(axis=1)
     if flat.any():
         warn(
-            f"{name}: trials {_named(np.flatnonzero(flat))} are flat (every "
+            f"{name}: trials {format_indices(np.flatnonzero(flat))} are flat (every "
             "channel constant in time, e.g. all zero) and have no covariance; "
             f"they were given {_SPD_FLOOR:g} * scale_**2 * I (scale_ = "
             f"{estimator.scale_:g}) to stay SPD. Remove them unless expected.",
@@ -513,9 +483,9 @@ def _warn_constant(estimator, constant):
     dead = constant & ~flat[:, np.newaxis]
     if dead.any():
         warn(
-            f"{name}: channels {_named(np.flatnonzero(dead.any(axis=0)))} are "
+            f"{name}: channels {format_indices(np.flatnonzero(dead.any(axis=0)))} are "
             f"constant in time (dead) in trials "
-            f"{_named(np.flatnonzero(dead.any(axis=1)))}; their rows of the "
+            f"{format_indices(np.flatnonzero(dead.any(axis=1)))}; their rows of the "
             "covariance come from shrinkage alone. Remove dead channels.",
             UserWarning,
         )

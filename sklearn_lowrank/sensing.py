@@ -40,6 +40,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sklearn_lowrank._linalg import top_singular_triplet
 from sklearn_lowrank._messages import (
     estimator_name,
     verbose_print,
@@ -485,22 +486,6 @@ def _adjoint(X, residual, shape):
     return np.asarray(X.T @ residual).reshape(shape) / X.shape[0]
 
 
-def _top_singular_triplet(M, rng, n_iter=30):
-    """Largest singular value and vectors of a small dense matrix."""
-    if min(M.shape) <= 64:
-        U, s, Vt = np.linalg.svd(M, full_matrices=False)
-        return s[0], U[:, 0], Vt[0]
-    # Larger matrices: a few subspace iterations are enough for a scale.
-    v = rng.standard_normal(M.shape[1])
-    for _ in range(n_iter):
-        u = M @ v
-        u /= max(np.linalg.norm(u), np.finfo(float).tiny)
-        v = M.T @ u
-        s = np.linalg.norm(v)
-        v /= max(s, np.finfo(float).tiny)
-    return s, u, v
-
-
 def _operator_scales(X, y, shape, rng):
     """Scales that set the step size: the operator's gain and sigma_1(M).
 
@@ -519,7 +504,7 @@ def _operator_scales(X, y, shape, rng):
     the guard in the solver loop.
     """
     B = _adjoint(X, y, shape)
-    s, u, v = _top_singular_triplet(B, rng)
+    s, u, v = top_singular_triplet(B, rng)
     Auv = np.asarray(X @ np.outer(u, v).ravel()).ravel()
     gain = float(Auv @ Auv) / X.shape[0]
     tiny = np.finfo(float).tiny

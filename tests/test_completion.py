@@ -9,7 +9,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sklearn_lowrank import AltMinCompleter
-from sklearn_lowrank.completion._solvers import observed_csr, orthonormalize, solve_rows
+from sklearn_lowrank._linalg import orthonormalize
+from sklearn_lowrank.completion._solvers import observed_csr, solve_rows
 from sklearn_lowrank.datasets import make_completion_problem, make_ratings_matrix
 
 

@@ -35,8 +35,8 @@ Per group, three ways to solve (``method``):
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import qr, solve_triangular, svd
 
+from sklearn_lowrank._linalg import orthonormalize, top_left_singular_vectors
 from sklearn_lowrank._sketches import batched_countsketch
 
 # Entries of the padded design matrices of one group (4M float64 = 32 MB);
@@ -462,55 +462,6 @@ def solve_rows(
 # --------------------------------------------------------------------------
 
 
-def orthonormalize(F):
-    """Thin QR ``F = Q R`` of a tall, skinny matrix, by CholeskyQR2.
-
-    Two rounds of ``R = chol(F^T F)``, ``Q = F R^{-1}`` are orthonormal to
-    machine precision whenever ``cond(F) < ~1e7`` and cost two small GEMMs,
-    where LAPACK's Householder QR of an n x k matrix is much slower on a
-    shared machine (its threads spin while competing for cores).  F is
-    divided by its largest entry first, so ``F^T F`` cannot over- or
-    underflow.  Falls back to Householder QR when F is (numerically) rank
-    deficient.
-    """
-    k = F.shape[1]
-    size = float(np.max(np.abs(F))) if F.size else 0.0
-    if not (size > 0 and np.isfinite(size)):
-        return qr(F, mode="economic")
-    Q = F / size
-    R = np.eye(k) * size
-    try:
-        for _ in range(2):
-            L = np.linalg.cholesky(Q.T @ Q)
-            Q = solve_triangular(L, Q.T, lower=True).T
-            R = L.T @ R
-    except np.linalg.LinAlgError:
-        return qr(F, mode="economic")
-    if not np.all(np.isfinite(Q)) or np.abs(Q.T @ Q - np.eye(k)).max() > 1e-8:
-        return qr(F, mode="economic")
-    return Q, R
-
-
-def top_left_singular_vectors(A, A_t, k, n_iter, rng, workers, scale=1.0):
-    """Top-k left singular vectors of a sparse matrix by subspace iteration.
-
-    A randomized range finder (Halko, Martinsson and Tropp, 2011) with
-    ``n_iter`` power iterations, re-orthonormalized at every product;
-    ``A_t`` is A's transpose in CSR form, so both products are row-parallel.
-    """
-    n_over = min(k + 10, min(A.shape)) - k
-    Q, _ = orthonormalize(
-        spmm(A, rng.standard_normal((A.shape[1], k + n_over)), workers) / scale
-    )
-    for _ in range(n_iter):
-        Q, _ = orthonormalize(spmm(A_t, Q, workers) / scale)
-        Q, _ = orthonormalize(spmm(A, Q, workers) / scale)
-    # Small SVD of Q^T A (k + n_over rows) gives the singular vectors.
-    B = (spmm(A_t, Q, workers) / scale).T
-    W, _, _ = svd(B, full_matrices=False)
-    return Q @ W[:, :k]
-
-
 def spectral_init(obs, obs_t, k, incoherence, rng, workers, scale=1.0):
     """Top-k left singular vectors of the rescaled observed matrix.
 
@@ -520,7 +471,14 @@ def spectral_init(obs, obs_t, k, incoherence, rng, workers, scale=1.0):
     ``incoherence`` the rows that are too heavy are clipped (JNS13, step 3).
     """
     n_rows = obs.shape[0]
-    U = top_left_singular_vectors(obs, obs_t, k, _POWER_ITERATIONS, rng, workers, scale)
+    U = top_left_singular_vectors(
+        lambda B: spmm(obs, B, workers) / scale,
+        lambda B: spmm(obs_t, B, workers) / scale,
+        obs.shape,
+        k,
+        _POWER_ITERATIONS,
+        rng,
+    )
     if incoherence is not None:
         heavy = np.linalg.norm(U, axis=1) > 2 * incoherence * np.sqrt(k / n_rows)
         U[heavy] = 0.0

@@ -405,7 +405,7 @@ def test_float32_sparse_input_is_not_copied():
     X64 = sp.csr_matrix(X)
     X32 = X64.astype(np.float32)
     # Neither validation nor the observed-entry view copies the values.
-    validated = AltMinCompleter()._validate_X(X32, reset=True)
+    validated = AltMinCompleter()._check_X(X32, reset=True)
     assert np.shares_memory(observed_csr(validated, copy=False).data, X32.data)
     est64 = AltMinCompleter(n_components=4, random_state=0).fit(X64)
     est32 = AltMinCompleter(n_components=4, random_state=0).fit(X32)

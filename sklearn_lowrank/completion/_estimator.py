@@ -317,7 +317,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        X = self._validate_X(X, reset=True)
+        X = self._check_X(X, reset=True)
         n_rows, n_cols = X.shape
         name = type(self).__name__
         if n_rows < 2:
@@ -460,7 +460,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Row biases; only if ``return_biases`` is True.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._check_X(X, reset=False)
         factors, biases = self._fold_in(observed_csr(X, copy=False))
         return (factors, biases) if return_biases else factors
 
@@ -484,7 +484,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             :meth:`predict_entries` to score only the entries you need.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._check_X(X, reset=False)
         if sp.issparse(X) and X.shape[0] * X.shape[1] > _MAX_DENSE_ENTRIES:
             raise ValueError(
                 f"{type(self).__name__}.transform would build a dense "
@@ -573,7 +573,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Minus the root-mean-square error on the hidden entries.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+        X = self._check_X(X, reset=False)
         return -self._held_out_rmse(observed_csr(X, copy=False))
 
     def __sklearn_tags__(self):
@@ -582,7 +582,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-    def _validate_X(self, X, reset):
+    def _check_X(self, X, reset):
         X = validate_data(
             self,
             X,

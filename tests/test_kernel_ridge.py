@@ -453,6 +453,19 @@ def test_fast_rbf_path_matches_sklearn_rbf_kernel():
     np.testing.assert_allclose(np.diag(_rbf_kernel(X, X, 2.0)), 1.0)
 
 
+def test_fast_rbf_gemm_runs_on_one_blas_thread(monkeypatch):
+    # The kernel's tile GEMMs have inner dimension d: two BLAS threads only
+    # spin-wait on a busy machine (see the User Guide, "Scaling").
+    from sklearn_lowrank import _threads
+
+    budgets = []
+    monkeypatch.setattr(_threads, "_fit_probe", budgets.append)
+    rng = np.random.RandomState(0)
+    with threadpool_limits(limits=2, user_api="blas"):
+        _rbf_kernel(rng.standard_normal((40, 3)), rng.standard_normal((20, 3)), 0.5)
+    assert budgets == [1]
+
+
 def test_budget_is_honoured_exactly_and_auto_sizes_by_leverage():
     X, y, _, _ = make_clustered_regression(3000, 3, random_state=0)
     for sampling in ("ink_estimate", "uniform"):

@@ -12,6 +12,8 @@ from scipy import linalg
 from scipy.linalg.blas import dsyrk as _syrk
 from scipy.spatial.distance import cdist
 
+from sklearn_lowrank._threads import bounded_blas_threads
+
 # Kernels whose value at (x, x) is 1 for every x: no need to evaluate them.
 _UNIT_DIAGONAL_KERNELS = {"rbf", "laplacian"}
 # Rows of X per kernel block when streaming K(X, X_D): ~64 MB per block.
@@ -164,15 +166,20 @@ def _rbf_kernel(X, Y, gamma):
         np.negative(d2, out=d2)
         return np.exp(d2, out=d2)
     K = np.empty((X.shape[0], Y.shape[0]))
-    Y_scaled_t = (2.0 * gamma) * Y.T
+    # C-contiguous: numpy hands a transposed (Fortran) operand to a slower
+    # GEMM path.  One BLAS thread: each tile's GEMM is small (inner dimension
+    # d), and two threads spin-waiting on every tile made the kernel 5-50x
+    # slower on a busy machine (measured in the User Guide, "Scaling").
+    Y_scaled_t = np.ascontiguousarray((2.0 * gamma) * Y.T)
     step = max(1, _RBF_TILE // max(Y.shape[0], 1))
-    for start in range(0, X.shape[0], step):
-        tile = K[start : start + step]
-        np.matmul(X[start : start + step], Y_scaled_t, out=tile)
-        tile -= x_sq[start : start + step, None]
-        tile -= y_sq
-        np.minimum(tile, 0.0, out=tile)
-        np.exp(tile, out=tile)
+    with bounded_blas_threads(max_threads=1):
+        for start in range(0, X.shape[0], step):
+            tile = K[start : start + step]
+            np.matmul(X[start : start + step], Y_scaled_t, out=tile)
+            tile -= x_sq[start : start + step, None]
+            tile -= y_sq
+            np.minimum(tile, 0.0, out=tile)
+            np.exp(tile, out=tile)
     return K
 
 

@@ -268,8 +268,9 @@ def ratings_table(n_rows, n_cols, rank, n_observed, seed, *, peers=True, verbose
         print(
             f"[AltMinCompleter] {est.n_iter_} sweeps, "
             f"{fitted['seconds'] / est.n_iter_:.1f} s per sweep (fit time / "
-            f"sweeps, spectral start included), peak RSS of the process "
-            f"{peak_rss_gb():.2f} GiB (input included)"
+            f"sweeps, spectral start included), fit {fitted['seconds']:.1f} s, "
+            f"held-out error {error(est.predict_entries):.3g}, peak RSS of the "
+            f"process {peak_rss_gb():.2f} GiB (input included)"
         )
     rows += [measure(c) for c in contenders[1:]]
     for row in rows:

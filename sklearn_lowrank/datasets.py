@@ -767,6 +767,11 @@ def make_tiling_covariates(n_rows=1000, n_cols=200, *, noise=1.0, random_state=N
     return X, signal, coordinates, L, F
 
 
+def _bernoulli_gaussian(rng, shape, prob):
+    """Standard normal entries, each kept with probability ``prob`` (else 0)."""
+    return (rng.uniform(size=shape) < prob) * rng.standard_normal(shape)
+
+
 def make_sparse_factors(
     n_rows,
     n_cols,
@@ -826,10 +831,8 @@ def make_sparse_factors(
     W /= np.linalg.norm(W, axis=0)
     base = np.log(density / (1 - density)) if density < 1 else 30.0
     prob = 1 / (1 + np.exp(-(base + covariate_strength * (Z - 0.5) @ W)))
-    L = (rng.uniform(size=(n_rows, rank)) < prob) * rng.standard_normal((n_rows, rank))
-    F = (rng.uniform(size=(n_cols, rank)) < density) * rng.standard_normal(
-        (n_cols, rank)
-    )
+    L = _bernoulli_gaussian(rng, (n_rows, rank), prob)
+    F = _bernoulli_gaussian(rng, (n_cols, rank), density)
     signal = L @ F.T
     X = signal + noise * rng.standard_normal((n_rows, n_cols))
     return X, signal, Z, L, F
@@ -911,12 +914,8 @@ def make_large_sparse_factors(
     if not 0 < density <= 1:
         raise ValueError(f"density={density} must be in (0, 1].")
     rng = check_random_state(random_state)
-    L = (rng.uniform(size=(n_rows, rank)) < density) * rng.standard_normal(
-        (n_rows, rank)
-    )
-    F = (rng.uniform(size=(n_cols, rank)) < density) * rng.standard_normal(
-        (n_cols, rank)
-    )
+    L = _bernoulli_gaussian(rng, (n_rows, rank), density)
+    F = _bernoulli_gaussian(rng, (n_cols, rank), density)
     X = np.empty((n_rows, n_cols))
     step = max(1, 2**22 // max(n_cols, 1))
     for start in range(0, n_rows, step):

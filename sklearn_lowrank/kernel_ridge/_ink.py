@@ -149,8 +149,8 @@ def _binomial_quantile(u, n, p):
     """Smallest ``k`` with ``P(Binomial(n, p) <= k) >= u``, as ``binom.ppf``.
 
     For the few trials of INK-ESTIMATE (``n_copies``, 4 by default) the CDF
-    is summed term by term; scipy's ``ppf`` costs ~1 ms per call in overhead,
-    once per chunk.
+    is summed term by term: scipy's ``ppf``, called once per chunk, costs
+    more in call overhead than the sum.
     """
     if n > _DIRECT_QUANTILE_MAX:
         return binom.ppf(u, n, p).astype(np.int64)
@@ -295,7 +295,7 @@ def _shrink(dictionary, tau, rng):
     p_old = dictionary.probabilities
     p_new = np.minimum(tau, p_old)
     ratio = np.divide(p_new, p_old, out=np.zeros_like(p_new), where=p_old > 0)
-    copies = rng.binomial(dictionary.copies, np.clip(ratio, 0.0, 1.0))
+    copies = rng.binomial(dictionary.copies, _unit_interval(ratio))
     keep = np.flatnonzero(copies > 0)
     thinned = _Dictionary(
         dictionary.points, dictionary.ids, p_new, copies, dictionary.gram
@@ -377,16 +377,17 @@ def _ink_estimate_step(
         tau, _ = _ink_scores(
             dictionary.gram, _importance_weights(dictionary, n_copies), ridge, epsilon
         )
-        before = dictionary.size
         dictionary, _ = _shrink(dictionary, tau, rng)
         if budget is None or dictionary.size <= budget:
             return dictionary, ridge, added.size, True
         if last is not None:
-            exponent = _size_response(last, (before, dictionary.size))
+            exponent = _size_response(*last, dictionary.size)
         # Grow the ridge by the factor that would bring the size to the
         # budget if it scales as ridge^-exponent, the exponent measured on
-        # the last growth (1 at first: d_eff(c * gamma) >= d_eff(gamma) / c,
-        # so the overflow ratio cannot push the size far below the budget).
+        # the last growth.  At first it is 1: d_eff(c * gamma) >=
+        # d_eff(gamma) / c, so the overflow ratio cannot push the size far
+        # below the budget; later growths are larger, and the ridge carries
+        # over to the next chunks (it only grows).
         growth = max(_RIDGE_GROWTH, (dictionary.size / budget) ** (1.0 / exponent))
         last = (growth, dictionary.size)
         ridge *= growth
@@ -394,17 +395,19 @@ def _ink_estimate_step(
     return dictionary.subset(keep), ridge, added.size, False
 
 
-def _size_response(last, now):
+def _size_response(growth, size_before, size_after):
     """Exponent ``b`` of ``size ~ ridge^-b`` seen on the last ridge growth.
 
-    ``last = (growth, size before it)``, ``now = (size before, size after)``
-    the shrink at the grown ridge; clipped to ``[_MIN_SIZE_RESPONSE, 1]``.
-    The dictionary shrinks much more slowly than ``1 / ridge`` on smooth
-    kernels (SHRINK thins copies, and ``d_eff`` decays slowly), so growing
-    by the overflow ratio alone takes a dozen factorizations per chunk.
+    ``growth`` is the factor the ridge grew by, ``size_before`` the
+    dictionary size that made it grow and ``size_after`` the size after the
+    shrink at the grown ridge; clipped to ``[_MIN_SIZE_RESPONSE, 1]``.  The
+    dictionary shrinks much more slowly than ``1 / ridge`` on smooth kernels
+    (SHRINK thins copies, and ``d_eff`` decays slowly), so growing by the
+    overflow ratio alone takes many factorizations per chunk.  One SHRINK is
+    random, so ``b`` is a noisy estimate: the clip keeps each growth at most
+    the squared overflow ratio.
     """
-    growth, size = last
-    shrunk = max(now[1], 1) / max(size, 1)
+    shrunk = max(size_after, 1) / max(size_before, 1)
     if shrunk >= 1.0:
         return _MIN_SIZE_RESPONSE
     return float(np.clip(-np.log(shrunk) / np.log(growth), _MIN_SIZE_RESPONSE, 1.0))

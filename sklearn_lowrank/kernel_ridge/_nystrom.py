@@ -10,8 +10,6 @@ kernel used on every hot path.
 import numpy as np
 from scipy import linalg
 from scipy.linalg.blas import dsyrk as _syrk
-from scipy.linalg.blas import dtrmm as _trmm
-from scipy.linalg.lapack import dtrtri as _trtri
 from scipy.spatial.distance import cdist
 
 from sklearn_lowrank._threads import blas_workers, bounded_blas_threads
@@ -58,14 +56,6 @@ def _whitening_factor(W):
     return _cholesky_with_jitter(A).T
 
 
-def _triangular_inverse(R):
-    """Inverse of the upper triangular ``R`` (Fortran-ordered, upper part only)."""
-    R_inv, info = _trtri(R, lower=0)
-    if info != 0:
-        raise linalg.LinAlgError("The whitening factor is singular.")
-    return np.triu(R_inv)
-
-
 def _row_blocks(n_rows, n_cols):
     step = max(1, _BLOCK_BYTES // (8 * max(n_cols, 1)))
     return (slice(start, start + step) for start in range(0, n_rows, step))
@@ -74,7 +64,7 @@ def _row_blocks(n_rows, n_cols):
 def _whitened_normal_equations(kernel, X, y, landmarks, R, rows=None, progress=None):
     """``Phi^T Phi`` and ``Phi^T y`` for ``Phi = K(X, landmarks) R^-1``, by row blocks.
 
-    Each block costs one triangular multiply and one rank-k update (``syrk``):
+    Each block costs one triangular solve and one rank-k update (``syrk``):
     about ``2 n m^2`` flops in all, memory one block of K_nm.  Whitening the
     blocks before accumulating keeps the rounding error at ``eps ||Phi||^2``;
     accumulating ``C^T C`` and whitening afterwards would amplify it by the
@@ -93,22 +83,20 @@ def _whitened_normal_equations(kernel, X, y, landmarks, R, rows=None, progress=N
         return gram, rhs
     n = X.shape[0] if rows is None else rows.shape[0]
     y_scale = float(np.max(np.abs(y), initial=0.0)) or 1.0
-    # Multiplying by the triangular inverse (trmm) is faster than solving
-    # with R block by block (trsm) and as accurate here: both err by
-    # ~eps cond(R) relative to Phi.
-    R_inv = _triangular_inverse(R)
     done = 0
     for block in _row_blocks(n, r):
         idx = block if rows is None else rows[block]
-        # Phi_b^T = R^-T C_b^T, in place; C_b^T is Fortran-ordered, no copy.
-        Phi_t = _trmm(
-            1.0,
-            R_inv,
+        # Phi_b^T = R^-T C_b^T; C_b^T is Fortran-ordered, no copy is made.  A
+        # solve, not a multiply by a computed R^-1: the inverse's rounding
+        # (eps cond(R) in every entry) would enter every block alike and
+        # put Phi in a basis other than the one the solution is mapped back
+        # with.
+        Phi_t = linalg.solve_triangular(
+            R,
             kernel(X[idx], landmarks).T,
-            side=0,
-            lower=0,
-            trans_a=1,
-            overwrite_b=1,
+            trans="T",
+            check_finite=False,
+            overwrite_b=True,
         )
         gram = _syrk(1.0, Phi_t, beta=1.0, c=gram, trans=0, overwrite_c=True)
         rhs += Phi_t @ (y[idx] / y_scale)
@@ -186,11 +174,11 @@ def _rbf_kernel(X, Y, gamma):
     K = np.empty((X.shape[0], Y.shape[0]))
     # C-contiguous: numpy hands a transposed (Fortran) operand to a slower
     # GEMM path.  One BLAS thread per tile: each tile's GEMM is small (inner
-    # dimension d), and BLAS threads spin-waiting on every tile made the
-    # kernel 5-50x slower on a busy machine (measured in the User Guide,
-    # "Scaling").  Large kernels split their tiles between the package's
-    # worker threads instead: numpy releases the GIL in the GEMM and the
-    # elementwise passes, and a plain thread that loses its core just waits.
+    # dimension d), and BLAS threads spin-waiting on every tile slowed the
+    # kernel down many times on a busy machine (see the User Guide).  Large
+    # kernels split their tiles between the package's worker threads
+    # instead: numpy releases the GIL in the GEMM and the elementwise passes,
+    # and a plain thread that loses its core just waits.
     Y_scaled_t = np.ascontiguousarray((2.0 * gamma) * Y.T)
     step = max(1, _RBF_TILE // max(Y.shape[0], 1))
 

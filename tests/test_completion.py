@@ -264,19 +264,33 @@ def test_exact_solver_matches_per_row_lstsq(budget):
         )
 
 
-def test_blocked_solve_equals_one_block_and_threads():
+def test_blocked_solve_equals_one_block_and_threads(monkeypatch):
     # Rows of very different lengths: many groups, padded, solved by workers.
-    from sklearn_lowrank._threads import blas_workers
+    from threadpoolctl import threadpool_limits
 
+    from sklearn_lowrank._threads import blas_workers
+    from sklearn_lowrank.completion import _solvers
+
+    # The problem is small: lower the size at which workers are used.
+    monkeypatch.setattr(_solvers, "_PARALLEL_MIN_ENTRIES", 0)
     rng = np.random.RandomState(4)
     X = rng.standard_normal((300, 80))
     X[rng.uniform(size=X.shape) < np.linspace(0.05, 0.95, 300)[:, None]] = np.nan
     obs = observed_csr(X, copy=False)
     other = rng.standard_normal((80, 4))
     one, _ = solve_rows(obs, other, ridge=0.1, budget=10**9)
-    with blas_workers() as workers:
+    calls = []
+    with threadpool_limits(limits=2, user_api="blas"), blas_workers() as workers:
+        real_map = workers.map
+
+        def counting_map(func, *iterables):
+            calls.append(func)
+            return real_map(func, *iterables)
+
+        workers.map = counting_map
         blocked, _ = solve_rows(obs, other, ridge=0.1, budget=400, workers=workers)
     np.testing.assert_allclose(blocked, one, rtol=1e-10, atol=1e-12)
+    assert calls, "the blocked solve never used the workers"
 
 
 def test_cg_solver_converges_to_the_exact_solution():

@@ -627,3 +627,21 @@ def test_real_eeg_set_loads_and_is_classified_above_chance():
     clf = AugmentedCovarianceClassifier().fit(X[:56], y[:56])
     assert clf.order_ == 4
     assert clf.score(X[56:], y[56:]) > 0.7
+
+
+def test_flat_trial_warning_is_given_once_per_fit_transform():
+    import warnings
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((6, 3, 60))
+    X[2] = 0.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AugmentedCovariances(order=2, lag=1).fit_transform(X)
+    flat = [w for w in caught if "are flat" in str(w.message)]
+    assert len(flat) == 1
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        AugmentedCovarianceClassifier(order=2, lag=1).fit(X, np.arange(6) % 2)
+    flat = [w for w in caught if "are flat" in str(w.message)]
+    assert len(flat) == 1

@@ -351,9 +351,12 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
                 )
             self.preconditioner_ = precond
         else:
-            bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
-            if sketch == "identity":
-                bound = np.zeros_like(coef)
+            # The exact solve (identity sketch) has no sketching error.
+            bound = (
+                np.zeros_like(coef)
+                if sketch == "identity"
+                else _linf_error_bound(SX, SY, coef, precond, self.delta)
+            )
             self.coef_error_bound_ = _as_coef_shape(y_scale * bound, rows.y_ndim)
         with np.errstate(over="ignore"):  # overflow is reported just below
             coef = coef * y_scale
@@ -712,11 +715,20 @@ class _ArrayRows:
     def constant_columns(self, candidates):
         """Which ``candidates`` (a mask) are constant over the weighted rows."""
         constant = np.zeros_like(candidates)
-        rows = slice(None) if self.weights is None else self.weights > 0
-        for j in np.flatnonzero(candidates):
-            column = self.X[:, [j]]
-            column = (column.toarray() if self.sparse else column)[rows]
-            constant[j] = column.size == 0 or column.min() == column.max()
+        columns = np.flatnonzero(candidates)
+        if columns.size == 0:
+            return constant
+        # One slice of all candidate columns (a CSR column slice scans X).
+        block = self.X[:, columns]
+        if self.weights is not None:
+            block = block[self.weights > 0]
+        if block.shape[0] == 0:
+            constant[columns] = True
+            return constant
+        low, high = block.min(axis=0), block.max(axis=0)
+        if self.sparse:
+            low, high = low.toarray().ravel(), high.toarray().ravel()
+        constant[columns] = low == high
         return constant
 
     @contextmanager

@@ -261,7 +261,7 @@ def test_ratings_matrix_is_skewed_low_rank_and_split():
     assert per_col.min() > 0
 
 
-def test_ratings_matrix_rows_are_generated_in_chunks_identically():
+def test_ratings_matrix_chunk_length_keeps_the_law():
     from sklearn_lowrank.datasets import make_ratings_matrix
 
     # The chunk length is a memory knob only for the factors and counts;

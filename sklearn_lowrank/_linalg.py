@@ -1,4 +1,8 @@
-"""Leading singular vectors: the package's one place for them.
+"""Leading singular vectors, and the power-of-two data scale: one place each.
+
+Data are divided by :func:`power_of_two_scale` (exact, so the fit in those
+units is the fit of the data, only with no squared norm out of range) by
+AltMinCompleter and SketchedLeastSquares.
 
 Three estimators need a few leading singular vectors for a start or a scale:
 MatrixSensingRegressor (one pair of a small dense matrix, for its step size),
@@ -11,7 +15,25 @@ over the package's workers) and CEBMF (a dense start, through scikit-learn's
 import numpy as np
 from scipy.linalg import qr, solve_triangular, svd
 
-__all__ = ["orthonormalize", "top_left_singular_vectors", "top_singular_triplet"]
+__all__ = [
+    "orthonormalize",
+    "power_of_two_scale",
+    "top_left_singular_vectors",
+    "top_singular_triplet",
+]
+
+
+def power_of_two_scale(values):
+    """A power of two near ``max |values|`` (1.0 when all zero or not finite).
+
+    Dividing by a power of two is exact: the answer in these units is the
+    answer for the original data, bit for bit, whichever rows set the scale,
+    and norms, Gram matrices and stopping rules work on O(1) numbers.
+    """
+    top = float(np.max(np.abs(values))) if values.size else 0.0
+    if not (np.isfinite(top) and top > 0):
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(top)[1]) - 1))
 
 
 def orthonormalize(F):

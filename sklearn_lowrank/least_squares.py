@@ -33,6 +33,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_lowrank import _dask
+from sklearn_lowrank._linalg import power_of_two_scale
 from sklearn_lowrank._messages import (
     estimator_name,
     verbose_print,
@@ -326,7 +327,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
         # Work in units where y is O(1) (a power of two: exact), so that no
         # squared norm of y can overflow or underflow; X needs no rescaling
         # (every quantity below is linear in it).
-        y_scale = _power_of_two_scale(SY)
+        y_scale = power_of_two_scale(SY)
         SY /= y_scale
         # Columns that are exactly constant (zero after centering) get a zero
         # coefficient; their centered sketch is rounding noise, not data.
@@ -444,7 +445,7 @@ class SketchedLeastSquares(RegressorMixin, BaseEstimator):
             SX = stream.SX - stream.S1 * x_mean
             SX[:, ~free] = 0.0
             SY = stream.SY - stream.S1 * y_mean
-            y_scale = _power_of_two_scale(SY)
+            y_scale = power_of_two_scale(SY)
             SY /= y_scale
             precond, coef = _sketched_solution(SX, SY)
             bound = _linf_error_bound(SX, SY, coef, precond, self.delta)
@@ -926,19 +927,6 @@ def _column_norms(M):
     safe = np.where(scale > 0, scale, 1.0)
     scaled = M / safe
     return scale * np.sqrt(np.einsum("ij,ij->j", scaled, scaled))
-
-
-def _power_of_two_scale(M):
-    """A power of two near ``max |M|`` (1.0 for a zero or non-finite M).
-
-    Dividing by a power of two is exact, so the fit in these units is the
-    fit of the original data, bit for bit, only with no squared norm out of
-    range.
-    """
-    top = np.max(np.abs(M)) if M.size else 0.0
-    if not (np.isfinite(top) and top > 0):
-        return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(top)[1]) - 1))
 
 
 def _center(SX, SY, S1, x_mean, y_mean):

@@ -35,12 +35,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sklearn_lowrank import _dask
+from sklearn_lowrank._linalg import power_of_two_scale
 from sklearn_lowrank._messages import verbose_print, warn, warn_not_converged
 from sklearn_lowrank._threads import blas_workers, bounded_blas_threads, bounded_fit
 from sklearn_lowrank._validation import check_rank
 from sklearn_lowrank.completion._solvers import (
     altmin,
-    data_scale,
     fit_column_biases,
     observed_csr,
     row_of_entry,
@@ -363,7 +363,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.mean_ = 0.0
         if self.center:
             # Mean of the values divided by their scale: no overflow at 1e300.
-            scale = data_scale(rows_obs.data)
+            scale = power_of_two_scale(rows_obs.data)
             self.mean_ = float(np.mean(rows_obs.data / scale)) * scale
         self.column_biases_ = np.zeros(n_cols)
         if self.center == "biases":
@@ -649,7 +649,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Mean and biases at the stored entries, as ``fit`` estimates them."""
         if not self.center:
             return np.zeros(rows_obs.nnz)
-        scale = data_scale(rows_obs.data)
+        scale = power_of_two_scale(rows_obs.data)
         mean = float(np.mean(rows_obs.data / scale)) * scale
         offsets = np.full(rows_obs.nnz, mean)
         if self.center == "biases":
@@ -740,7 +740,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         biases = self._row_biases(rows_obs)
         rows_obs = sp.csr_matrix(rows_obs, dtype=np.float64, copy=True)
         rows_obs.data -= self._offsets_at(rows_obs, biases)
-        scale = data_scale(rows_obs.data)
+        scale = power_of_two_scale(rows_obs.data)
         with bounded_blas_threads(max_threads=1):
             factors, _ = solve_rows(
                 rows_obs,
@@ -793,7 +793,7 @@ class AltMinCompleter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         )
         # Scaled, so that 1e+-200 data neither overflows nor underflows.
         errors = pred - rows_obs.data[hidden]
-        scale = data_scale(errors)
+        scale = power_of_two_scale(errors)
         return scale * float(np.sqrt(np.mean((errors / scale) ** 2)))
 
 

@@ -36,7 +36,11 @@ Per group, three ways to solve (``method``):
 import numpy as np
 import scipy.sparse as sp
 
-from sklearn_lowrank._linalg import orthonormalize, top_left_singular_vectors
+from sklearn_lowrank._linalg import (
+    orthonormalize,
+    power_of_two_scale,
+    top_left_singular_vectors,
+)
 from sklearn_lowrank._sketches import batched_countsketch
 
 # Entries of the padded design matrices of one group (4M float64 = 32 MB);
@@ -99,22 +103,6 @@ def observed_csr(X, *, copy):
     rows, cols = np.nonzero(observed)
     indptr = np.concatenate([[0], np.cumsum(observed.sum(axis=1))])
     return sp.csr_matrix((X[rows, cols], cols, indptr), shape=X.shape)
-
-
-def data_scale(values):
-    """A positive scale of the observed values: a power of two near the largest.
-
-    Every solver divides the values by it, so that norms, Gram matrices and
-    stopping rules work on O(1) numbers whatever the units of X (1e-200 or
-    1e+200 included); the factors are scaled back at the end.  A power of
-    two makes both divisions exact: the answer does not depend on which
-    rows set the scale (folding rows in one block at a time gives the same
-    bits as all at once).
-    """
-    size = float(np.max(np.abs(values))) if values.size else 0.0
-    if not (size > 0 and np.isfinite(size)):
-        return 1.0
-    return float(2.0 ** np.floor(np.log2(size)))
 
 
 def csr_rows(csr, start, stop):
@@ -385,7 +373,7 @@ def solve_rows(
     ridge : float
         Ridge of every row (plus a tiny relative jitter).
     scale : float, default=1.0
-        Scale of the values (see :func:`data_scale`).
+        Scale of the values (see :func:`~sklearn_lowrank._linalg.power_of_two_scale`).
     groups : list or None
         From :func:`row_groups` (computed if None).
     workers : object or None
@@ -554,7 +542,7 @@ def altmin(
     residual_norm : float
         ``||P_Omega(obs - U V^T)||_F``.
     """
-    scale = data_scale(obs.data)
+    scale = power_of_two_scale(obs.data)
     obs_t = obs.T.tocsr()  # columns as rows: the column updates' CSR
     row_counts = np.diff(obs.indptr)
     col_counts = np.diff(obs_t.indptr)
@@ -653,7 +641,7 @@ def select_rank(obs, max_rank, *, fit_rank, patience=2, every=10, report=None):
         Held-out RMSE per rank tried (in the units of the values).
     """
     train, (rows, cols, values) = held_out_split(obs, every)
-    scale = data_scale(values)
+    scale = power_of_two_scale(values)
     errors = {}
     best, since_best = None, 0
     for rank in range(1, max_rank + 1):

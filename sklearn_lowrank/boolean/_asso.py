@@ -5,7 +5,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg.blas import ssyrk as _ssyrk
 
-from sklearn_lowrank.boolean._polish import _BLOCK_CELLS, _dense_block
+from sklearn_lowrank.boolean._polish import _BLOCK_CELLS, _dense_block, _unique_rows
 
 # Asso's dense tables (C x m association rows and n x C gains for C
 # candidate tiles) hold at most this many cells together (~100 MB in
@@ -88,8 +88,7 @@ def _asso_candidates(conf, tau):
     if A.shape[0] == 0:
         return A
     # Identical candidates have identical gains: keep one of each.
-    packed = np.packbits(A, axis=1)
-    _, first = np.unique(packed, axis=0, return_index=True)
+    first, _, _ = _unique_rows(A)
     return A[np.sort(first)]
 
 

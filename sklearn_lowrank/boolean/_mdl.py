@@ -22,7 +22,7 @@ held-out criterion for the number of tiles.
 import numpy as np
 from scipy.special import gammaln
 
-from sklearn_lowrank.boolean._polish import _BLOCK_CELLS, _count_ones
+from sklearn_lowrank.boolean._polish import _BLOCK_CELLS, _count_ones, _unique_rows
 
 # log2 of Rissanen's normalizing constant c0 = 2.865064 of the universal
 # code for positive integers.
@@ -60,8 +60,10 @@ def _covered_cells(U, V):
     V = np.asarray(V) > 0
     if not U.any() or not V.any():
         return 0
-    row_sets, row_index, _ = _unique_rows(U)
-    signatures, _, columns = _unique_rows(V.T)
+    first, row_index, _ = _unique_rows(U)
+    row_sets = U[first]
+    first, _, columns = _unique_rows(V.T)
+    signatures = V.T[first]
     row_sets = row_sets.astype(np.float32)
     signatures = np.ascontiguousarray(signatures.T, dtype=np.float32)
     covered = np.empty(row_sets.shape[0], dtype=np.int64)
@@ -70,21 +72,6 @@ def _covered_cells(U, V):
         meets = (row_sets[start : start + block] @ signatures) > 0
         covered[start : start + block] = meets.astype(np.int64) @ columns
     return int(covered[row_index].sum())
-
-
-def _unique_rows(B):
-    """Distinct rows of a boolean array, the inverse index and the counts.
-
-    Rows are packed into bytes and compared as single fixed-width values
-    (``np.unique(..., axis=0)`` on a boolean array is an order of magnitude
-    slower on many short rows).
-    """
-    packed = np.packbits(B, axis=1)
-    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1])))
-    _, first, inverse, counts = np.unique(
-        keys.ravel(), return_index=True, return_inverse=True, return_counts=True
-    )
-    return B[first], inverse.ravel(), counts
 
 
 def _code_counts(X, U, V, n_wrong):

@@ -332,3 +332,17 @@ def _boolean_errors(X, U, V):
         # Replace the block's ones (counted as wrong) by its true errors.
         n_wrong += int(np.count_nonzero(Xb != cover)) - int(np.count_nonzero(Xb))
     return n_wrong
+
+
+def _unique_rows(B):
+    """Distinct rows of a boolean array: first index of each, inverse, counts.
+
+    Rows are packed into bytes and compared as single fixed-width values,
+    which is much faster than ``np.unique(..., axis=0)`` on many short rows.
+    """
+    packed = np.packbits(B, axis=1)
+    keys = np.ascontiguousarray(packed).view(np.dtype((np.void, packed.shape[1])))
+    _, first, inverse, counts = np.unique(
+        keys.ravel(), return_index=True, return_inverse=True, return_counts=True
+    )
+    return first, inverse.ravel(), counts

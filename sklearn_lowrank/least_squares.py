@@ -889,12 +889,12 @@ def _sketch_block(index, Xb, Yb, wb, *, seed, sketch_size, sketch, weighted):
 def _residual_block(index, Xb, Yb, wb, *, coef, x_mean, y_mean, y_scale, with_targets):
     """One block's part of :func:`_normal_residual_pass` (the parts add up)."""
     Xb, Yb, wb = _as_float_block(Xb, Yb, wb)
-    Yb = Yb / y_scale  # a new array: the block may be a view of the user's y
+    # A new array, not in place: the block may be a view of the user's y;
+    # passes without targets do not read it.
+    Yb = Yb / y_scale if with_targets else None
     # The per-block pass subtracts x_mean * sum(w r) for its own rows; the
     # correction is linear in the rows, so the block results simply add up.
-    return _normal_residual_pass(
-        Xb, Yb if with_targets else None, coef, x_mean, y_mean, wb
-    )
+    return _normal_residual_pass(Xb, Yb, coef, x_mean, y_mean, wb)
 
 
 def _precondition_sketch_size(n_samples, n_features, nnz, sketch):

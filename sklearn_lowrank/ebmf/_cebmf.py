@@ -454,7 +454,8 @@ class CEBMF(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         elbo, n_obs = np.empty(n), np.empty(n)
         with bounded_blas_threads(max_threads=1):
             for rows in row_blocks(n, X.shape[1]):
-                block = dense_rows(X, rows) / self._scale
+                block = dense_rows(X, rows)
+                block /= self._scale
                 out = embed_rows(
                     block,
                     self._F,

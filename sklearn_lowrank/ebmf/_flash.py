@@ -78,7 +78,7 @@ def dense_rows(X, rows):
     """A dense float64 copy of some rows of a dense or sparse matrix."""
     block = X[rows]
     if sp.issparse(block):
-        return block.toarray()
+        return block.toarray().astype(np.float64, copy=False)
     return np.array(block, dtype=np.float64)
 
 

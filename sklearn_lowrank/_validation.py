@@ -226,10 +226,10 @@ def check_observed_lines(observed, *, estimator):
     for axis, what in ((1, "rows"), (0, "columns")):
         empty = np.flatnonzero(~observed.any(axis=axis))
         if empty.size:
-            shown = ", ".join(map(str, empty[:5])) + (", ..." if empty.size > 5 else "")
             raise ValueError(
                 f"{est_name}: X has {empty.size} {what} with no observed entry "
-                f"(all NaN): {what} {shown}. Remove them before fitting."
+                f"(all NaN): {what} {format_indices(empty)}. Remove them before "
+                "fitting."
             )
     return observed
 
